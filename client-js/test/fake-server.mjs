@@ -1,0 +1,173 @@
+// An in-process stand-in for the MirrorState server, speaking protocol v1
+// over fake sockets, for unit tests of the client core. It follows
+// docs/protocol.md: patches apply in arrival order whatever their base,
+// failures answer `conflict` then a `snapshot`, others get the patch.
+
+import { applyPatch, diff, PatchError } from '../src/patch.js';
+
+let sessions = 0;
+
+export class FakeServer {
+  constructor(states = {}) {
+    this.states = new Map(Object.entries(states).map(([k, v]) => [k, { value: v, version: 1 }]));
+    this.session = `s${++sessions}`;
+    this.sockets = new Set();
+    this.received = [];   // every client message, parsed, with its socket id
+    this.hold = false;    // when true, server->client messages wait for deliver()
+    this.holdIncoming = false; // when true, client->server messages wait for process()
+    this.down = false;    // refuse connections
+    this._clients = 0;
+    this._inbox = [];
+    const server = this;
+    this.WebSocket = class FakeWebSocket {
+      constructor(url, protocol) {
+        this.url = url;
+        this.protocol = protocol;
+        this.readyState = 0;
+        this.outbox = [];
+        this.server = server;
+        queueMicrotask(() => server._accept(this));
+      }
+      send(data) {
+        if (this.readyState !== 1) throw new Error('send on a socket that is not open');
+        const msg = JSON.parse(data);
+        server.received.push({ from: this.id, ...msg });
+        if (server.holdIncoming) server._inbox.push([this, msg]);
+        else queueMicrotask(() => server._handle(this, msg));
+      }
+      close() { server._drop(this); }
+    };
+  }
+
+  _accept(ws) {
+    if (this.down) {
+      ws.readyState = 3;
+      ws.onclose?.({ code: 1006 });
+      return;
+    }
+    ws.id = `c${++this._clients}`;
+    ws.subs = new Set();
+    ws.readyState = 1;
+    this.sockets.add(ws);
+    ws.onopen?.({});
+    this._to(ws, { type: 'hello', protocol: 1, server: 'fake/0', session: this.session, client: ws.id, states: [...this.states.keys()] });
+  }
+
+  _drop(ws) {
+    if (!this.sockets.has(ws)) return;
+    this.sockets.delete(ws);
+    ws.readyState = 3;
+    ws.outbox = [];
+    queueMicrotask(() => ws.onclose?.({ code: 1006 }));
+  }
+
+  _to(ws, msg) {
+    if (this.hold) ws.outbox.push(msg);
+    else queueMicrotask(() => { if (ws.readyState === 1) ws.onmessage?.({ data: JSON.stringify(msg) }); });
+  }
+
+  /** Delivers held server->client messages. */
+  deliver() {
+    for (const ws of this.sockets) {
+      const out = ws.outbox;
+      ws.outbox = [];
+      for (const msg of out) if (ws.readyState === 1) ws.onmessage?.({ data: JSON.stringify(msg) });
+    }
+  }
+
+  /** Processes held client->server messages. */
+  process() {
+    const inbox = this._inbox;
+    this._inbox = [];
+    for (const [ws, msg] of inbox) if (ws.readyState === 1) this._handle(ws, msg);
+  }
+
+  _broadcast(name, except, msg) {
+    for (const ws of this.sockets) if (ws !== except && ws.subs.has(name)) this._to(ws, msg);
+  }
+
+  _snapshot(ws, name) {
+    const st = this.states.get(name);
+    if (!st) this._to(ws, { type: 'snapshot', name, version: 0, exists: false });
+    else this._to(ws, { type: 'snapshot', name, version: st.version, state: st.value });
+  }
+
+  _handle(ws, msg) {
+    if (!this.sockets.has(ws)) return;
+    const { name, ref } = msg;
+    switch (msg.type) {
+      case 'subscribe':
+        ws.subs.add(name);
+        if (!this.states.has(name) && msg.init !== undefined) this.states.set(name, { value: msg.init, version: 1 });
+        this._snapshot(ws, name);
+        return;
+      case 'patch':
+      case 'set': {
+        const st = this.states.get(name);
+        let ops = msg.ops;
+        if (msg.type === 'set') ops = st ? diff(st.value, msg.state) : [{ op: 'replace', path: '', value: msg.state }];
+        else if (!st) return this._conflict(ws, name, ref, 'state does not exist');
+        let next;
+        try {
+          next = applyPatch(st ? st.value : undefined, ops);
+        } catch (e) {
+          if (e instanceof PatchError && e.code === 'invalid_patch') {
+            return this._to(ws, { type: 'error', code: 'invalid_patch', message: e.message, name, ref });
+          }
+          return this._conflict(ws, name, ref, e.message);
+        }
+        if (ops.length === 0) return this._to(ws, { type: 'ack', name, ref, version: st ? st.version : 0 });
+        this.apply(name, ops, `client:${ws.id}`, next, ws);
+        this._to(ws, { type: 'ack', name, ref, version: this.states.get(name).version });
+        return;
+      }
+      default:
+        this._to(ws, { type: 'error', code: 'bad_message', message: 'unknown type', ref });
+    }
+  }
+
+  _conflict(ws, name, ref, message) {
+    this._to(ws, { type: 'error', code: 'conflict', message, name, ref });
+    this._snapshot(ws, name);
+  }
+
+  /** Applies a change as if made by `origin` and broadcasts it. */
+  apply(name, ops, origin = 'file', next = undefined, except = null) {
+    const st = this.states.get(name) || { value: undefined, version: 0 };
+    st.value = next === undefined ? applyPatch(st.value, ops) : next;
+    st.version++;
+    this.states.set(name, st);
+    this._broadcast(name, except, { type: 'patch', name, version: st.version, ops, origin });
+  }
+
+  /** Broadcasts an error message to the subscribers of a state. */
+  error(name, code, extra = {}) {
+    this._broadcast(name, null, { type: 'error', code, message: code, name, ...extra });
+  }
+
+  /** Drops every connection. */
+  dropAll() { for (const ws of [...this.sockets]) this._drop(ws); }
+
+  /** Simulates a restart: drop everyone, new session, versions from 1. */
+  restart() {
+    this.dropAll();
+    this.session = `s${++sessions}`;
+    for (const st of this.states.values()) st.version = 1;
+  }
+
+  value(name) { return this.states.get(name)?.value; }
+}
+
+/** Lets queued microtasks and timers of zero delay run. */
+export async function settle(rounds = 5) {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setTimeout(r, 0));
+}
+
+/** Waits until cond() is true, checking every few ms, at most `ms`. */
+export async function until(cond, ms = 3000, what = 'condition') {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
