@@ -137,6 +137,7 @@ export class State extends Emitter {
     this.subscribe = this.subscribe.bind(this);
     this.set = this.set.bind(this);
     this.update = this.update.bind(this);
+    this.patch = this.patch.bind(this);
   }
 
   /** The current value: the server's state with this client's unconfirmed
@@ -171,6 +172,20 @@ export class State extends Emitter {
   update(recipe) {
     if (this._mirror._closed) throw new Error('mirrorstate: the mirror is closed');
     const { value, ops } = produce(this._value, recipe);
+    this._change(value, ops);
+  }
+
+  /** Applies raw JSON Patch ops (e.g. a `test` op then a `replace`, for a
+   * strict compare-and-set). Throws PatchError if they do not apply locally.
+   * A batch holding a `test` op is never split: if it fails on the server it
+   * is dropped whole. */
+  patch(ops) {
+    if (this._mirror._closed) throw new Error('mirrorstate: the mirror is closed');
+    const value = applyPatch(this._value, ops);
+    this._change(value, ops.map((op) => ({ ...op })));
+  }
+
+  _change(value, ops) {
     if (ops.length === 0) return;
     if (!this._open) {
       this._open = { ref: this._mirror._nextRef(), ops: [], sent: false, conn: 0, rejected: false };
