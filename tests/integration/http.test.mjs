@@ -1,0 +1,168 @@
+// HTTP API, static files, Host/Origin checks on requests and upgrades.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import test from 'node:test';
+import { pretty, request, setup, waitForFile } from './harness.mjs';
+
+test('healthz answers 200 with JSON', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { a: 1 });
+  const srv = await h.server({ files: [f] });
+  const r = await request(srv, '/_mirrorstate/healthz');
+  assert.equal(r.status, 200);
+  assert.match(r.headers['content-type'] || '', /application\/json/);
+  assert.equal(r.json?.ok, true, r.body);
+  const c = await h.client(srv);
+  assert.equal(r.json.session, c.hello.session);
+  assert.equal(r.json.server, c.hello.server);
+});
+
+test('api/states lists states with versions; api/states/NAME returns the state', async (t) => {
+  const h = setup(t);
+  const f = h.file('todo.json', { items: [{ id: 1, text: 'milk' }] });
+  const absent = h.path('later.json');
+  const srv = await h.server({ files: [f, absent] });
+  let r = await request(srv, '/_mirrorstate/api/states');
+  assert.equal(r.status, 200);
+  assert.ok(Array.isArray(r.json?.states), r.body);
+  const byName = Object.fromEntries(r.json.states.map((s) => [s.name, s]));
+  assert.deepEqual(Object.keys(byName).sort(), ['later', 'todo']);
+  assert.equal(byName.todo.version, 1);
+  assert.equal(byName.todo.exists, true);
+  assert.equal(byName.todo.status, 'ok');
+  assert.equal(byName.later.version, 0);
+  assert.equal(byName.later.exists, false);
+
+  r = await request(srv, '/_mirrorstate/api/states/todo');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json, { items: [{ id: 1, text: 'milk' }] });
+  assert.equal(r.headers['x-mirrorstate-version'], '1');
+
+  r = await request(srv, '/_mirrorstate/api/states/todo?pointer=/items/0/text');
+  assert.equal(r.status, 200);
+  assert.equal(r.json, 'milk');
+  r = await request(srv, '/_mirrorstate/api/states/todo?pointer=/items/5');
+  assert.equal(r.status, 404);
+
+  // A change shows up in both.
+  const c = await h.client(srv);
+  await c.subscribe('todo');
+  await c.patchAcked('todo', [{ op: 'add', path: '/items/-', value: { id: 2, text: 'eggs' } }]);
+  r = await request(srv, '/_mirrorstate/api/states/todo');
+  assert.equal(r.headers['x-mirrorstate-version'], '2');
+  assert.equal(r.json.items.length, 2);
+  r = await request(srv, '/_mirrorstate/api/states');
+  assert.equal(r.json.states.find((s) => s.name === 'todo').version, 2);
+});
+
+test('unknown and absent states are 404 with an error object', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { a: 1 });
+  const srv = await h.server({ files: [f, h.path('absent.json')] });
+  for (const name of ['nope', 'absent', '..%2Fs', '%2Fetc%2Fpasswd']) {
+    const r = await request(srv, `/_mirrorstate/api/states/${name}`);
+    assert.equal(r.status, 404, `${name}: ${r.status} ${r.body}`);
+    assert.equal(r.json?.type, 'error', `${name}: ${r.body}`);
+  }
+  const r = await request(srv, '/_mirrorstate/api/states/nope');
+  assert.equal(r.json.code, 'unknown_state');
+});
+
+test('POST a patch to the API: ack, broadcast with origin api, written to the file', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { a: 1 });
+  const srv = await h.server({ files: [f] });
+  const c = await h.client(srv);
+  await c.subscribe('s');
+  let r = await request(srv, '/_mirrorstate/api/states/s', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: { type: 'patch', ops: [{ op: 'replace', path: '/a', value: 2 }], ref: 'r1' },
+  });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.json.type, 'ack');
+  assert.equal(r.json.version, 2);
+  const p = await c.next({ type: 'patch' });
+  assert.equal(p.origin, 'api');
+  assert.deepEqual(p.ops, [{ op: 'replace', path: '/a', value: 2 }]);
+  await waitForFile(f, pretty({ a: 2 }));
+  r = await request(srv, '/_mirrorstate/api/states/s', {
+    method: 'POST', body: { type: 'patch', ops: [{ op: 'remove', path: '/zzz' }] },
+  });
+  assert.equal(r.status, 409, r.body);
+  assert.equal(r.json.code, 'conflict');
+});
+
+test('--static DIR is served at /', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { a: 1 });
+  const html = '<!doctype html><title>app</title><p>hello from the app</p>\n';
+  fs.mkdirSync(h.path('www'));
+  fs.writeFileSync(h.path('www', 'index.html'), html);
+  fs.writeFileSync(h.path('www', 'app.js'), 'export const x = 1;\n');
+  const srv = await h.server({ files: [f], args: ['--static', h.path('www')] });
+  let r = await request(srv, '/');
+  assert.equal(r.status, 200);
+  assert.equal(r.body, html);
+  assert.match(r.headers['content-type'] || '', /text\/html/);
+  r = await request(srv, '/app.js');
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'export const x = 1;\n');
+  r = await request(srv, '/missing.html');
+  assert.equal(r.status, 404);
+  r = await request(srv, '/_mirrorstate/healthz');
+  assert.equal(r.status, 200);
+});
+
+test('a foreign Host header is refused with 403 on the API and the WebSocket upgrade', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { secret: 1 });
+  const srv = await h.server({ files: [f] });
+  for (const host of ['evil.example', `evil.example:${srv.port}`]) {
+    for (const p of ['/_mirrorstate/api/states', '/_mirrorstate/api/states/s']) {
+      const r = await request(srv, p, { headers: { Host: host } });
+      assert.equal(r.status, 403, `GET ${p} with Host ${host}: ${r.status} ${r.body}`);
+      assert.doesNotMatch(r.body, /secret/);
+    }
+    const w = await h.attempt(srv, { headers: { Host: host } });
+    assert.equal(w.status, 403, `upgrade with Host ${host}`);
+  }
+  // Loopback names pass.
+  for (const host of [`localhost:${srv.port}`, `127.0.0.1:${srv.port}`, 'localhost']) {
+    const r = await request(srv, '/_mirrorstate/api/states/s', { headers: { Host: host } });
+    assert.equal(r.status, 200, `Host ${host}: ${r.status} ${r.body}`);
+    const w = await h.attempt(srv, { headers: { Host: host } });
+    assert.equal(w.status, 101, `upgrade with Host ${host}: ${w.status} ${w.body}`);
+  }
+});
+
+test('Origin check: a foreign Origin is refused; allowed hosts on any port and no Origin pass', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { secret: 1 });
+  const srv = await h.server({ files: [f] });
+  for (const origin of ['http://evil.example', `http://evil.example:${srv.port}`, 'http://localhost.evil.example', 'null']) {
+    const w = await h.attempt(srv, { origin });
+    assert.equal(w.status, 403, `upgrade with Origin ${origin}`);
+    const r = await request(srv, '/_mirrorstate/api/states/s', { headers: { Origin: origin } });
+    assert.equal(r.status, 403, `API with Origin ${origin}: ${r.status} ${r.body}`);
+  }
+  for (const origin of ['http://localhost:3000', 'http://127.0.0.1:5173', `http://127.0.0.1:${srv.port}`, undefined]) {
+    const w = await h.attempt(srv, { origin });
+    assert.equal(w.status, 101, `upgrade with Origin ${origin}: ${w.status} ${w.body}`);
+    const snap = await w.client.subscribe('s');
+    assert.deepEqual(snap.state, { secret: 1 });
+  }
+});
+
+test('a WebSocket on another path is refused', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { a: 1 });
+  const srv = await h.server({ files: [f] });
+  for (const p of ['/foo', '/', '/_mirrorstate/', '/_mirrorstate/wsx', '/_mirrorstate/api/states']) {
+    const w = await h.attempt(srv, { path: p });
+    assert.notEqual(w.status, 101, `upgrade on ${p} was accepted`);
+    if (p === '/foo') assert.equal(w.status, 404);
+  }
+  const ok = await h.attempt(srv);
+  assert.equal(ok.status, 101);
+});

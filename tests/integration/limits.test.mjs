@@ -1,0 +1,70 @@
+// Limits: message size.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { WAIT, pretty, setup, waitForFile } from './harness.mjs';
+
+test('--max-message: an oversized message gets too_large and close 1009; others keep being served', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { a: 1 });
+  const srv = await h.server({ files: [f], args: ['--max-message', '1000'] });
+  const big = await h.client(srv, { label: 'big' });
+  const other = await h.client(srv, { label: 'other' });
+  await big.subscribe('s');
+  await other.subscribe('s');
+  // Just under the limit is fine.
+  const okValue = 'y'.repeat(800);
+  await big.patchAcked('s', [{ op: 'add', path: '/ok', value: okValue }], { ref: 1 });
+  await other.next({ type: 'patch' });
+
+  big.send({ type: 'patch', name: 's', ops: [{ op: 'add', path: '/huge', value: 'x'.repeat(2000) }], ref: 2 });
+  const e = await big.next((m) => m.type === 'error' || m.type === 'ack');
+  assert.equal(e.type, 'error');
+  assert.equal(e.code, 'too_large');
+  let timer;
+  const closed = await Promise.race([big.closed, new Promise((r) => { timer = setTimeout(() => r(null), WAIT); })]);
+  clearTimeout(timer);
+  assert.ok(closed, 'the connection was not closed');
+  assert.equal(closed.code, 1009);
+  await other.expectNone({ type: 'patch' }, 0);
+
+  // The server keeps serving: the other client, and new connections.
+  await other.patchAcked('s', [{ op: 'replace', path: '/a', value: 2 }]);
+  const c = await h.client(srv, { label: 'new' });
+  assert.deepEqual((await c.subscribe('s')).state, { a: 2, ok: okValue });
+  await waitForFile(f, pretty({ a: 2, ok: okValue }));
+});
+
+test('--max-message: a message sent in many fragments is measured as a whole', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { a: 1 });
+  const srv = await h.server({ files: [f], args: ['--max-message', '1000'] });
+  const big = await h.client(srv, { label: 'big' });
+  const other = await h.client(srv, { label: 'other' });
+  await other.subscribe('s');
+  const text = JSON.stringify({ type: 'patch', name: 's', ops: [{ op: 'add', path: '/huge', value: 'x'.repeat(3000) }], ref: 1 });
+  for (let i = 0; i < text.length; i += 200) {
+    big.ws.send(text.slice(i, i + 200), { fin: i + 200 >= text.length });
+  }
+  const e = await big.next((m) => m.type === 'error' || m.type === 'ack');
+  assert.equal(e.code, 'too_large');
+  const closed = await big.closed;
+  assert.equal(closed.code, 1009);
+  await other.expectNone({ type: 'patch' });
+  await other.patchAcked('s', [{ op: 'replace', path: '/a', value: 2 }]);
+});
+
+test('a large state (several MB) round-trips through a client and the file', async (t) => {
+  const h = setup(t);
+  const rows = Array.from({ length: 20000 }, (_, i) => ({ id: i, name: `row ${i}`, v: i / 7 }));
+  const f = h.file('s.json', { rows });
+  const srv = await h.server({ files: [f] });
+  const a = await h.client(srv);
+  const b = await h.client(srv);
+  assert.equal((await a.subscribe('s')).state.rows.length, rows.length);
+  await b.subscribe('s');
+  await a.patchAcked('s', [{ op: 'replace', path: '/rows/12345/name', value: 'changed' }]);
+  const p = await b.next({ type: 'patch' });
+  assert.deepEqual(p.ops, [{ op: 'replace', path: '/rows/12345/name', value: 'changed' }]);
+  rows[12345].name = 'changed';
+  await waitForFile(f, pretty({ rows }));
+});
