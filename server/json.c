@@ -1,8 +1,815 @@
 /* JSON text in and out, byte-compatible with JavaScript. */
 #include "json.h"
 
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* ---- Numbers ------------------------------------------------------------ */
+
+/* A positive finite double as ECMAScript describes it: the value is
+ * 0.D1D2...Dk times 10^n, with k as small as possible. */
+struct decimal {
+  char digits[24];
+  int k;
+  int n;
+};
+
+static const double pow10_table[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static int write_uint(uint64_t u, char *out) {
+  char tmp[24];
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  return n;
+}
+
+/* Numbers with few decimals (0.1, 12.75, 1e-7) are found without printf: at
+ * the smallest scale k where some integer m has m / 10^k == a, that m is
+ * the shortest digit string. The product a * 10^k is kept below 2^50 so its
+ * rounding error (under 1/8) cannot make the rounding miss the one
+ * candidate, and adding 0.5 to it is exact. */
+static int short_decimal(double a, struct decimal *dec) {
+  for (int k = 1; k <= 22; k++) {
+    double p = a * pow10_table[k];
+    if (p >= 1125899906842624.0) return 0;
+    double m = (double)(uint64_t)(p + 0.5);
+    if (m != 0 && m / pow10_table[k] == a) {
+      dec->k = write_uint((uint64_t)m, dec->digits);
+      dec->n = dec->k - k;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+__extension__ typedef unsigned __int128 u128;
+
+/* Finds, by exact integer arithmetic, the first scale p (decimal places)
+ * at which some integer d puts d / 10^p inside the rounding interval of a,
+ * then the d closest to a (ties to even, as JavaScript picks). Values are
+ * counted in quarter-units of the last place, so a = 4M, and the interval
+ * ends are 2 away (1 below a power of two, where the doubles below are
+ * twice as dense); an end is inside when M is even, since strtod rounds
+ * ties to even. Covers non-integers whose products fit in 128 bits:
+ * roughly 1e-4 <= a < 2^53. Starts near 14 digits: short_decimal has
+ * already ruled out shorter strings. */
+static int exact_digits(double a, struct decimal *dec) {
+  int e2;
+  uint64_t m = (uint64_t)ldexp(frexp(a, &e2), 53);
+  int shift = 2 - (e2 - 53);
+  if (shift <= 2 || shift > 120) return 0;
+  u128 v = (u128)m << 2, hi = v + 2, lo = v - (m == 1ull << 52 ? 1 : 2);
+  u128 mask = ((u128)1 << shift) - 1, half = (u128)1 << (shift - 1);
+  int lead = (int)floor((e2 - 1) * 0.30102999566398120) + 1;
+  int p = 13 - lead > 1 ? 13 - lead : 1;
+  u128 scale = 1;
+  for (int i = 0; i < p; i++) scale *= 10;
+  for (; p <= 18 - lead && p <= 21; p++, scale *= 10) {
+    u128 nlo = lo * scale, nhi = hi * scale, nv = v * scale;
+    u128 dlo = (nlo >> shift) + ((nlo & mask) != 0 || (m & 1));
+    u128 dhi = (nhi >> shift) - ((nhi & mask) == 0 && (m & 1));
+    if (dlo > dhi) continue;
+    u128 d = nv >> shift, rem = nv & mask;
+    if (rem > half || (rem == half && (d & 1))) d++;
+    if (d < dlo) d = dlo;
+    if (d > dhi) d = dhi;
+    dec->k = write_uint((uint64_t)d, dec->digits);
+    dec->n = dec->k - p;
+    return 1;
+  }
+  return 0;
+}
+
+/* Reads the digits and exponent of printf's "%.*e" output. The radix
+ * character depends on the locale, so anything between the digits is
+ * skipped rather than expected to be '.'. */
+static void read_e_format(const char *s, struct decimal *dec) {
+  dec->k = 0;
+  for (; *s && *s != 'e'; s++)
+    if (*s >= '0' && *s <= '9') dec->digits[dec->k++] = *s;
+  dec->n = atoi(s + 1) + 1;
+}
+
+/* Whether the digits, read back as a decimal, give exactly a. The test
+ * string has no radix character, so strtod's locale does not matter. */
+static int round_trips(const struct decimal *dec, double a) {
+  char s[48];
+  memcpy(s, dec->digits, (size_t)dec->k);
+  snprintf(s + dec->k, sizeof s - (size_t)dec->k, "e%d", dec->n - dec->k);
+  return strtod(s, NULL) == a;
+}
+
+static void strip_zeros(struct decimal *dec) {
+  while (dec->k > 1 && dec->digits[dec->k - 1] == '0') dec->k--;
+}
+
+static int try_precision(double a, int prec, struct decimal *dec) {
+  char s[48];
+  snprintf(s, sizeof s, "%.*e", prec - 1, a);
+  read_e_format(s, dec);
+  return round_trips(dec, a);
+}
+
+/* Adds one unit in the last digit. */
+static void increment_digits(struct decimal *dec) {
+  int i = dec->k - 1;
+  while (i >= 0 && dec->digits[i] == '9') dec->digits[i--] = '0';
+  if (i >= 0) {
+    dec->digits[i]++;
+  } else {
+    dec->digits[0] = '1';
+    dec->n++;
+  }
+}
+
+static int is_power_of_two(double a) {
+  int e;
+  return frexp(a, &e) == 0.5;
+}
+
+/* Shortest round-trip digits, and among equally short ones the closest to
+ * a (printf rounds correctly, so its output is the closest). With 15
+ * digits or fewer the DBL_DIG guarantee makes printf's answer the only
+ * candidate. With 16 there is one exception: just above a power of two the
+ * doubles below are twice as dense, so the closest 16-digit string may
+ * fall outside the narrow lower half-interval while the next one up still
+ * lies inside the wide upper one. Seventeen digits always round-trip. */
+static void shortest_digits(double a, struct decimal *dec) {
+  if (a >= DBL_MIN) {
+    if (try_precision(a, DBL_DIG, dec)) goto done;
+    if (try_precision(a, 16, dec)) goto done;
+    if (is_power_of_two(a)) {
+      increment_digits(dec);
+      if (round_trips(dec, a)) goto done;
+    }
+  } else {
+    for (int p = 1; p < 17; p++)
+      if (try_precision(a, p, dec)) goto done;
+  }
+  try_precision(a, 17, dec);
+done:
+  strip_zeros(dec);
+}
+
+/* Lays the digits out as Number.prototype.toString does. */
+static int layout(const struct decimal *dec, char *out) {
+  int k = dec->k, n = dec->n, len = 0;
+  if (k <= n && n <= 21) {
+    memcpy(out, dec->digits, (size_t)k);
+    memset(out + k, '0', (size_t)(n - k));
+    len = n;
+  } else if (0 < n && n <= 21) {
+    memcpy(out, dec->digits, (size_t)n);
+    out[n] = '.';
+    memcpy(out + n + 1, dec->digits + n, (size_t)(k - n));
+    len = k + 1;
+  } else if (-6 < n && n <= 0) {
+    out[0] = '0';
+    out[1] = '.';
+    memset(out + 2, '0', (size_t)-n);
+    memcpy(out + 2 - n, dec->digits, (size_t)k);
+    len = 2 - n + k;
+  } else {
+    int e = n - 1;
+    out[len++] = dec->digits[0];
+    if (k > 1) {
+      out[len++] = '.';
+      memcpy(out + len, dec->digits + 1, (size_t)(k - 1));
+      len += k - 1;
+    }
+    out[len++] = 'e';
+    out[len++] = e < 0 ? '-' : '+';
+    len += write_uint((uint64_t)(e < 0 ? -e : e), out + len);
+  }
+  out[len] = '\0';
+  return len;
+}
+
+int json_format_number(double d, char *out) {
+  if (!isfinite(d)) {
+    memcpy(out, "null", 5);
+    return 4;
+  }
+  int len = 0;
+  if (d < 0) {
+    out[len++] = '-';
+    d = -d;
+  }
+  if (d == 0) {
+    memcpy(out, "0", 2);
+    return 1;
+  }
+  if (d < 9007199254740992.0 && d == floor(d)) {
+    len += write_uint((uint64_t)d, out + len);
+    out[len] = '\0';
+    return len;
+  }
+  struct decimal dec;
+  if (!short_decimal(d, &dec) && !exact_digits(d, &dec))
+    shortest_digits(d, &dec);
+  return len + layout(&dec, out + len);
+}
+
+/* ---- Printing ----------------------------------------------------------- */
+
+/* One growable buffer for the whole text; failed is sticky so the printer
+ * can run to the end and check once. */
+struct out {
+  char *p;
+  size_t len, cap;
+  int failed;
+};
+
+static int out_grow(struct out *o, size_t need) {
+  if (o->failed) return 0;
+  size_t cap = o->cap ? o->cap : 4096;
+  while (cap - o->len < need) {
+    if (cap > SIZE_MAX / 2) {
+      o->failed = 1;
+      return 0;
+    }
+    cap *= 2;
+  }
+  char *p = realloc(o->p, cap);
+  if (!p) {
+    o->failed = 1;
+    return 0;
+  }
+  o->p = p;
+  o->cap = cap;
+  return 1;
+}
+
+/* Makes room for need more bytes plus the final NUL. */
+static inline int out_reserve(struct out *o, size_t need) {
+  return o->cap - o->len > need || out_grow(o, need + 1);
+}
+
+static inline void out_bytes(struct out *o, const char *s, size_t n) {
+  if (!out_reserve(o, n)) return;
+  memcpy(o->p + o->len, s, n);
+  o->len += n;
+}
+
+static inline void out_char(struct out *o, char c) {
+  if (!out_reserve(o, 1)) return;
+  o->p[o->len++] = c;
+}
+
+static void out_indent(struct out *o, int depth) {
+  size_t n = 1 + 2 * (size_t)depth;
+  if (!out_reserve(o, n)) return;
+  o->p[o->len] = '\n';
+  memset(o->p + o->len + 1, ' ', n - 1);
+  o->len += n;
+}
+
+/* For each byte, 0 if JSON.stringify copies it, else the character that
+ * follows the backslash ('u' for \u00XX). NUL is marked too: it ends the C
+ * string. */
+static const char escape_table[256] = {
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    'u', 'u', 'u', 'u', 0,   0,   '"', [92] = '\\'};
+
+static void out_string(struct out *o, const char *str) {
+  const unsigned char *s = (const unsigned char *)(str ? str : "");
+  const unsigned char *run = s;
+  out_char(o, '"');
+  for (;; s++) {
+    char e = escape_table[*s];
+    if (!e) continue;
+    out_bytes(o, (const char *)run, (size_t)(s - run));
+    if (!*s) break;
+    if (e == 'u') {
+      static const char hex[] = "0123456789abcdef";
+      char u[6] = {'\\', 'u', '0', '0', hex[*s >> 4], hex[*s & 15]};
+      out_bytes(o, u, 6);
+    } else {
+      char b[2] = {'\\', e};
+      out_bytes(o, b, 2);
+    }
+    run = s + 1;
+  }
+  out_char(o, '"');
+}
+
+static void out_number(struct out *o, double d) {
+  if (!out_reserve(o, 32)) return;
+  o->len += (size_t)json_format_number(d, o->p + o->len);
+}
+
+static void out_value(struct out *o, const cJSON *v, int depth, int pretty);
+
+static void out_container(struct out *o, const cJSON *v, int depth,
+                          int pretty, int is_object) {
+  const cJSON *c = v->child;
+  if (!c) {
+    out_bytes(o, is_object ? "{}" : "[]", 2);
+    return;
+  }
+  out_char(o, is_object ? '{' : '[');
+  for (; c; c = c->next) {
+    if (pretty) out_indent(o, depth + 1);
+    if (is_object) {
+      out_string(o, c->string);
+      out_bytes(o, ": ", pretty ? 2 : 1);
+    }
+    out_value(o, c, depth + 1, pretty);
+    if (c->next) out_char(o, ',');
+  }
+  if (pretty) out_indent(o, depth);
+  out_char(o, is_object ? '}' : ']');
+}
+
+static void out_value(struct out *o, const cJSON *v, int depth, int pretty) {
+  switch (v->type & 0xFF) {
+  case cJSON_False:
+    out_bytes(o, "false", 5);
+    break;
+  case cJSON_True:
+    out_bytes(o, "true", 4);
+    break;
+  case cJSON_Number:
+    out_number(o, v->valuedouble);
+    break;
+  case cJSON_String:
+    out_string(o, v->valuestring);
+    break;
+  case cJSON_Raw:
+    if (v->valuestring)
+      out_bytes(o, v->valuestring, strlen(v->valuestring));
+    else
+      out_bytes(o, "null", 4);
+    break;
+  case cJSON_Array:
+    out_container(o, v, depth, pretty, 0);
+    break;
+  case cJSON_Object:
+    out_container(o, v, depth, pretty, 1);
+    break;
+  default:
+    out_bytes(o, "null", 4);
+    break;
+  }
+}
+
+static char *print(const cJSON *v, size_t *len, int pretty) {
+  struct out o = {0};
+  if (v) out_value(&o, v, 0, pretty);
+  else out_bytes(&o, "null", 4);
+  if (pretty) out_char(&o, '\n');
+  if (!out_reserve(&o, 0)) o.failed = 1;
+  if (o.failed) {
+    free(o.p);
+    return NULL;
+  }
+  o.p[o.len] = '\0';
+  if (len) *len = o.len;
+  return o.p;
+}
+
+char *json_print_pretty(const cJSON *v, size_t *len) {
+  return print(v, len, 1);
+}
+
+char *json_print_compact(const cJSON *v, size_t *len) {
+  return print(v, len, 0);
+}
+
+/* ---- Parsing ------------------------------------------------------------ */
+
+/* cJSON is lenient where JSON.parse is not (it takes "01", "1.", raw tabs
+ * in strings, any byte below 0x21 as whitespace) and its error positions
+ * often point before the real mistake. So a strict scan runs first: it
+ * accepts exactly what JSON.parse accepts, minus what cJSON cannot hold,
+ * and finds the first bad byte. cJSON then builds the tree. */
+#define MAX_DEPTH 1000
+
+struct scan {
+  const unsigned char *s;
+  size_t len, pos;
+  size_t err_pos;
+  int maybe_duplicates;
+  char msg[96];
+};
+
+static int fail(struct scan *sc, size_t pos, const char *msg) {
+  sc->err_pos = pos;
+  snprintf(sc->msg, sizeof sc->msg, "%s", msg);
+  return -1;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0. */
+static int utf8_length(const unsigned char *p, size_t avail) {
+  unsigned c = p[0];
+  int n;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  else if (c >= 0xE0 && c <= 0xEF) n = 3;
+  else if (c >= 0xF0 && c <= 0xF4) n = 4;
+  else return 0;
+  if (c == 0xE0) lo = 0xA0;
+  if (c == 0xED) hi = 0x9F;
+  if (c == 0xF0) lo = 0x90;
+  if (c == 0xF4) hi = 0x8F;
+  if ((size_t)n > avail || p[1] < lo || p[1] > hi) return 0;
+  for (int i = 2; i < n; i++)
+    if ((p[i] & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+/* "unexpected character 'x'" and the like, for the byte at pos. */
+static int fail_unexpected(struct scan *sc, const char *what) {
+  const unsigned char *p = sc->s + sc->pos;
+  if (sc->pos >= sc->len) return fail(sc, sc->len, "unexpected end of input");
+  sc->err_pos = sc->pos;
+  int n = utf8_length(p, sc->len - sc->pos);
+  if (*p >= 0x20 && *p < 0x7F)
+    snprintf(sc->msg, sizeof sc->msg, "unexpected character '%c'%s", *p, what);
+  else if (n > 1)
+    snprintf(sc->msg, sizeof sc->msg, "unexpected character '%.*s'%s", n,
+             (const char *)p, what);
+  else
+    snprintf(sc->msg, sizeof sc->msg, "unexpected byte 0x%02x%s", *p, what);
+  return -1;
+}
+
+static void skip_ws(struct scan *sc) {
+  while (sc->pos < sc->len) {
+    unsigned char c = sc->s[sc->pos];
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') break;
+    sc->pos++;
+  }
+}
+
+static int peek(const struct scan *sc) {
+  return sc->pos < sc->len ? sc->s[sc->pos] : -1;
+}
+
+static int hex4(const struct scan *sc, size_t at, unsigned *cp) {
+  *cp = 0;
+  for (size_t i = at; i < at + 4; i++) {
+    if (i >= sc->len) return (int)(sc->len - at);
+    unsigned c = sc->s[i], v;
+    if (c >= '0' && c <= '9') v = c - '0';
+    else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') v = (c | 0x20) - 'a' + 10;
+    else return (int)(i - at);
+    *cp = *cp << 4 | v;
+  }
+  return 4;
+}
+
+/* A \u escape at pos (the backslash). cJSON cannot hold U+0000 in its C
+ * strings, nor an unpaired surrogate in UTF-8, so both are refused rather
+ * than silently changed. */
+static int scan_unicode_escape(struct scan *sc) {
+  size_t at = sc->pos;
+  unsigned cp, lo;
+  int n = hex4(sc, at + 2, &cp);
+  if (n < 4) {
+    if (at + 2 + (size_t)n >= sc->len)
+      return fail(sc, sc->len, "unterminated string");
+    return fail(sc, at + 2 + (size_t)n, "bad \\u escape: expected 4 hex digits");
+  }
+  sc->pos = at + 6;
+  if (cp == 0)
+    return fail(sc, at, "\\u0000 in a string is not supported");
+  if (cp >= 0xDC00 && cp <= 0xDFFF)
+    return fail(sc, at, "unpaired surrogate escape is not supported");
+  if (cp >= 0xD800 && cp <= 0xDBFF) {
+    if (sc->pos + 1 < sc->len && sc->s[sc->pos] == '\\' &&
+        sc->s[sc->pos + 1] == 'u' && hex4(sc, sc->pos + 2, &lo) == 4 &&
+        lo >= 0xDC00 && lo <= 0xDFFF) {
+      sc->pos += 6;
+      return 0;
+    }
+    return fail(sc, at, "unpaired surrogate escape is not supported");
+  }
+  return 0;
+}
+
+static int scan_escape(struct scan *sc) {
+  if (sc->pos + 1 >= sc->len) return fail(sc, sc->len, "unterminated string");
+  switch (sc->s[sc->pos + 1]) {
+  case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
+  case 't':
+    sc->pos += 2;
+    return 0;
+  case 'u':
+    return scan_unicode_escape(sc);
+  default:
+    sc->pos++;
+    return fail_unexpected(sc, " after a backslash in a string");
+  }
+}
+
+/* Bytes a string may hold as they are: ASCII from space up, but '"' and
+ * '\\'. */
+static inline int plain_byte(unsigned c) {
+  return c - 0x20u < 0x60u && c != '"' && c != '\\';
+}
+
+static int scan_string(struct scan *sc) {
+  const unsigned char *s = sc->s;
+  sc->pos++;
+  for (;;) {
+    size_t pos = sc->pos, len = sc->len;
+    while (pos < len && plain_byte(s[pos])) pos++;
+    sc->pos = pos;
+    if (pos >= len) return fail(sc, len, "unterminated string");
+    unsigned char c = s[pos];
+    if (c == '"') {
+      sc->pos++;
+      return 0;
+    }
+    if (c == '\\') {
+      if (scan_escape(sc)) return -1;
+    } else if (c == '\n') {
+      return fail(sc, pos, "line break inside a string (missing closing quote?)");
+    } else if (c < 0x20) {
+      return fail(sc, pos, "control character inside a string must be escaped");
+    } else {
+      int n = utf8_length(s + pos, len - pos);
+      if (!n) return fail(sc, pos, "invalid UTF-8 in string");
+      sc->pos += (size_t)n;
+    }
+  }
+}
+
+static int is_digit(int c) { return c >= '0' && c <= '9'; }
+
+static void skip_digits(struct scan *sc) {
+  while (sc->pos < sc->len && is_digit(sc->s[sc->pos])) sc->pos++;
+}
+
+static int scan_number(struct scan *sc) {
+  if (peek(sc) == '-') sc->pos++;
+  if (peek(sc) == '0') {
+    sc->pos++;
+    if (is_digit(peek(sc)))
+      return fail(sc, sc->pos, "leading zeros are not allowed in numbers");
+  } else if (is_digit(peek(sc))) {
+    skip_digits(sc);
+  } else {
+    return fail_unexpected(sc, ": expected a digit after '-'");
+  }
+  if (peek(sc) == '.') {
+    sc->pos++;
+    if (!is_digit(peek(sc)))
+      return fail_unexpected(sc, ": expected a digit after the decimal point");
+    skip_digits(sc);
+  }
+  if (peek(sc) == 'e' || peek(sc) == 'E') {
+    sc->pos++;
+    if (peek(sc) == '+' || peek(sc) == '-') sc->pos++;
+    if (!is_digit(peek(sc)))
+      return fail_unexpected(sc, ": expected a digit in the exponent");
+    skip_digits(sc);
+  }
+  return 0;
+}
+
+static int scan_literal(struct scan *sc, const char *word) {
+  for (; *word; word++, sc->pos++)
+    if (peek(sc) != (unsigned char)*word) return fail_unexpected(sc, "");
+  return 0;
+}
+
+static int scan_value(struct scan *sc, int depth);
+
+static int scan_array(struct scan *sc, int depth) {
+  sc->pos++;
+  skip_ws(sc);
+  if (peek(sc) == ']') {
+    sc->pos++;
+    return 0;
+  }
+  for (;;) {
+    if (scan_value(sc, depth)) return -1;
+    skip_ws(sc);
+    int c = peek(sc);
+    if (c == ']') {
+      sc->pos++;
+      return 0;
+    }
+    if (c != ',') return fail_unexpected(sc, ": expected ',' or ']'");
+    sc->pos++;
+    skip_ws(sc);
+    if (peek(sc) == ']')
+      return fail(sc, sc->pos, "trailing comma before ']'");
+  }
+}
+
+/* Duplicate keys are rare, and folding them needs a walk of the whole tree,
+ * so the scan notes whether any object may hold one: two keys with the
+ * same hash, a key with an escape (its raw bytes may differ from its text),
+ * or more keys than are tracked. */
+#define TRACKED_KEYS 32
+
+struct key_seen {
+  uint32_t hash[TRACKED_KEYS];
+  int n;
+};
+
+static void note_key(struct scan *sc, struct key_seen *seen, size_t start) {
+  if (sc->maybe_duplicates) return;
+  uint32_t h = 2166136261u;
+  for (size_t i = start; i < sc->pos; i++) {
+    if (sc->s[i] == '\\') {
+      sc->maybe_duplicates = 1;
+      return;
+    }
+    h = (h ^ sc->s[i]) * 16777619u;
+  }
+  for (int i = 0; i < seen->n; i++)
+    if (seen->hash[i] == h) sc->maybe_duplicates = 1;
+  if (seen->n == TRACKED_KEYS) sc->maybe_duplicates = 1;
+  else seen->hash[seen->n++] = h;
+}
+
+static int scan_object(struct scan *sc, int depth) {
+  struct key_seen seen = {.n = 0};
+  sc->pos++;
+  skip_ws(sc);
+  if (peek(sc) == '}') {
+    sc->pos++;
+    return 0;
+  }
+  for (;;) {
+    if (peek(sc) != '"')
+      return fail_unexpected(sc, ": expected a double-quoted property name");
+    size_t key_start = sc->pos;
+    if (scan_string(sc)) return -1;
+    note_key(sc, &seen, key_start);
+    skip_ws(sc);
+    if (peek(sc) != ':')
+      return fail_unexpected(sc, ": expected ':' after the property name");
+    sc->pos++;
+    skip_ws(sc);
+    if (scan_value(sc, depth)) return -1;
+    skip_ws(sc);
+    int c = peek(sc);
+    if (c == '}') {
+      sc->pos++;
+      return 0;
+    }
+    if (c != ',') return fail_unexpected(sc, ": expected ',' or '}'");
+    sc->pos++;
+    skip_ws(sc);
+    if (peek(sc) == '}')
+      return fail(sc, sc->pos, "trailing comma before '}'");
+  }
+}
+
+static int scan_value(struct scan *sc, int depth) {
+  switch (peek(sc)) {
+  case '{':
+  case '[':
+    if (depth >= MAX_DEPTH)
+      return fail(sc, sc->pos, "nested deeper than 1000 levels");
+    return peek(sc) == '{' ? scan_object(sc, depth + 1)
+                           : scan_array(sc, depth + 1);
+  case '"':
+    return scan_string(sc);
+  case 't':
+    return scan_literal(sc, "true");
+  case 'f':
+    return scan_literal(sc, "false");
+  case 'n':
+    return scan_literal(sc, "null");
+  case '-': case '0': case '1': case '2': case '3': case '4': case '5':
+  case '6': case '7': case '8': case '9':
+    return scan_number(sc);
+  default:
+    return fail_unexpected(sc, "");
+  }
+}
+
+/* A UTF-8 byte order mark is skipped, as cJSON does: some editors write
+ * one, and it carries no data. */
+static int scan_document(struct scan *sc) {
+  if (sc->len >= 3 && memcmp(sc->s, "\xEF\xBB\xBF", 3) == 0) sc->pos = 3;
+  skip_ws(sc);
+  if (scan_value(sc, 0)) return -1;
+  skip_ws(sc);
+  if (sc->pos < sc->len)
+    return fail(sc, sc->pos, "trailing characters after the JSON value");
+  return 0;
+}
+
+static void set_error(struct json_error *err, const char *buf, size_t offset,
+                      const char *msg) {
+  if (!err) return;
+  int line = 1;
+  size_t line_start = 0;
+  for (const char *p = buf, *end = buf + offset;
+       (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) {
+    line++;
+    line_start = (size_t)(p - buf) + 1;
+  }
+  err->offset = offset;
+  err->line = line;
+  err->column = (int)(offset - line_start) + 1;
+  snprintf(err->message, sizeof err->message, "%s", msg);
+}
+
+/* JSON.parse keeps the last of duplicate keys, at the place of the first.
+ * cJSON keeps all of them and its lookups find the first, so duplicates are
+ * folded here: the first node takes the last one's value. */
+static void take_value(cJSON *obj, cJSON *keep, cJSON *dup) {
+  cJSON tmp = *keep;
+  keep->type = dup->type;
+  keep->child = dup->child;
+  keep->valuestring = dup->valuestring;
+  keep->valueint = dup->valueint;
+  keep->valuedouble = dup->valuedouble;
+  dup->type = tmp.type;
+  dup->child = tmp.child;
+  dup->valuestring = tmp.valuestring;
+  cJSON_Delete(cJSON_DetachItemViaPointer(obj, dup));
+}
+
+static size_t key_hash(const char *s) {
+  size_t h = 14695981039346656037u;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+  return h;
+}
+
+/* Small objects are checked pair by pair; large ones through a hash set,
+ * so a map with many keys stays linear. Returns -1 if out of memory. */
+static int fold_duplicates(cJSON *obj) {
+  size_t n = 0;
+  for (cJSON *c = obj->child; c; c = c->next) n++;
+  if (n <= 16) {
+    for (cJSON *j = obj->child->next, *next; j; j = next) {
+      next = j->next;
+      for (cJSON *i = obj->child; i != j; i = i->next)
+        if (i->string[0] == j->string[0] && strcmp(i->string, j->string) == 0) {
+          take_value(obj, i, j);
+          break;
+        }
+    }
+    return 0;
+  }
+  size_t mask = 31;
+  while (mask < 2 * n) mask = mask * 2 + 1;
+  cJSON **set = calloc(mask + 1, sizeof *set);
+  if (!set) return -1;
+  for (cJSON *j = obj->child, *next; j; j = next) {
+    next = j->next;
+    size_t h = key_hash(j->string) & mask;
+    while (set[h] && strcmp(set[h]->string, j->string) != 0) h = (h + 1) & mask;
+    if (set[h]) take_value(obj, set[h], j);
+    else set[h] = j;
+  }
+  free(set);
+  return 0;
+}
+
+static int fold_tree(cJSON *v) {
+  for (cJSON *c = v->child; c; c = c->next)
+    if (c->child && fold_tree(c)) return -1;
+  if ((v->type & 0xFF) == cJSON_Object && v->child && v->child->next)
+    return fold_duplicates(v);
+  return 0;
+}
+
+cJSON *json_parse(const char *buf, size_t len, struct json_error *err) {
+  struct scan sc = {.s = (const unsigned char *)buf, .len = len};
+  if (scan_document(&sc)) {
+    set_error(err, buf, sc.err_pos, sc.msg);
+    return NULL;
+  }
+  /* cJSON skips a byte order mark only in inputs longer than 3 bytes. */
+  size_t bom = sc.len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+  cJSON *v = cJSON_ParseWithLengthOpts(buf + bom, len - bom, NULL, 0);
+  if (!v) {
+    /* The scan accepted the text, so cJSON ran out of memory. */
+    set_error(err, buf, 0, "out of memory");
+    return NULL;
+  }
+  if (sc.maybe_duplicates && fold_tree(v)) {
+    cJSON_Delete(v);
+    set_error(err, buf, 0, "out of memory");
+    return NULL;
+  }
+  return v;
+}
+
+/* ---- Equality ----------------------------------------------------------- */
 
 int json_equal(const cJSON *a, const cJSON *b) {
   if (a == b) return 1;
