@@ -1,0 +1,128 @@
+// Small DOM and formatting helpers shared by the panel's modules.
+
+// h('div.row.selected', {title: 'x', onclick}, child, 'text', ...)
+export function h(spec, attrs, ...children) {
+  const [tag, ...classes] = spec.split('.');
+  const node = document.createElement(tag || 'div');
+  if (classes.length) node.className = classes.join(' ');
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+      else if (k === 'dataset') Object.assign(node.dataset, v);
+      else if (k === 'text') node.textContent = v;
+      else if (k in node && k !== 'list' && k !== 'form') node[k] = v;
+      else node.setAttribute(k, v === true ? '' : v);
+    }
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    if (Array.isArray(c)) append(node, c);
+    else node.append(c instanceof Node ? c : String(c));
+  }
+}
+
+export function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+  return node;
+}
+
+// One-line JSON for display, shortened in the middle of long values.
+export function preview(value, max = 80) {
+  if (value === undefined) return '∅';
+  let s;
+  try {
+    s = JSON.stringify(value);
+  } catch {
+    s = String(value);
+  }
+  if (s === undefined) s = String(value);
+  if (s.length <= max) return s;
+  return s.slice(0, max - 12) + ' … ' + s.slice(-8);
+}
+
+export function jsonType(v) {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}
+
+const pad = (n, w = 2) => String(n).padStart(w, '0');
+
+export function clock(date) {
+  const d = date instanceof Date ? date : new Date(date);
+  if (Number.isNaN(d.getTime())) return '';
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+export function ago(date, now = Date.now()) {
+  const t = new Date(date).getTime();
+  if (Number.isNaN(t)) return '';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 5) return 'just now';
+  if (s < 60) return `${s}s ago`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ago`;
+  const hr = Math.floor(m / 60);
+  if (hr < 48) return `${hr}h ${m % 60}m ago`;
+  return `${Math.floor(hr / 24)}d ago`;
+}
+
+// Origin of a change -> {kind, label} for badges and filters.
+export function originKind(origin) {
+  if (!origin) return { kind: 'notice', label: 'notice' };
+  if (origin === 'file') return { kind: 'file', label: 'file' };
+  if (origin === 'panel') return { kind: 'panel', label: 'panel' };
+  if (origin === 'api') return { kind: 'api', label: 'api' };
+  if (origin.startsWith('client:')) return { kind: 'client', label: origin };
+  return { kind: 'other', label: origin };
+}
+
+// Turns a JSON.parse error into {message, position, line, column}.
+export function jsonError(text, err) {
+  const msg = String(err && err.message || err);
+  let pos = null;
+  let m = /line (\d+) column (\d+)/.exec(msg);
+  if (m) {
+    const line = Number(m[1]);
+    const column = Number(m[2]);
+    return { message: cleanParseMessage(msg), line, column, position: offsetOf(text, line, column) };
+  }
+  m = /position (\d+)/.exec(msg);
+  if (m) pos = Number(m[1]);
+  else if (/end of (JSON )?input/i.test(msg)) pos = text.length;
+  if (pos === null) return { message: cleanParseMessage(msg), line: null, column: null, position: null };
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return { message: cleanParseMessage(msg), line, column, position: pos };
+}
+
+function offsetOf(text, line, column) {
+  let off = 0;
+  for (let l = 1; l < line; l++) {
+    const nl = text.indexOf('\n', off);
+    if (nl < 0) return text.length;
+    off = nl + 1;
+  }
+  return Math.min(text.length, off + column - 1);
+}
+
+function cleanParseMessage(msg) {
+  return msg
+    .replace(/^JSON\.parse: /, '')
+    .replace(/ in JSON at position \d+.*$/, '')
+    .replace(/ at position \d+.*$/, '')
+    .replace(/ \(line \d+ column \d+\)$/, '');
+}
+
+export function baseName(path) {
+  if (!path) return '';
+  const i = path.lastIndexOf('/');
+  return i < 0 ? path : path.slice(i + 1);
+}

@@ -1,0 +1,276 @@
+// Browser end-to-end tests of the devtools panel against the real server:
+// build/mirrorstate (or $MIRRORSTATE_BIN) serving a temp file on a free port,
+// the panel in Debian's Chromium via playwright-core, and a second
+// WebSocket client (the `ws` package) standing in for an app.
+//
+// Run: node --test tests/e2e/panel.test.mjs   (after building the server)
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.resolve(ROOT, process.env.MIRRORSTATE_BIN || 'build/mirrorstate');
+const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
+const WAIT = 10000; // every wait is bounded by this
+
+let tmp, file, server, base, port, browser, page;
+const sockets = [];
+
+function startServer(stateFile) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(BIN, ['serve', '--file', stateFile, '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`server did not print its URL within ${WAIT} ms\nstdout: ${out}\nstderr: ${err}`));
+    }, WAIT);
+    proc.stderr.on('data', (d) => { err += d; });
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /^(http:\/\/127\.0\.0\.1:(\d+)\/_mirrorstate\/)\s*$/m.exec(out.split('\n')[0] + '\n');
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, url: m[1], port: Number(m[2]), stderr: () => err });
+      }
+    });
+    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}\nstdout: ${out}\nstderr: ${err}`)); });
+  });
+}
+
+function stopServer(s) {
+  return new Promise((resolve) => {
+    if (!s || s.proc.exitCode !== null) return resolve();
+    const timer = setTimeout(() => { s.proc.kill('SIGKILL'); resolve(); }, WAIT);
+    s.proc.once('exit', () => { clearTimeout(timer); resolve(); });
+    s.proc.kill('SIGTERM');
+  });
+}
+
+async function until(fn, what) {
+  const deadline = Date.now() + WAIT;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+// Writes like an agent's edit tool: a temp file renamed over the target.
+function agentWrite(text) {
+  const t = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(t, text);
+  fs.renameSync(t, file);
+}
+
+function readState() {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+// A raw protocol client that records every message it receives.
+function client({ origin, identify } = {}) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/_mirrorstate/ws`, 'mirrorstate.v1', origin ? { origin } : {});
+    sockets.push(ws);
+    const c = { ws, messages: [] };
+    c.send = (m) => ws.send(JSON.stringify(m));
+    c.waitFor = (pred, what) => until(() => c.messages.find(pred), what);
+    ws.on('message', (d) => c.messages.push(JSON.parse(String(d))));
+    ws.on('error', reject);
+    ws.on('open', () => {
+      if (identify) c.send({ type: 'identify', ...identify });
+      c.waitFor((m) => m.type === 'hello', 'hello').then((hello) => {
+        c.id = hello.client;
+        resolve(c);
+      }, reject);
+    });
+  });
+}
+
+async function shot(name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `panel-${name}.png`) });
+}
+
+const valueAt = (pointer) => page.locator(`#tree .row[data-path="${pointer}"] > .v`);
+
+before(async () => {
+  assert.ok(fs.existsSync(BIN), `server binary not found: ${BIN} (build it first)`);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-panel-'));
+  file = path.join(tmp, 'todo.json');
+  fs.writeFileSync(file, JSON.stringify({
+    items: [{ id: 1, text: 'milk', done: false }, { id: 2, text: 'bread', done: true }],
+    filter: 'all',
+    user: { name: 'Ada', theme: 'dark' },
+  }, null, 2) + '\n');
+  server = await startServer(file);
+  ({ url: base, port } = server);
+  // A fresh profile per run, in the temp directory.
+  browser = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-quic', '--disable-sync'],
+    viewport: { width: 1360, height: 760 },
+    colorScheme: 'light',
+  });
+  page = browser.pages()[0] || await browser.newPage();
+  page.setDefaultTimeout(WAIT);
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  page.on('console', (m) => { if (m.type() === 'error') console.error('page console:', m.text()); });
+});
+
+after(async () => {
+  for (const ws of sockets) ws.terminate();
+  if (browser) await browser.close().catch(() => {});
+  await stopServer(server);
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('the panel shows the live state, its file and the connection', async () => {
+  await page.goto(base);
+  await page.locator('#conn[data-state=open]').waitFor();
+  await valueAt('/items/0/text').filter({ hasText: '"milk"' }).waitFor();
+  const st = page.locator('#states li.state[data-name=todo]');
+  await st.waitFor();
+  assert.match(await st.innerText(), /todo/);
+  assert.match(await st.innerText(), /v1/);
+  assert.equal(await st.getAttribute('data-status'), 'ok');
+  assert.match(await page.locator('#state-head .file').innerText(), /todo\.json$/);
+  await shot('1-live-state');
+});
+
+let editVersion;
+
+test('an edit in the panel reaches the file and another client, with origin panel', async () => {
+  const other = await client();
+  other.send({ type: 'subscribe', name: 'todo' });
+  await other.waitFor((m) => m.type === 'snapshot', 'snapshot');
+
+  await valueAt('/items/0/text').click();
+  const input = page.locator('#tree input.edit');
+  await input.fill('"oat milk"');
+  await input.press('Enter');
+
+  await until(() => readState().items[0].text === 'oat milk', 'the file to hold the panel edit');
+  const patch = await other.waitFor((m) => m.type === 'patch' && m.origin === 'panel', 'a patch with origin panel');
+  assert.deepEqual(patch.ops.filter((o) => o.op !== 'test').map((o) => [o.path, o.value]), [['/items/0/text', 'oat milk']]);
+  editVersion = patch.version;
+
+  await valueAt('/items/0/text').filter({ hasText: '"oat milk"' }).waitFor();
+  const entry = page.locator('#log li.le[data-origin=panel]').last();
+  await entry.waitFor();
+  assert.match(await entry.innerText(), /\/items\/0\/text/);
+  assert.match(await entry.innerText(), /"milk"/); // old value, from the panel's copy
+  assert.match(await entry.innerText(), /"oat milk"/);
+});
+
+test('the raw editor shows where its JSON is invalid and applies valid JSON as a set', async () => {
+  await page.locator('[data-view=raw]').click();
+  const ta = page.locator('#raw textarea');
+  await ta.waitFor();
+  const text = await ta.inputValue();
+  await ta.fill(text.replace('"all"', '"all",'));
+  const status = page.locator('#raw .raw-status');
+  await status.filter({ hasText: /line \d+, column \d+/ }).waitFor();
+  assert.equal(await page.locator('#raw button.primary').isDisabled(), true);
+  await shot('2-raw-invalid');
+  await ta.fill(text.replace('"all"', '"active"'));
+  await status.filter({ hasText: 'valid JSON' }).waitFor();
+  await page.locator('#raw button.primary').click();
+  await until(() => readState().filter === 'active', 'the file to hold the raw edit');
+  await page.locator('[data-view=tree]').click();
+  await valueAt('/filter').filter({ hasText: '"active"' }).waitFor();
+});
+
+test('a file edit appears in the tree and in the log with origin file', async () => {
+  const s = readState();
+  s.items[0].done = true;
+  s.items.push({ id: 3, text: 'eggs', done: false });
+  agentWrite(JSON.stringify(s, null, 2) + '\n');
+  await valueAt('/items/0/done').filter({ hasText: 'true' }).waitFor();
+  await valueAt('/items/2/text').filter({ hasText: '"eggs"' }).waitFor();
+  const entry = page.locator('#log li.le[data-origin=file]').last();
+  await entry.waitFor();
+  const t = await entry.innerText();
+  assert.match(t, /\/items\/0\/done/);
+  assert.match(t, /false/);
+  assert.match(t, /true/);
+  await shot('3-file-edit');
+});
+
+test('an invalid file shows a banner with line, column and text, cleared by a fix', async () => {
+  const good = fs.readFileSync(file, 'utf8');
+  const bad = good.replace('"done": true', '"done" true');
+  assert.notEqual(bad, good);
+  const lines = bad.split('\n');
+  const line = lines.findIndex((l) => l.includes('"done" true')) + 1;
+  agentWrite(bad);
+  const banner = page.locator('#banners .banner[data-kind=invalid]');
+  await banner.waitFor();
+  const t = await banner.innerText();
+  assert.match(t, /todo\.json/);
+  assert.match(t, new RegExp(`line ${line}, column \\d+`));
+  assert.match(t, /"done" true/);
+  assert.match(t, /not overwriting/);
+  assert.equal(await page.locator('#states li.state[data-name=todo]').getAttribute('data-status'), 'invalid');
+  await shot('4-invalid-banner');
+
+  // The dark theme, while the banner is up.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('5-invalid-banner-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+
+  assert.equal(fs.readFileSync(file, 'utf8'), bad, 'the invalid file is left as written');
+  agentWrite(good);
+  await banner.waitFor({ state: 'detached' });
+  await until(async () => (await page.locator('#states li.state[data-name=todo]').getAttribute('data-status')) === 'ok', 'status ok');
+});
+
+test('revert from the history brings the file back to the old value', async () => {
+  assert.ok(editVersion, 'the panel edit test ran');
+  await page.locator('[data-side=history]').click();
+  const row = page.locator(`#history li.he[data-version="${editVersion}"]`);
+  await row.waitFor();
+  await row.click(); // view that version
+  await page.locator('#viewing').waitFor({ state: 'visible' });
+  await valueAt('/items/0/done').filter({ hasText: 'false' }).waitFor();
+  await shot('6-history-view');
+  await row.locator('button.revert').click();
+  await until(() => {
+    const s = readState();
+    return s.items[0].done === false && s.items[0].text === 'oat milk' && s.items.length === 2;
+  }, 'the file to return to the reverted version');
+  await page.locator('#viewing').waitFor({ state: 'hidden' });
+  await valueAt('/items/0/done').filter({ hasText: 'false' }).waitFor();
+  await page.locator('[data-side=log]').click();
+});
+
+test('the client list shows a connected app client', async () => {
+  const app = await client({ origin: `http://127.0.0.1:${port}`, identify: { role: 'app', page: `http://127.0.0.1:${port}/app/` } });
+  app.send({ type: 'subscribe', name: 'todo' });
+  await app.waitFor((m) => m.type === 'snapshot', 'snapshot');
+  const li = page.locator(`#clients li.client[data-id="${app.id}"]`);
+  await li.waitFor();
+  assert.equal(await li.getAttribute('data-role'), 'app');
+  assert.match(await li.innerText(), /\/app\//);
+  assert.match(await li.innerText(), /todo/);
+  // and its edits are logged with its client origin
+  app.send({ type: 'patch', name: 'todo', ops: [{ op: 'replace', path: '/user/theme', value: 'light' }], ref: 1 });
+  await page.locator(`#log li.le[data-origin="client:${app.id}"]`).waitFor();
+  await valueAt('/user/theme').filter({ hasText: '"light"' }).waitFor();
+  await shot('7-clients');
+});
