@@ -26,6 +26,42 @@ cJSON *ptr_get(const cJSON *doc, const char *ptr);
  * only). */
 int ptr_valid(const char *ptr);
 
+/* The helpers below are what the patch engine itself is built on; they are
+ * public because other modules address states by pointer too. */
+
+/* Finds the container that holds the location ptr names, for operations
+ * that create or remove that location. On PATCH_OK, *parent is the object or
+ * array (borrowed from doc) and *last a new string (caller frees) with the
+ * last reference token unescaped. PATCH_INVALID if ptr is malformed or "",
+ * PATCH_CONFLICT if the parent does not exist or is not a container,
+ * PATCH_NOMEM on allocation failure. */
+int ptr_parent(const cJSON *doc, const char *ptr, cJSON **parent,
+               char **last);
+
+/* The member of an object, or element of an array, that one unescaped
+ * reference token names. Borrowed; NULL if there is none. */
+cJSON *ptr_child(const cJSON *container, const char *token);
+
+/* Parses an array index token: decimal digits without a leading zero.
+ * Returns 0 and stores the index, or -1 (this includes "-" and indices too
+ * large to address). */
+int ptr_index(const char *token, size_t *index);
+
+/* A growable pointer string, for building paths while walking a tree.
+ * Zero-initialize it; s is NULL until something is pushed. */
+struct ptr_buf {
+  char *s;
+  size_t len;
+  size_t cap;
+};
+
+/* Appends "/" and key escaped (~ as ~0, / as ~1). ptr_push_index appends
+ * "/" and a decimal index. Both return 0 or PATCH_NOMEM. Truncate back by
+ * calling ptr_truncate with an earlier len. */
+int ptr_push(struct ptr_buf *b, const char *key);
+int ptr_push_index(struct ptr_buf *b, size_t index);
+void ptr_truncate(struct ptr_buf *b, size_t len);
+
 /* Checks that ops is an array of well-formed operations (known "op", valid
  * "path"/"from", "value" present where required) without applying it.
  * Returns PATCH_OK or PATCH_INVALID with a message in err (err may be NULL). */
