@@ -243,10 +243,11 @@ export function applyPatch(doc, ops) {
   return cur;
 }
 
-/** Returns a patch that turns a into b: "add" for keys only in b (in b's key
- * order), "remove" for keys only in a, recursion into common containers;
- * arrays by common prefix and suffix, then element by element, so one insert
- * or delete in a long array is one op. Equal values give []. */
+/** Returns a patch that turns a into b, op for op what the server's engine
+ * yields: a's keys in order (recursion if kept, "remove" if gone), then
+ * "add" for keys only in b (in b's order); arrays by common prefix and
+ * suffix, then element by element, removals from the end, so one insert or
+ * delete in a long array is one op. Equal values give []. */
 export function diff(a, b, path = '', ops = []) {
   if (a === b) return ops;
   if (Array.isArray(a) && Array.isArray(b)) {
@@ -258,18 +259,18 @@ export function diff(a, b, path = '', ops = []) {
     const la = a.length - pre - suf, lb = b.length - pre - suf;
     const common = Math.min(la, lb);
     for (let i = 0; i < common; i++) diff(a[pre + i], b[pre + i], `${path}/${pre + i}`, ops);
-    for (let i = common; i < la; i++) ops.push({ op: 'remove', path: `${path}/${pre + common}` });
+    for (let i = la - 1; i >= common; i--) ops.push({ op: 'remove', path: `${path}/${pre + i}` });
     for (let i = common; i < lb; i++) ops.push({ op: 'add', path: `${path}/${pre + i}`, value: b[pre + i] });
     return ops;
   }
   if (isObject(a) && isObject(b)) {
     for (const k of Object.keys(a)) {
-      if (!hasOwn(b, k)) ops.push({ op: 'remove', path: path + formatPointer([k]) });
+      const p = path + formatPointer([k]);
+      if (hasOwn(b, k)) diff(a[k], b[k], p, ops);
+      else ops.push({ op: 'remove', path: p });
     }
     for (const k of Object.keys(b)) {
-      const p = path + formatPointer([k]);
-      if (!hasOwn(a, k)) ops.push({ op: 'add', path: p, value: b[k] });
-      else diff(a[k], b[k], p, ops);
+      if (!hasOwn(a, k)) ops.push({ op: 'add', path: path + formatPointer([k]), value: b[k] });
     }
     return ops;
   }
