@@ -311,6 +311,63 @@ static void out_number(struct out *o, double d) {
 
 static void out_value(struct out *o, const cJSON *v, int depth, int pretty);
 
+static void out_member(struct out *o, const cJSON *c, int depth, int pretty,
+                       int is_object, int first) {
+  if (!first) out_char(o, ',');
+  if (pretty) out_indent(o, depth + 1);
+  if (is_object) {
+    out_string(o, c->string);
+    out_bytes(o, ": ", pretty ? 2 : 1);
+  }
+  out_value(o, c, depth + 1, pretty);
+}
+
+/* Whether key is an array index ("0", "7", "42", up to 2^32 - 2): a
+ * JavaScript object lists those keys first, in numeric order. */
+static int index_key(const char *key, uint32_t *index) {
+  uint64_t n = 0;
+  if (!key || !key[0] || (key[0] == '0' && key[1])) return 0;
+  for (; *key; key++) {
+    if (*key < '0' || *key > '9') return 0;
+    n = n * 10 + (uint64_t)(*key - '0');
+    if (n >= 4294967295u) return 0;
+  }
+  *index = (uint32_t)n;
+  return 1;
+}
+
+static int by_index(const void *a, const void *b) {
+  uint32_t x, y;
+  index_key((*(const cJSON *const *)a)->string, &x);
+  index_key((*(const cJSON *const *)b)->string, &y);
+  return (x > y) - (x < y);
+}
+
+/* Prints the index keys of an object first, as JSON.stringify would.
+ * Returns 0 if the object has none, so the plain loop prints it. */
+static int out_index_keys_first(struct out *o, const cJSON *v, int depth,
+                                int pretty) {
+  size_t n = 0;
+  uint32_t index;
+  for (const cJSON *c = v->child; c; c = c->next)
+    if (index_key(c->string, &index)) n++;
+  if (n == 0) return 0;
+  const cJSON **keys = malloc(n * sizeof *keys);
+  if (!keys) {
+    o->failed = 1;
+    return 1;
+  }
+  n = 0;
+  for (const cJSON *c = v->child; c; c = c->next)
+    if (index_key(c->string, &index)) keys[n++] = c;
+  qsort(keys, n, sizeof *keys, by_index);
+  for (size_t i = 0; i < n; i++) out_member(o, keys[i], depth, pretty, 1, i == 0);
+  free(keys);
+  for (const cJSON *c = v->child; c; c = c->next)
+    if (!index_key(c->string, &index)) out_member(o, c, depth, pretty, 1, 0);
+  return 1;
+}
+
 static void out_container(struct out *o, const cJSON *v, int depth,
                           int pretty, int is_object) {
   const cJSON *c = v->child;
@@ -319,15 +376,8 @@ static void out_container(struct out *o, const cJSON *v, int depth,
     return;
   }
   out_char(o, is_object ? '{' : '[');
-  for (; c; c = c->next) {
-    if (pretty) out_indent(o, depth + 1);
-    if (is_object) {
-      out_string(o, c->string);
-      out_bytes(o, ": ", pretty ? 2 : 1);
-    }
-    out_value(o, c, depth + 1, pretty);
-    if (c->next) out_char(o, ',');
-  }
+  if (!is_object || !out_index_keys_first(o, v, depth, pretty))
+    for (; c; c = c->next) out_member(o, c, depth, pretty, is_object, c == v->child);
   if (pretty) out_indent(o, depth);
   out_char(o, is_object ? '}' : ']');
 }

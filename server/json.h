@@ -25,12 +25,30 @@ struct json_error {
  * trailing whitespace is allowed, anything else after the value is an error.
  * Returns a new tree (caller frees with cJSON_Delete), or NULL with *err
  * filled in (err may be NULL). An empty or whitespace-only buffer is an error
- * at the end of the input. */
+ * at the end of the input.
+ *
+ * Accepts exactly what JSON.parse accepts (no "01", "1.", raw control
+ * characters in strings, trailing commas), with these differences:
+ * - a leading UTF-8 byte order mark is skipped;
+ * - refused although JSON.parse takes them, because a cJSON tree cannot
+ *   hold them: "\u0000" in a string, an unpaired surrogate escape, nesting
+ *   deeper than 1000 arrays/objects;
+ * - refused: invalid UTF-8 inside strings (it would break WebSocket text
+ *   frames);
+ * - duplicate keys are folded as JSON.parse does: the last value wins, at
+ *   the place of the first key.
+ * The error position is the first byte that cannot continue a valid text,
+ * or the end of the input (as JSON.parse in Node reports it: "{"a":1 "b":2}"
+ * fails at the second '"', "[1,2,]" at ']', an unclosed string at the end
+ * or at the first raw line break inside it). */
 cJSON *json_parse(const char *buf, size_t len, struct json_error *err);
 
 /* JSON.stringify(v, null, 2) + "\n". Returns a malloc'd NUL-terminated
  * string (caller frees) and stores its length in *len (len may be NULL).
- * NULL on allocation failure. */
+ * NULL on allocation failure. As in JavaScript, object keys that are array
+ * indexes ("0", "17") print first in numeric order, the others in tree
+ * order. cJSON_Raw nodes print their valuestring verbatim; a NULL v prints
+ * "null". */
 char *json_print_pretty(const cJSON *v, size_t *len);
 
 /* JSON.stringify(v): compact, for the wire. Same ownership as above. */
