@@ -1,2 +1,232 @@
-/* placeholder */
-typedef int ms_placeholder_http_api;
+/* /_mirrorstate/ over HTTP: health, the JSON API, packed assets. */
+#include "http_api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assets.h"
+#include "hub.h"
+#include "json.h"
+#include "mirror.h"
+#include "names.h"
+#include "patch.h"
+#include "protocol.h"
+#include "transport.h"
+
+static void reply_json(struct http_reply *r, int status, cJSON *obj) {
+  r->status = status;
+  r->content_type = "application/json";
+  r->body = obj ? json_print_compact(obj, &r->len) : NULL;
+  cJSON_Delete(obj);
+  if (!r->body) {
+    r->status = 500;
+    r->body = strdup("{}");
+    r->len = 2;
+  }
+}
+
+static void reply_error(struct http_reply *r, int status, const char *code,
+                        const char *message, const char *name) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "type", "error");
+  cJSON_AddStringToObject(o, "code", code);
+  cJSON_AddStringToObject(o, "message", message);
+  if (name) cJSON_AddStringToObject(o, "name", name);
+  reply_json(r, status, o);
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decodes n bytes of in into out (size outlen). -1 if malformed or
+ * too long, or if it decodes to a NUL. */
+static int url_decode(const char *in, size_t n, char *out, size_t outlen,
+                      int plus_is_space) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= n) return -1;
+      int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
+      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return -1;
+      c = (char)(hi * 16 + lo);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      c = ' ';
+    }
+    if (o + 1 >= outlen) return -1;
+    out[o++] = c;
+  }
+  out[o] = '\0';
+  return 0;
+}
+
+/* The value of key in a query string, decoded; 1 if found, 0 if not, -1 if
+ * malformed. */
+static int query_get(const char *query, const char *key, char *out,
+                     size_t outlen) {
+  size_t klen = strlen(key);
+  for (const char *p = query; p && *p; p = strchr(p, '&'), p = p ? p + 1 : p) {
+    const char *end = strchr(p, '&');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=')
+      return url_decode(p + klen + 1, n - klen - 1, out, outlen, 1) ? -1 : 1;
+  }
+  return 0;
+}
+
+static void serve_asset(struct http_reply *r, const char *path) {
+  char url[600];
+  snprintf(url, sizeof url, "/_mirrorstate%s",
+           strcmp(path, "/") == 0 || !*path ? "/panel/index.html" : path);
+  const struct asset *a = assets_find(url);
+  if (!a) {
+    reply_error(r, 404, "not_found", "no such page", NULL);
+    return;
+  }
+  r->status = 200;
+  r->content_type = assets_mime(url);
+  r->body = malloc(a->size + 1);
+  if (r->body) memcpy(r->body, a->data, a->size);
+  r->len = r->body ? a->size : 0;
+}
+
+static void get_state(struct hub *h, struct state *st, const char *query,
+                      struct http_reply *r) {
+  char ptr[2048];
+  int has = query_get(query, "pointer", ptr, sizeof ptr);
+  if (has < 0 || (has && !ptr_valid(ptr))) {
+    reply_error(r, 400, ERR_BAD_MESSAGE, "malformed JSON Pointer", st->name);
+    return;
+  }
+  if (!st->current) {
+    reply_error(r, 404, ERR_UNKNOWN_STATE,
+                "the state does not exist yet (no file)", st->name);
+    return;
+  }
+  const cJSON *v = has ? ptr_get(st->current, ptr) : st->current;
+  if (!v) {
+    reply_error(r, 404, "not_found", "the pointer names no value", st->name);
+    return;
+  }
+  (void)h;
+  r->status = 200;
+  r->content_type = "application/json";
+  r->body = json_print_compact(v, &r->len);
+  r->version = (long long)st->version;
+}
+
+static void post_state(struct hub *h, struct state *st, const char *body,
+                       size_t len, struct http_reply *r) {
+  /* The body is a client message without its name: add it, then decode the
+   * message as if it came over the WebSocket. */
+  struct json_error jerr;
+  cJSON *o = body ? json_parse(body, len, &jerr) : NULL;
+  if (!cJSON_IsObject(o)) {
+    cJSON_Delete(o);
+    reply_error(r, 400, ERR_BAD_MESSAGE,
+                "the body must be a JSON object: {\"type\":\"patch\",\"ops\":"
+                "[...]}, {\"type\":\"set\",\"state\":...} or "
+                "{\"type\":\"revert\",\"version\":N}",
+                st->name);
+    return;
+  }
+  cJSON_DeleteItemFromObjectCaseSensitive(o, "name");
+  cJSON_AddStringToObject(o, "name", st->name);
+  size_t mlen;
+  char *text = json_print_compact(o, &mlen);
+  cJSON_Delete(o);
+  struct msg m;
+  char err[256];
+  const char *code =
+      text ? msg_decode(text, mlen, &m, err, sizeof err, NULL, NULL)
+           : ERR_TOO_LARGE;
+  free(text);
+  if (code) {
+    reply_error(r, 400, code, err, st->name);
+    return;
+  }
+  if (m.type != MSG_PATCH && m.type != MSG_SET && m.type != MSG_REVERT) {
+    msg_free(&m);
+    reply_error(r, 400, ERR_BAD_MESSAGE,
+                "POST takes a patch, set or revert message", st->name);
+    return;
+  }
+  int status;
+  cJSON *reply = hub_api_change(h, st, &m, &status);
+  msg_free(&m);
+  reply_json(r, status, reply);
+}
+
+static void states_api(struct hub *h, const char *rest, int is_post,
+                       const char *query, const char *body, size_t len,
+                       struct http_reply *r) {
+  char name[NAME_MAX_LEN + 16];
+  if (!*rest || strcmp(rest, "/") == 0) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "server", "mirrorstate/" MS_VERSION);
+    cJSON_AddStringToObject(o, "session", h->session_id);
+    cJSON_AddNumberToObject(o, "clients",
+                            transport_session_count(h->transport));
+    cJSON_AddItemToObject(o, "states", hub_states_json(h));
+    reply_json(r, 200, o);
+    return;
+  }
+  if (url_decode(rest + 1, strlen(rest + 1), name, sizeof name, 0) != 0) {
+    reply_error(r, 400, ERR_BAD_MESSAGE, "malformed state name", NULL);
+    return;
+  }
+  int history = 0;
+  struct state *st = mirror_state(h->mirror, name);
+  size_t n = strlen(name);
+  if (!st && n > 8 && strcmp(name + n - 8, "/history") == 0) {
+    name[n - 8] = '\0';
+    st = mirror_state(h->mirror, name);
+    history = 1;
+  }
+  if (!st) {
+    reply_error(r, 404, ERR_UNKNOWN_STATE, "no such state", NULL);
+    return;
+  }
+  if (history) {
+    char lim[32];
+    int limit = query_get(query, "limit", lim, sizeof lim) == 1 ? atoi(lim) : 0;
+    reply_json(r, 200, hub_history_json(h, st, limit));
+  } else if (is_post) {
+    post_state(h, st, body, len, r);
+  } else {
+    get_state(h, st, query, r);
+  }
+}
+
+int http_api_needs_token(const char *path) {
+  return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
+         strcmp(path, "/ws") == 0;
+}
+
+void http_api_handle(struct hub *h, int is_post, const char *path,
+                     const char *query, const char *body, size_t len,
+                     struct http_reply *r) {
+  memset(r, 0, sizeof *r);
+  r->version = -1;
+  if (strcmp(path, "/healthz") == 0) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddTrueToObject(o, "ok");
+    cJSON_AddStringToObject(o, "server", "mirrorstate/" MS_VERSION);
+    cJSON_AddStringToObject(o, "session", h->session_id);
+    reply_json(r, 200, o);
+  } else if (strncmp(path, "/api/states", 11) == 0 &&
+             (path[11] == '\0' || path[11] == '/')) {
+    states_api(h, path + 11, is_post, query ? query : "", body, len, r);
+  } else if (is_post) {
+    reply_error(r, 405, ERR_BAD_MESSAGE, "POST goes to /api/states/NAME",
+                NULL);
+  } else {
+    serve_asset(r, path);
+  }
+}

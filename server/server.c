@@ -1,2 +1,111 @@
-/* placeholder */
-typedef int ms_placeholder_server;
+/* The server: one libuv loop that libwebsockets and inotify share. */
+#include "server.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#include "eventlog.h"
+#include "hub.h"
+#include "log.h"
+#include "mirror.h"
+#include "transport.h"
+
+#define EVENTLOG_MAX_BYTES (16u << 20)
+
+struct server {
+  uv_loop_t loop;
+  uv_signal_t sigint, sigterm;
+  uv_timer_t stop_timer;
+  struct hub hub;
+  int stopping;
+};
+
+static void print_urls(const struct config *cfg, int port) {
+  for (int i = 0; i < cfg->nhosts; i++) {
+    const char *h = cfg->hosts[i];
+    int v6 = strchr(h, ':') != NULL;
+    printf("http://%s%s%s:%d/_mirrorstate/\n", v6 ? "[" : "", h,
+           v6 ? "]" : "", port);
+  }
+  fflush(stdout);
+}
+
+static void on_handle_closed(uv_handle_t *h) { (void)h; }
+
+/* The second step of a stop: clients were told, now close everything. */
+static void on_stop_timer(uv_timer_t *timer) {
+  struct server *srv = timer->data;
+  uv_close((uv_handle_t *)&srv->sigint, on_handle_closed);
+  uv_close((uv_handle_t *)&srv->sigterm, on_handle_closed);
+  uv_close((uv_handle_t *)&srv->stop_timer, on_handle_closed);
+  mirror_stop(srv->hub.mirror);
+  transport_destroy(srv->hub.transport);
+}
+
+static void on_signal(uv_signal_t *sig, int signum) {
+  struct server *srv = sig->data;
+  if (srv->stopping) return;
+  srv->stopping = 1;
+  log_info("%s: saving and stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+  mirror_flush(srv->hub.mirror);
+  transport_shutdown(srv->hub.transport);
+  /* Give close frames a moment to go out before the sockets are closed. */
+  uv_timer_start(&srv->stop_timer, on_stop_timer,
+                 transport_session_count(srv->hub.transport) ? 100 : 0, 0);
+}
+
+static void teardown(struct server *srv) {
+  /* lws on a foreign loop needs a second destroy after the loop has run
+   * the first one's closes (see docs/design.md). */
+  transport_destroy(srv->hub.transport);
+  uv_run(&srv->loop, UV_RUN_DEFAULT);
+  mirror_free(srv->hub.mirror);
+  eventlog_close(srv->hub.log);
+  store_free(&srv->hub.store);
+  if (uv_loop_close(&srv->loop) != 0) log_debug("loop still has handles");
+}
+
+int server_run(const struct config *cfg) {
+  struct server srv;
+  memset(&srv, 0, sizeof srv);
+  signal(SIGPIPE, SIG_IGN);
+  uv_loop_init(&srv.loop);
+  hub_init(&srv.hub, cfg);
+  store_init(&srv.hub.store, cfg->history);
+  if (cfg->log_file &&
+      !(srv.hub.log = eventlog_open(cfg->log_file, EVENTLOG_MAX_BYTES))) {
+    store_free(&srv.hub.store);
+    uv_loop_close(&srv.loop);
+    return 2;
+  }
+  if (!mirror_start(&srv.loop, &srv.hub, cfg)) {
+    uv_run(&srv.loop, UV_RUN_DEFAULT);
+    mirror_free(srv.hub.mirror);
+    eventlog_close(srv.hub.log);
+    store_free(&srv.hub.store);
+    uv_loop_close(&srv.loop);
+    return 2;
+  }
+  struct transport *t;
+  if (transport_start(&srv.loop, cfg, &srv.hub, &t) != 0) {
+    mirror_stop(srv.hub.mirror);
+    transport_destroy(t);
+    uv_run(&srv.loop, UV_RUN_DEFAULT);
+    teardown(&srv);
+    return 1;
+  }
+  uv_signal_init(&srv.loop, &srv.sigint);
+  uv_signal_init(&srv.loop, &srv.sigterm);
+  uv_timer_init(&srv.loop, &srv.stop_timer);
+  srv.sigint.data = srv.sigterm.data = srv.stop_timer.data = &srv;
+  uv_signal_start(&srv.sigint, on_signal, SIGINT);
+  uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+  print_urls(cfg, transport_port(t));
+  log_info("mirroring %d state%s; stop with Ctrl-C", srv.hub.store.nstates,
+           srv.hub.store.nstates == 1 ? "" : "s");
+  uv_run(&srv.loop, UV_RUN_DEFAULT);
+  teardown(&srv);
+  return 0;
+}

@@ -1,2 +1,166 @@
-/* placeholder */
-typedef int ms_placeholder_store;
+/* Named states, versions and the history ring. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "patch.h"
+
+void store_init(struct store *st, int history_cap) {
+  memset(st, 0, sizeof *st);
+  st->history_cap = history_cap > 0 ? history_cap : 1;
+}
+
+static void entry_clear(struct history_entry *e) {
+  cJSON_Delete(e->ops);
+  cJSON_Delete(e->inverse);
+  e->ops = e->inverse = NULL;
+}
+
+void store_free(struct store *st) {
+  struct state *s = st->head;
+  while (s) {
+    struct state *next = s->next;
+    for (int i = 0; i < s->hist_len; i++)
+      entry_clear(&s->hist[(s->hist_head + i) % s->hist_cap]);
+    free(s->hist);
+    cJSON_Delete(s->current);
+    cJSON_Delete(s->disk);
+    free(s->error_text);
+    free(s->write_error);
+    free(s->name);
+    free(s->path);
+    free(s);
+    s = next;
+  }
+  st->head = NULL;
+  st->nstates = 0;
+}
+
+struct state *store_find(struct store *st, const char *name) {
+  for (struct state *s = st->head; s; s = s->next)
+    if (strcmp(s->name, name) == 0) return s;
+  return NULL;
+}
+
+struct state *store_add(struct store *st, const char *name, const char *path) {
+  struct state *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->name = strdup(name);
+  s->path = strdup(path);
+  s->hist_cap = st->history_cap;
+  s->hist = calloc((size_t)s->hist_cap, sizeof *s->hist);
+  if (!s->name || !s->path || !s->hist) {
+    free(s->name);
+    free(s->path);
+    free(s->hist);
+    free(s);
+    return NULL;
+  }
+  s->status = FILE_ABSENT;
+  /* Appended, so listings keep the order states were given in. */
+  struct state **tail = &st->head;
+  while (*tail) tail = &(*tail)->next;
+  *tail = s;
+  st->nstates++;
+  return s;
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Records a change; takes ownership of ops and inverse. */
+static void history_push(struct state *s, cJSON *ops, cJSON *inverse,
+                         const char *origin) {
+  struct history_entry *e;
+  if (s->hist_len == s->hist_cap) {
+    e = &s->hist[s->hist_head];
+    entry_clear(e);
+    s->hist_head = (s->hist_head + 1) % s->hist_cap;
+  } else {
+    e = &s->hist[(s->hist_head + s->hist_len) % s->hist_cap];
+    s->hist_len++;
+  }
+  e->version = s->version;
+  e->time_ms = now_ms();
+  snprintf(e->origin, sizeof e->origin, "%s", origin);
+  e->ops = ops;
+  e->inverse = inverse;
+}
+
+int store_apply(struct state *s, const cJSON *ops, const char *origin,
+                bool *changed, char *err, size_t errlen) {
+  *changed = false;
+  if (cJSON_GetArraySize(ops) == 0) return PATCH_OK;
+  cJSON *inverse = NULL;
+  int rc = patch_apply(&s->current, ops, &inverse, err, errlen);
+  if (rc != PATCH_OK) return rc;
+  s->version++;
+  *changed = true;
+  cJSON *copy = cJSON_Duplicate(ops, 1);
+  history_push(s, copy, inverse, origin);
+  return PATCH_OK;
+}
+
+int store_replace(struct state *s, cJSON *value, const char *origin,
+                  cJSON **ops_out) {
+  cJSON *ops, *inverse;
+  if (s->current) {
+    ops = patch_diff(s->current, value);
+    inverse = patch_diff(value, s->current);
+  } else {
+    ops = cJSON_CreateArray();
+    inverse = cJSON_CreateArray();
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "replace");
+    cJSON_AddStringToObject(op, "path", "");
+    cJSON_AddItemToObject(op, "value", cJSON_Duplicate(value, 1));
+    cJSON_AddItemToArray(ops, op);
+  }
+  if (!ops || !inverse) {
+    cJSON_Delete(ops);
+    cJSON_Delete(inverse);
+    cJSON_Delete(value);
+    return -1;
+  }
+  if (cJSON_GetArraySize(ops) == 0 && s->current) {
+    cJSON_Delete(inverse);
+    cJSON_Delete(value);
+    *ops_out = ops;
+    return 0;
+  }
+  cJSON_Delete(s->current);
+  s->current = value;
+  s->version++;
+  *ops_out = ops;
+  history_push(s, cJSON_Duplicate(ops, 1), inverse, origin);
+  return 0;
+}
+
+const struct history_entry *store_history(const struct state *s, int i) {
+  if (i < 0 || i >= s->hist_len) return NULL;
+  return &s->hist[(s->hist_head + i) % s->hist_cap];
+}
+
+cJSON *store_value_at(const struct state *s, uint64_t version) {
+  if (!s->current || version < 1 || version > s->version) return NULL;
+  /* Walk back from the newest entry, undoing each change after version. */
+  uint64_t oldest = s->hist_len ? store_history(s, 0)->version : s->version;
+  if (version + 1 < oldest) return NULL;
+  cJSON *doc = cJSON_Duplicate(s->current, 1);
+  for (int i = s->hist_len - 1; i >= 0 && doc; i--) {
+    const struct history_entry *e = store_history(s, i);
+    if (e->version <= version) break;
+    if (!e->inverse ||
+        patch_apply(&doc, e->inverse, NULL, NULL, 0) != PATCH_OK) {
+      cJSON_Delete(doc);
+      return NULL;
+    }
+  }
+  return doc;
+}

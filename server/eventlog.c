@@ -1,0 +1,120 @@
+/* The append-only JSON-lines event log. */
+#include "eventlog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+
+struct eventlog {
+  char *path;
+  int fd;
+  size_t size;
+  size_t max_bytes;
+};
+
+static int open_append(struct eventlog *log) {
+  log->fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (log->fd < 0) return -1;
+  struct stat sb;
+  log->size = fstat(log->fd, &sb) == 0 ? (size_t)sb.st_size : 0;
+  return 0;
+}
+
+struct eventlog *eventlog_open(const char *path, size_t max_bytes) {
+  struct eventlog *log = calloc(1, sizeof *log);
+  if (!log || !(log->path = strdup(path))) {
+    free(log);
+    return NULL;
+  }
+  log->max_bytes = max_bytes;
+  if (open_append(log) != 0) {
+    log_error("--log %s: %s", path, strerror(errno));
+    free(log->path);
+    free(log);
+    return NULL;
+  }
+  return log;
+}
+
+void eventlog_close(struct eventlog *log) {
+  if (!log) return;
+  close(log->fd);
+  free(log->path);
+  free(log);
+}
+
+/* Keeps one old generation: PATH.1. A reader following PATH sees it
+ * start over, as with logrotate's default. */
+static void rotate(struct eventlog *log) {
+  char old[4096];
+  snprintf(old, sizeof old, "%s.1", log->path);
+  close(log->fd);
+  if (rename(log->path, old) != 0)
+    log_warn("--log: cannot rotate %s: %s", log->path, strerror(errno));
+  if (open_append(log) != 0) log_error("--log %s: %s", log->path, strerror(errno));
+}
+
+static void write_line(struct eventlog *log, cJSON *o) {
+  size_t len;
+  char *text = json_print_compact(o, &len);
+  cJSON_Delete(o);
+  if (!text) return;
+  if (log->size > 0 && log->size + len + 1 > log->max_bytes) rotate(log);
+  text[len] = '\n';
+  /* One write per line with O_APPEND: a reader never sees half a line. */
+  ssize_t n = log->fd >= 0 ? write(log->fd, text, len + 1) : -1;
+  if (n < 0)
+    log_warn("--log %s: %s", log->path, strerror(errno));
+  else
+    log->size += (size_t)n;
+  free(text);
+}
+
+static cJSON *entry(const struct state *st, const char *kind) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char when[40];
+  size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "time", when);
+  cJSON_AddStringToObject(o, "type", kind);
+  cJSON_AddStringToObject(o, "name", st->name);
+  cJSON_AddNumberToObject(o, "version", (double)st->version);
+  return o;
+}
+
+void eventlog_change(struct eventlog *log, const struct state *st,
+                     const char *origin, const cJSON *ops) {
+  if (!log) return;
+  cJSON *o = entry(st, "change");
+  cJSON_AddStringToObject(o, "origin", origin);
+  cJSON_AddItemReferenceToObject(o, "ops", (cJSON *)ops);
+  write_line(log, o);
+}
+
+void eventlog_file_status(struct eventlog *log, const struct state *st,
+                          const char *code) {
+  if (!log) return;
+  cJSON *o = entry(st, "file");
+  cJSON_AddStringToObject(o, "code", code);
+  cJSON_AddStringToObject(o, "file", st->path);
+  if (st->status == FILE_INVALID) {
+    cJSON_AddStringToObject(o, "message", st->error.message);
+    cJSON_AddNumberToObject(o, "line", st->error.line);
+    cJSON_AddNumberToObject(o, "column", st->error.column);
+  } else if (st->write_error) {
+    cJSON_AddStringToObject(o, "message", st->write_error);
+  }
+  write_line(log, o);
+}

@@ -1,0 +1,77 @@
+/* HTTP and WebSocket on the program's libuv loop. The only module that
+ * uses libwebsockets: everything above it sees sessions and messages.
+ *
+ * Outgoing messages are shared, reference-counted buffers, so a change
+ * broadcast to a thousand clients is encoded once. */
+#ifndef MS_TRANSPORT_H
+#define MS_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cli.h"
+
+struct outmsg; /* an encoded frame, shared between send queues */
+
+/* One WebSocket connection. Fields are read by the hub; the transport owns
+ * the struct, which is valid from hub_on_open until hub_on_close returns. */
+struct session {
+  char id[16];       /* "c1", "c2", ... */
+  char role[8];      /* "app", "panel" or "cli" */
+  char *page;        /* page URL the client reported; owned */
+  char origin[256];  /* the Origin header, "" if none */
+  char address[64];  /* peer address */
+  double since_ms;   /* wall clock at connect */
+  char **subs;       /* names subscribed to; owned */
+  int nsubs;
+  void *priv;        /* the transport's own bookkeeping */
+  struct session *next;
+};
+
+struct transport;
+
+/* Creates the lws context on loop, listening on cfg's hosts and port, and
+ * sets hub->transport. Returns 0, or -1 after logging why. In both cases
+ * *out is set, and is torn down with transport_destroy. */
+struct hub;
+int transport_start(uv_loop_t *loop, const struct config *cfg,
+                    struct hub *hub, struct transport **out);
+
+/* The port actually bound (useful with --port 0). */
+int transport_port(const struct transport *t);
+
+/* The first session; iterate with ->next. Borrowed. */
+struct session *transport_sessions(struct transport *t);
+int transport_session_count(const struct transport *t);
+
+/* Makes a frame from text (copied). Returns NULL on allocation failure.
+ * The caller holds one reference: drop it with outmsg_unref after queueing
+ * it to every recipient. */
+struct outmsg *outmsg_new(const char *text, size_t len);
+/* Same, taking ownership of a malloc'd text (avoids a copy of big frames). */
+struct outmsg *outmsg_take(char *text, size_t len);
+void outmsg_unref(struct outmsg *m);
+
+/* Queues m for s (takes its own reference). A client whose queue exceeds
+ * --max-pending is closed with 1008. */
+void transport_send(struct transport *t, struct session *s,
+                    struct outmsg *m);
+
+/* Sends text (copied) to s alone. */
+void transport_send_text(struct transport *t, struct session *s,
+                         const char *text, size_t len);
+
+/* Closes s with a WebSocket close code after its queued output is sent. */
+void transport_close(struct transport *t, struct session *s, int code,
+                     const char *reason);
+
+/* Begins a graceful stop: every client is sent a close frame (1001). */
+void transport_shutdown(struct transport *t);
+
+/* Destroys the context; call twice around a uv_run, as lws on a foreign
+ * loop needs (see docs/design.md). Frees t on the second call. */
+void transport_destroy(struct transport *t);
+
+#endif
