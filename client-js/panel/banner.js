@@ -44,5 +44,5 @@ function invalidBanner(st, app) {
       app.states.size > 1 ? h('button.link', { text: `show ${st.name}`, onclick: () => app.select(st.name) }) : null),
     h('div.b-msg', { text: e.message || 'The file does not parse.' }),
     excerpt,
-    h('div.b-note', { text: 'MirrorState is not overwriting this file until it parses again, so the text in it is never lost. Changes from the app are kept in memory meanwhile and saved once the file is fixed.' }));
+    h('div.b-note', { text: `MirrorState is not overwriting this file until it parses again, so the text in it is never lost. The tree shows the state in memory (v${st.version}); changes from the app are kept there and saved once the file is fixed.` }));
 }

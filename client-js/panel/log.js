@@ -75,6 +75,7 @@ export class LogView {
     }
     this.onlySelected = h('label.only', { title: 'Only show the selected state' },
       h('input', { type: 'checkbox', onchange: () => this.refresh() }), ' selected state only');
+    this.onlySelected.hidden = true;
     this.filterBar.append(h('span.grow'), this.onlySelected,
       h('button.btn.small', { type: 'button', text: 'Clear', title: 'Clear the log', onclick: () => this.clearAll() }));
     this.updateChips();
@@ -100,6 +101,7 @@ export class LogView {
   }
 
   setMulti(multi) {
+    this.onlySelected.hidden = !multi;
     if (multi !== this.multi) {
       this.multi = multi;
       this.refresh();
@@ -108,7 +110,7 @@ export class LogView {
 
   visible(e) {
     if (this.hidden.has(e.kind)) return false;
-    if (this.onlySelected.firstChild.checked && this.stateFilter !== null && e.name && e.name !== this.stateFilter) return false;
+    if (this.multi && this.onlySelected.firstChild.checked && this.stateFilter !== null && e.name && e.name !== this.stateFilter) return false;
     return true;
   }
 
@@ -154,7 +156,8 @@ export class LogView {
       h('span.le-time', { text: clock(e.time), title: new Date(e.time).toISOString() }),
       h(`span.badge.o-${e.kind}${e.level ? '.lvl-' + e.level : ''}`, { text: label }),
       this.multi && e.name ? h('span.le-name', { text: e.name }) : null,
-      e.version !== undefined ? h('span.le-ver', { text: `v${e.version}` }) : null);
+      e.version !== undefined ? h('span.le-ver', { text: `v${e.version}` }) : null,
+      e.note ? h('span.le-note', { text: e.note }) : null);
     const body = e.notice
       ? h('div.le-notice', { text: e.notice })
       : h('div.le-diff', null, changeLines(e.changes || []));

@@ -11,7 +11,7 @@ import { RawEditor } from './raw.js';
 import { renderStates, renderClients } from './sidebar.js';
 import { renderBanners } from './banner.js';
 import { describe, diff } from './jsonpatch.js';
-import { h, clear, clock } from './util.js';
+import { h, clear, clock, ltr } from './util.js';
 
 const SNAPSHOTS = 300; // recent versions kept per state for "view at version"
 const $ = (id) => document.getElementById(id);
@@ -475,14 +475,16 @@ class App {
       h('span.title', { text: st.name }),
       h('span.ver', { text: `v${st.version}`, title: 'version (per server run)' }),
       h(`span.status.s-${status}`, { text: status.replace('_', ' ') }),
-      h('span.file', { text: st.file || '', title: st.file || '' }));
+      h('span.file', { text: st.file ? ltr(st.file) : '', title: st.file || '' }));
     const v = this.viewing && this.viewing.name === st.name ? this.viewing : null;
     $('viewing').hidden = !v;
     $('center').classList.toggle('historic', !!v);
     if (v) {
       $('viewing-text').textContent = `Viewing ${st.name} at v${v.version} (read-only); live is v${st.version}.`;
       $('view-revert').textContent = `Revert to v${v.version}`;
-      this.tree.render({ name: `${st.name}@`, value: v.value, exists: true, readOnly: true, flash: [] });
+      const marks = st.value !== undefined ? diff(v.value, st.value).map((o) => o.path) : [];
+      $('viewing-text').textContent += marks.length ? ` ${marks.length} difference${marks.length === 1 ? '' : 's'} marked.` : ' Same as live.';
+      this.tree.render({ name: `${st.name}@`, value: v.value, exists: true, readOnly: true, flash: [], marks });
     } else {
       this.tree.render({
         name: st.name,

@@ -17,6 +17,7 @@ export class RawEditor {
       autocomplete: 'off',
       'aria-label': 'Raw JSON of the state',
       oninput: () => { this.dirty = true; this.validate(); },
+      onscroll: () => { this.gutter.scrollTop = this.text.scrollTop; },
       onkeydown: (e) => {
         if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); this.applyEdit(); }
         if (e.key === 'Tab' && !e.shiftKey) {
@@ -25,12 +26,15 @@ export class RawEditor {
         }
       },
     });
+    this.gutter = h('pre.raw-gutter', { 'aria-hidden': 'true' });
+    this.lines = 0;
+    this.errLine = null;
     this.status = h('div.raw-status', { role: 'status' });
     this.stale = h('div.raw-stale', { hidden: true });
     this.applyBtn = h('button.btn.primary', { type: 'button', text: 'Apply', title: 'Replace the state with this JSON (Ctrl+Enter)', onclick: () => this.applyEdit() });
     this.resetBtn = h('button.btn', { type: 'button', text: 'Discard edits', onclick: () => this.load(true) });
     this.formatBtn = h('button.btn', { type: 'button', text: 'Format', onclick: () => this.format() });
-    root.append(this.stale, this.text, h('div.raw-bar', null, this.status, h('span.grow'), this.formatBtn, this.resetBtn, this.applyBtn));
+    root.append(this.stale, h('div.raw-body', null, this.gutter, this.text), h('div.raw-bar', null, this.status, h('span.grow'), this.formatBtn, this.resetBtn, this.applyBtn));
   }
 
   // Called when the selected state or its value changes.
@@ -62,6 +66,22 @@ export class RawEditor {
     this.validate();
   }
 
+  // Line numbers beside the textarea; the error's line is marked.
+  numberLines(errLine) {
+    const n = this.text.value.split('\n').length;
+    if (n !== this.lines || errLine !== this.errLine) {
+      this.lines = n;
+      this.errLine = errLine;
+      clear(this.gutter);
+      const w = String(n).length;
+      for (let i = 1; i <= n; i++) {
+        const t = String(i).padStart(w) + '\n';
+        this.gutter.append(i === errLine ? h('span.err-line', { text: t }) : t);
+      }
+    }
+    this.gutter.scrollTop = this.text.scrollTop;
+  }
+
   validate() {
     const src = this.text.value;
     clear(this.status);
@@ -82,8 +102,10 @@ export class RawEditor {
           h('span.caret', { text: lineText.slice(0, err.column - 1).replace(/[^\t]/g, ' ') + '^' })));
       }
       this.applyBtn.disabled = true;
+      this.numberLines(err.line);
       return;
     }
+    this.numberLines(null);
     const st = this.app.states.get(this.name);
     const same = st && st.exists !== false && deepEqual(this.parsed, st.value);
     this.status.append(h('span.good', { text: same ? '✓ valid JSON, same as the live state' : '✓ valid JSON' }),

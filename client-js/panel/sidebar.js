@@ -1,7 +1,7 @@
 // Left pane: the mirrored states (file, version, file status) and the
 // connected clients.
 
-import { h, clear, ago, baseName } from './util.js';
+import { h, clear, ago, baseName, ltr } from './util.js';
 
 const STATUS_TEXT = {
   ok: 'file holds valid JSON',
@@ -36,7 +36,7 @@ export function renderStates(list, app) {
       h('span.st-name', { text: name }),
       h('span.st-ver', { text: st.exists === false && !st.version ? '—' : `v${st.version ?? '?'}` })),
     h('div.st-file', null,
-      h('span.st-path', { text: st.file ? st.file : '(no file)' }),
+      h('span.st-path', { text: st.file ? ltr(st.file) : '(no file)' }),
       status !== 'ok' ? h(`span.st-status.s-${status}`, { text: status.replace('_', ' ') }) : null));
     list.append(li);
   }

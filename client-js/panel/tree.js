@@ -52,6 +52,18 @@ export class TreeView {
     this.root.classList.toggle('readonly', !!args.readOnly);
     this.root.scrollTop = scroll;
     if (args.flash) this.flash(args.flash);
+    if (args.marks) this.mark(args.marks);
+  }
+
+  mark(pointers) {
+    for (let p of pointers) {
+      let row = this.rows.get(p);
+      while (!row && p !== '') {
+        p = parentPointer(p);
+        row = this.rows.get(p);
+      }
+      if (row) row.classList.add('differs');
+    }
   }
 
   rerender() {

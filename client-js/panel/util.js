@@ -121,6 +121,12 @@ function cleanParseMessage(msg) {
     .replace(/ \(line \d+ column \d+\)$/, '');
 }
 
+// For paths shown in a right-to-left box (so the ellipsis eats the start):
+// marks keep a leading "/" at the start.
+export function ltr(text) {
+  return `\u200e${text}\u200e`;
+}
+
 export function baseName(path) {
   if (!path) return '';
   const i = path.lastIndexOf('/');
