@@ -376,17 +376,24 @@ export class Client {
   #track(m) {
     if (!m || typeof m !== 'object' || !this.replicas.has(m.name)) return;
     const r = this.replicas.get(m.name);
-    if (m.type === 'snapshot') {
-      r.version = m.version;
-      r.state = m.exists === false ? undefined : structuredClone(m.state);
-    } else if (m.type === 'patch') {
-      r.version = m.version;
-      r.state = applyPatch(r.state, m.ops);
-    } else if (m.type === 'ack' && this.pending.has(JSON.stringify(m.ref))) {
-      const ops = this.pending.get(JSON.stringify(m.ref));
-      this.pending.delete(JSON.stringify(m.ref));
-      if (m.version !== r.version) r.state = applyPatch(r.state, ops);
-      r.version = m.version;
+    try {
+      if (m.type === 'snapshot') {
+        r.version = m.version;
+        r.state = m.exists === false ? undefined : structuredClone(m.state);
+        r.error = undefined;
+      } else if (m.type === 'patch') {
+        r.version = m.version;
+        r.state = applyPatch(r.state, m.ops);
+      } else if (m.type === 'ack' && this.pending.has(JSON.stringify(m.ref))) {
+        const change = this.pending.get(JSON.stringify(m.ref));
+        this.pending.delete(JSON.stringify(m.ref));
+        if (m.version !== r.version) r.state = change.ops ? applyPatch(r.state, change.ops) : structuredClone(change.state);
+        r.version = m.version;
+      }
+    } catch (e) {
+      // The client's view broke (a patch that does not apply to it): keep a
+      // marker that never equals a real state, so waits on it fail loudly.
+      r.state = { __replicaError: `${e.message} applying ${JSON.stringify(m)}` };
     }
   }
 
@@ -453,8 +460,18 @@ export class Client {
   /** Send a patch; returns its ref. */
   patch(name, ops, { base, ref } = {}) {
     if (ref === undefined) ref = `${this.label}-${this.refSeq++}`;
-    this.pending.set(JSON.stringify(ref), ops);
+    this.pending.set(JSON.stringify(ref), { ops });
     const msg = { type: 'patch', name, ops, ref };
+    if (base !== undefined) msg.base = base;
+    this.send(msg);
+    return ref;
+  }
+
+  /** Send a set (whole replacement); returns its ref. */
+  set(name, state, { base, ref } = {}) {
+    if (ref === undefined) ref = `${this.label}-${this.refSeq++}`;
+    this.pending.set(JSON.stringify(ref), { state });
+    const msg = { type: 'set', name, state, ref };
     if (base !== undefined) msg.base = base;
     this.send(msg);
     return ref;

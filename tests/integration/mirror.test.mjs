@@ -320,7 +320,7 @@ test('number formatting follows JavaScript (shortest round trip)', async (t) => 
   await a.subscribe('s');
   const values = [0.1, 1e-7, 1e21, 123456789012, -0.5, 5e-324, 1.7976931348623157e308, 0.30000000000000004, 100, -0, 2 ** 53];
   const state = { n: values, s: 'quote " backslash \\ newline \n tab \t unicode é \u2028 ctrl \u0001' };
-  a.send({ type: 'set', name: 's', state, ref: 1 });
+  a.set('s', state, { ref: 1 });
   await a.next({ type: 'ack' });
   const text = await waitForFile(f, (t2) => t2 !== pretty({ n: 0 }));
   assert.equal(text, pretty(state));
@@ -328,5 +328,7 @@ test('number formatting follows JavaScript (shortest round trip)', async (t) => 
   const st2 = { n: [1e-7, 1e21, 0.1] };
   saveInPlace(f, pretty(st2));
   const p = await a.next({ type: 'patch' });
+  assert.equal(p.origin, 'file');
   assert.deepEqual(applyPatch(state, p.ops), st2);
+  assert.deepEqual(a.replica('s').state, st2);
 });
