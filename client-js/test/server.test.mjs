@@ -1,0 +1,172 @@
+// The client core against the real server binary ($MIRRORSTATE_BIN, default
+// build/mirrorstate): file round trips, convergence of two clients, file
+// errors, and reconnect/resend across a server restart on the same port.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { connect } from '../src/client.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = path.resolve(ROOT, process.env.MIRRORSTATE_BIN || 'build/mirrorstate');
+const WAIT = 10000;
+const pretty = (v) => JSON.stringify(v, null, 2) + '\n';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function start(file, port = 0) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(BIN, ['serve', '--file', file, '--port', String(port), '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`no URL printed\n${out}\n${err}`)); }, WAIT);
+    proc.stderr.on('data', (d) => { err += d; });
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /^http:\/\/127\.0\.0\.1:(\d+)\/_mirrorstate\/\s*$/m.exec(out.split('\n')[0] + '\n');
+      if (m) { clearTimeout(timer); resolve({ proc, port: Number(m[1]) }); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}\n${out}\n${err}`)); });
+  });
+}
+
+function stop(s) {
+  return new Promise((resolve) => {
+    if (!s || s.proc.exitCode !== null || s.proc.signalCode !== null) return resolve();
+    const t = setTimeout(() => s.proc.kill('SIGKILL'), WAIT);
+    s.proc.once('exit', (code) => { clearTimeout(t); resolve(code); });
+    s.proc.kill('SIGTERM');
+  });
+}
+
+async function until(fn, what) {
+  const end = Date.now() + WAIT;
+  for (;;) {
+    try { if (await fn()) return; } catch { /* retry */ }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+const readJSON = (f) => { try { return JSON.parse(fs.readFileSync(f, 'utf8')); } catch { return undefined; } };
+function agentWrite(f, text) {
+  fs.writeFileSync(`${f}.tmp`, text);
+  fs.renameSync(`${f}.tmp`, f);
+}
+
+let dir;
+const servers = [];
+const mirrors = [];
+before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorstate-client-')); });
+after(async () => {
+  for (const m of mirrors) m.close();
+  for (const s of servers) await stop(s);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function setup(name, state) {
+  const file = path.join(dir, `${name}.json`);
+  if (state !== undefined) fs.writeFileSync(file, pretty(state));
+  const s = await start(file);
+  servers.push(s);
+  const open = () => {
+    const m = connect({ url: `ws://127.0.0.1:${s.port}/_mirrorstate/ws`, WebSocket, reconnect: { minDelay: 20, maxDelay: 200 } });
+    mirrors.push(m);
+    return m;
+  };
+  return { file, server: s, open };
+}
+
+test('updates reach the file; file edits reach the client', async () => {
+  const { file, open } = await setup('roundtrip', { count: 0, items: [] });
+  const m = open();
+  const s = m.state('roundtrip');
+  await s.ready;
+  assert.deepEqual(s.get(), { count: 0, items: [] });
+  for (let i = 0; i < 10; i++) s.update((d) => { d.count++; d.items.push(i); });
+  await s.settled();
+  await until(() => readJSON(file)?.count === 10, 'count 10 in the file');
+  assert.deepEqual(readJSON(file).items, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(fs.readFileSync(file, 'utf8'), pretty(s.get()));
+
+  const patches = [];
+  s.on('patch', (p) => patches.push(p));
+  agentWrite(file, pretty({ count: 99, items: [], note: 'from disk' }));
+  await until(() => s.get().count === 99, 'file edit on the client');
+  assert.deepEqual(s.get(), { count: 99, items: [], note: 'from disk' });
+  assert.equal(patches.at(-1).origin, 'file');
+});
+
+test('initial creates a missing file', async () => {
+  const { file, open } = await setup('created');
+  const m = open();
+  const s = m.state('created', { initial: { hello: 'world' } });
+  await s.ready;
+  assert.equal(s.exists, true);
+  await until(() => readJSON(file)?.hello === 'world', 'the file created');
+});
+
+test('two clients with concurrent updates converge, nothing lost', async () => {
+  const { file, open } = await setup('pair', { a: 0, b: 0, log: [] });
+  const [m1, m2] = [open(), open()];
+  const [s1, s2] = [m1.state('pair'), m2.state('pair')];
+  await Promise.all([s1.ready, s2.ready]);
+  for (let i = 0; i < 20; i++) {
+    s1.update((d) => { d.a++; d.log.push(`one ${i}`); });
+    s2.update((d) => { d.b++; d.log.push(`two ${i}`); });
+    if (i % 3 === 0) await sleep(0);
+  }
+  await Promise.all([s1.settled(), s2.settled()]);
+  await until(() => s1.get().log.length === 40 && s2.get().log.length === 40, 'both see 40 entries');
+  assert.deepEqual(s1.get(), s2.get());
+  assert.equal(s1.get().a, 20);
+  assert.equal(s1.get().b, 20);
+  await until(() => readJSON(file)?.log?.length === 40, 'the file has all 40');
+  assert.deepEqual(readJSON(file), s1.get());
+});
+
+test('file_invalid and file_ok reach the handle', async () => {
+  const { file, open } = await setup('broken', { ok: true });
+  const m = open();
+  const s = m.state('broken');
+  await s.ready;
+  const seen = [];
+  s.on('error', (e) => seen.push(e && e.code));
+  agentWrite(file, '{\n  "ok": tru\n}\n');
+  await until(() => s.error?.code === 'file_invalid', 'file_invalid');
+  assert.equal(s.error.line, 2);
+  assert.equal(typeof s.error.column, 'number');
+  agentWrite(file, pretty({ ok: false }));
+  await until(() => s.error === null && s.get().ok === false, 'file_ok and the fixed value');
+  assert.deepEqual(seen, ['file_invalid', null]);
+});
+
+test('server restart on the same port: pending changes are re-sent, nothing lost', async () => {
+  const { file, server, open } = await setup('restart', { items: [{ id: 1 }], flag: false });
+  const m = open();
+  const s = m.state('restart');
+  await s.ready;
+  const sessions = [];
+  m.on('hello', (h) => sessions.push(h));
+  s.update((d) => { d.items.push({ id: 2 }); });
+  await s.settled();
+
+  assert.equal(await stop(server), 0);
+  await until(() => m.status !== 'open', 'the client sees the server go');
+  s.update((d) => { d.items.push({ id: 3 }); d.flag = true; });   // made while the server is down
+  s.update((d) => { d.items.push({ id: 4 }); });
+  assert.equal(s.pending > 0, true);
+
+  const again = await start(file, server.port);
+  servers.push(again);
+  await until(() => m.status === 'open' && sessions.length > 0, 'reconnected');
+  assert.equal(sessions.at(-1).restarted, true);
+  await s.settled();
+  await until(() => readJSON(file)?.items?.length === 4, 'all four items in the file');
+  assert.deepEqual(readJSON(file), { items: [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }], flag: true });
+  assert.deepEqual(s.get(), readJSON(file));
+});
