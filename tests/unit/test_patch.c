@@ -321,6 +321,19 @@ static void free_nodes(struct nodes *ns) {
   ns->n = 0;
 }
 
+/* Debian's cJSON 1.7.15 refuses cJSON_InsertItemInArray before an existing
+ * item (its CVE-2023-50471 backport checks the new item's prev), so the
+ * generator rebuilds the array instead. */
+static void insert_at(cJSON *arr, int at, cJSON *item) {
+  cJSON *tmp = cJSON_CreateArray();
+  while (arr->child) cJSON_AddItemToArray(tmp, cJSON_DetachItemFromArray(arr, 0));
+  for (int i = 0; tmp->child || i == at; i++) {
+    if (i == at) cJSON_AddItemToArray(arr, item);
+    if (tmp->child) cJSON_AddItemToArray(arr, cJSON_DetachItemFromArray(tmp, 0));
+  }
+  cJSON_Delete(tmp);
+}
+
 /* A few random edits through the cJSON API, so that b resembles a. */
 static cJSON *mutate(cJSON *doc) {
   for (unsigned edits = 1 + below(3); edits > 0; edits--) {
@@ -331,9 +344,7 @@ static cJSON *mutate(cJSON *doc) {
     cJSON *c = ns.node[below((unsigned)ns.n)];
     int size = cJSON_GetArraySize(c);
     if (cJSON_IsArray(c) && below(2)) {
-      int at = (int)below((unsigned)size + 1);
-      if (at == size) cJSON_AddItemToArray(c, rand_value(3));
-      else cJSON_InsertItemInArray(c, at, rand_value(3));
+      insert_at(c, (int)below((unsigned)size + 1), rand_value(3));
     } else if (cJSON_IsArray(c) && size) {
       if (below(2)) cJSON_DeleteItemFromArray(c, (int)below((unsigned)size));
       else cJSON_ReplaceItemInArray(c, (int)below((unsigned)size), rand_value(3));
