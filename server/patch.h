@@ -63,8 +63,10 @@ int ptr_push_index(struct ptr_buf *b, size_t index);
 void ptr_truncate(struct ptr_buf *b, size_t len);
 
 /* Checks that ops is an array of well-formed operations (known "op", valid
- * "path"/"from", "value" present where required) without applying it.
- * Returns PATCH_OK or PATCH_INVALID with a message in err (err may be NULL). */
+ * "path"/"from", "value" present where required, no repeated member)
+ * without applying it. Returns PATCH_OK or PATCH_INVALID with a message in
+ * err (err may be NULL) that names the op by its 0-based index:
+ * op 2: unknown op "frobnicate". */
 int patch_validate(const cJSON *ops, char *err, size_t errlen);
 
 /* Applies ops to *doc. *doc may be replaced (an op on "" replaces the root),
@@ -73,7 +75,15 @@ int patch_validate(const cJSON *ops, char *err, size_t errlen);
  * when applied to the result. On any failure returns PATCH_INVALID or
  * PATCH_CONFLICT with a message in err, and *doc is exactly as before
  * (same tree, same key order). Works in place: cost is proportional to the
- * ops, not to the document. */
+ * ops, not to the document. The whole patch is validated before anything
+ * changes, so a malformed op anywhere is PATCH_INVALID even if an earlier op
+ * would conflict. ops is never modified; values are copied out of it. *doc
+ * must not be NULL. Nodes that leave the document (removed, replaced) are
+ * freed, or become the inverse's values, so pointers into *doc held across
+ * a call are only valid for nodes the patch did not touch.
+ * The inverse is plain RFC 6902 with concrete array indices (never "-"); it
+ * restores an equal document, though a key it re-adds goes last in its
+ * object. */
 int patch_apply(cJSON **doc, const cJSON *ops, cJSON **inverse, char *err,
                 size_t errlen);
 
@@ -81,6 +91,10 @@ int patch_apply(cJSON **doc, const cJSON *ops, cJSON **inverse, char *err,
  * leaf or subtree, "add" for keys only in b (in b's key order), "remove" for
  * keys only in a; arrays by common prefix/suffix then element by element, so
  * one insert or delete in a long array is one op. Equal values give "[]".
+ * Op order: for an object, its removals and changes in a's key order, then
+ * its additions; for an array, the changed overlap, then additions by
+ * rising index or removals by falling index. Key order alone is no change.
+ * Cost is linear in the size of a and b when keys keep their relative order.
  * NULL on allocation failure. */
 cJSON *patch_diff(const cJSON *a, const cJSON *b);
 
