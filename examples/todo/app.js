@@ -28,7 +28,7 @@ function showError() {
   const p = document.createElement('p');
   if (err.code === 'file_invalid') {
     strong.textContent = `The state file holds invalid JSON (line ${err.line}, column ${err.column})`;
-    p.textContent = `${err.message}. Changes made here are kept and saved once the file is fixed.`;
+    p.textContent = `${String(err.message || '').replace(/\.$/, '')}. Changes made here are kept and saved once the file is fixed.`;
     banner.append(strong, p);
     if (err.text !== undefined) {
       const pre = document.createElement('pre');

@@ -102,8 +102,9 @@ test('10 rapid additions lose nothing', async () => {
   await itemsOnPage(page, want, 'ten items on the page');
 
   // And ten clicks in one synchronous burst (one batched message).
+  // Each click re-renders the list, so look every checkbox up afresh.
   await page.evaluate(() => {
-    for (const box of document.querySelectorAll('li[data-testid=item] input[type=checkbox]')) box.click();
+    for (let id = 1; id <= 10; id++) document.querySelector(`li[data-id="${id}"] input[type=checkbox]`).click();
   });
   await until(() => fileItems()?.filter((t) => t.done).length === 10, 'ten done in the file');
   assert.deepEqual(errors(), []);
