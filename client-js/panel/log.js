@@ -2,7 +2,7 @@
 // readable diff (path: old -> new), plus notices (invalid file, removed
 // file, reconnects). Filter by origin; click an entry to view that version.
 
-import { h, clear, clock, preview, originKind } from './util.js';
+import { h, clear, clock, preview, originKind, prefs } from './util.js';
 
 const MAX = 2000;
 export const KINDS = ['file', 'client', 'panel', 'api', 'notice'];
@@ -48,7 +48,7 @@ export class LogView {
     this.onSelect = onSelect;
     this.entries = [];
     this.seq = 0;
-    this.hidden = new Set(JSON.parse(localStorage.getItem('mirrorstate.log.hidden') || '[]'));
+    this.hidden = new Set(parseList(prefs.get('mirrorstate.log.hidden')));
     this.stateFilter = null; // null = all states
     this.multi = false;
     this.selected = null;
@@ -66,7 +66,7 @@ export class LogView {
         onclick: () => {
           if (this.hidden.has(k)) this.hidden.delete(k);
           else this.hidden.add(k);
-          localStorage.setItem('mirrorstate.log.hidden', JSON.stringify([...this.hidden]));
+          prefs.set('mirrorstate.log.hidden', JSON.stringify([...this.hidden]));
           this.refresh();
         },
       }, h('span.chip-label', { text: k === 'notice' ? 'notices' : k }), h('span.chip-count', { text: '0' }));
@@ -171,5 +171,14 @@ export class LogView {
     }
     e.node = li;
     return li;
+  }
+}
+
+function parseList(text) {
+  try {
+    const v = JSON.parse(text || '[]');
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
   }
 }

@@ -11,7 +11,7 @@ import { RawEditor } from './raw.js';
 import { renderStates, renderClients } from './sidebar.js';
 import { renderBanners } from './banner.js';
 import { describe, diff } from './jsonpatch.js';
-import { h, clear, clock, ltr } from './util.js';
+import { h, clear, clock, ltr, prefs } from './util.js';
 
 const SNAPSHOTS = 300; // recent versions kept per state for "view at version"
 const $ = (id) => document.getElementById(id);
@@ -23,11 +23,11 @@ class App {
     this.clientId = null;
     this.session = null;
     this.server = null;
-    this.selected = decodeURIComponent(location.hash.slice(1)) || localStorage.getItem('mirrorstate.selected') || null;
+    this.selected = decodeURIComponent(location.hash.slice(1)) || prefs.get('mirrorstate.selected') || null;
     this.viewing = null; // {name, version, value} when showing an older version
     this.pending = new Map(); // ref -> {kind, name, ops?, state?, target?, cb?}
-    this.view = localStorage.getItem('mirrorstate.view') === 'raw' ? 'raw' : 'tree';
-    this.side = localStorage.getItem('mirrorstate.side') === 'history' ? 'history' : 'log';
+    this.view = prefs.get('mirrorstate.view') === 'raw' ? 'raw' : 'tree';
+    this.side = prefs.get('mirrorstate.side') === 'history' ? 'history' : 'log';
     this.flashes = new Set();
     this.frame = 0;
     this.everConnected = false;
@@ -346,7 +346,7 @@ class App {
     this.selected = name;
     if (this.viewing && this.viewing.name !== name) this.viewing = null;
     if (name) {
-      localStorage.setItem('mirrorstate.selected', name);
+      prefs.set('mirrorstate.selected', name);
       if (decodeURIComponent(location.hash.slice(1)) !== name) history.replaceState(null, '', `#${encodeURIComponent(name)}`);
     }
     this.log.setStateFilter(name);
@@ -358,7 +358,7 @@ class App {
 
   setView(view) {
     this.view = view;
-    localStorage.setItem('mirrorstate.view', view);
+    prefs.set('mirrorstate.view', view);
     for (const b of document.querySelectorAll('[data-view]')) b.setAttribute('aria-selected', String(b.dataset.view === view));
     $('tree').hidden = view !== 'tree';
     $('raw').hidden = view !== 'raw';
@@ -368,7 +368,7 @@ class App {
 
   setSide(side) {
     this.side = side;
-    localStorage.setItem('mirrorstate.side', side);
+    prefs.set('mirrorstate.side', side);
     for (const b of document.querySelectorAll('[data-side]')) b.setAttribute('aria-selected', String(b.dataset.side === side));
     $('log-pane').hidden = side !== 'log';
     $('history').hidden = side !== 'history';

@@ -132,3 +132,23 @@ export function baseName(path) {
   const i = path.lastIndexOf('/');
   return i < 0 ? path : path.slice(i + 1);
 }
+
+// localStorage that never throws: in a third-party iframe (the DevTools
+// extension hosts the panel in one) storage may be denied; settings then
+// simply last for the page's lifetime.
+const memory = new Map();
+export const prefs = {
+  get(key) {
+    try {
+      return window.localStorage.getItem(key);
+    } catch {
+      return memory.has(key) ? memory.get(key) : null;
+    }
+  },
+  set(key, value) {
+    memory.set(key, String(value));
+    try {
+      window.localStorage.setItem(key, String(value));
+    } catch { /* denied: kept in memory */ }
+  },
+};
