@@ -62,7 +62,9 @@ export class HistoryView {
     for (const e of [...entries].reverse()) {
       const before = st && st.snapshots.get(e.version - 1);
       let changes;
-      if (before !== undefined) changes = describe(before, e.ops || []).changes;
+      const initial = e.version === 1 && !(e.inverse || []).length;
+      if (initial) changes = [];
+      else if (before !== undefined) changes = describe(before, e.ops || []).changes;
       else changes = (e.ops || []).map((op, i) => withInverseOld(op, e.inverse || [], i));
       const isCurrent = e.version === current;
       const { kind, label } = originKind(e.origin);
@@ -84,7 +86,7 @@ export class HistoryView {
             title: `Make ${name} what it was at v${e.version} (a new change, written to the file)`,
             onclick: (ev) => { ev.stopPropagation(); this.app.revert(name, e.version); },
           })),
-      h('div.le-diff', null, changeLines(changes, 6))));
+      initial ? h('div.le-notice', { text: 'the first value in this server run' }) : h('div.le-diff', null, changeLines(changes, 6))));
     }
     const oldest = entries[0].version;
     if (oldest > 1) {

@@ -278,7 +278,13 @@ class App {
       case 'file_invalid':
         st.status = 'invalid';
         st.fileError = { message: m.message, file: m.file, line: m.line, column: m.column, text: m.text };
-        this.log.add({ name: m.name, notice: `${m.file || m.name}: invalid JSON at line ${m.line}, column ${m.column}: ${m.message}. Not overwritten until fixed.`, level: 'error' });
+        this.log.add({
+          name: m.name,
+          notice: / line \d+/.test(m.message || '')
+            ? `${m.file || m.name}: ${m.message}`
+            : `${m.file || m.name}: invalid JSON at line ${m.line}, column ${m.column}: ${m.message}. Not overwritten until fixed.`,
+          level: 'error',
+        });
         this.schedule({ all: true });
         return;
       case 'file_ok':

@@ -23,9 +23,9 @@ const WAIT = 10000; // every wait is bounded by this
 let tmp, file, server, base, port, browser, page;
 const sockets = [];
 
-function startServer(stateFile) {
+function startServer(stateFile, listenPort = 0) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['serve', '--file', stateFile, '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(BIN, ['serve', '--file', stateFile, '--port', String(listenPort), '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => {
@@ -262,6 +262,21 @@ test('revert from the history brings the file back to the old value', async () =
   await page.locator('[data-side=log]').click();
 });
 
+test('an old version viewed after a reload is rebuilt from the server history', async () => {
+  await page.reload();
+  await page.locator('#conn[data-state=open]').waitFor();
+  await page.locator('[data-side=history]').click();
+  const row = page.locator(`#history li.he[data-version="${editVersion}"]`);
+  await row.waitFor();
+  await row.click();
+  await page.locator('#viewing').waitFor({ state: 'visible' });
+  // The state at that version: the panel edit done, the raw edit not yet.
+  await valueAt('/items/0/text').filter({ hasText: '"oat milk"' }).waitFor();
+  await valueAt('/filter').filter({ hasText: '"all"' }).waitFor();
+  await page.locator('#back-live').click();
+  await page.locator('#viewing').waitFor({ state: 'hidden' });
+});
+
 test('the client list shows a connected app client', async () => {
   await page.locator('[data-side=log]').click();
   const app = await client({ origin: `http://127.0.0.1:${port}`, identify: { role: 'app', page: `http://127.0.0.1:${port}/app/` } });
@@ -277,4 +292,15 @@ test('the client list shows a connected app client', async () => {
   await page.locator(`#log li.le[data-origin="client:${app.id}"]`).waitFor();
   await valueAt('/user/theme').filter({ hasText: '"light"' }).waitFor();
   await shot('7-clients');
+});
+
+test('the panel reconnects when the server restarts, and follows the new session', async () => {
+  await stopServer(server);
+  await page.locator('#conn[data-state=waiting]').waitFor();
+  await shot('8-offline');
+  server = await startServer(file, port);
+  await page.locator('#conn[data-state=open]').waitFor();
+  await page.locator('#log li.le.notice', { hasText: 'restarted' }).waitFor();
+  await page.locator('#state-head .ver', { hasText: /^v1$/ }).waitFor();
+  await valueAt('/user/theme').filter({ hasText: '"light"' }).waitFor();
 });
