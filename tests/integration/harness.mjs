@@ -404,6 +404,15 @@ export class Client {
     return this.log.map((m) => JSON.stringify(m)).join('\n');
   }
 
+  /** Wait until the connection is closed; resolves {code, reason}. */
+  async waitClosed(timeout = WAIT) {
+    let timer;
+    const r = await Promise.race([this.closed, new Promise((res) => { timer = setTimeout(() => res(null), timeout); })]);
+    clearTimeout(timer);
+    if (!r) throw new Error(`[${this.label}] not closed within ${timeout} ms; received:\n${this.history()}`);
+    return r;
+  }
+
   /** Wait for (and consume) the first queued message matching `pred`. */
   next(pred = () => true, timeout = WAIT) {
     return new Promise((resolve, reject) => {
@@ -526,7 +535,12 @@ export function tryConnect(srv, { path: p = WS_PATH, origin, headers, protocol =
 
 export function request(srv, p, { method = 'GET', headers = {}, body, timeout = WAIT } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: srv.port, path: p, method, headers, timeout }, (res) => {
+    // Fixed bodies go with a Content-Length, as fetch() and curl send them;
+    // one connection per request, so no test depends on keep-alive reuse.
+    const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const hdrs = { ...headers };
+    if (data && !Object.keys(hdrs).some((k) => /^(content-length|transfer-encoding)$/i.test(k))) hdrs['Content-Length'] = data.length;
+    const req = http.request({ host: '127.0.0.1', port: srv.port, path: p, method, headers: hdrs, timeout, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d) => { text += d; });
@@ -538,7 +552,7 @@ export function request(srv, p, { method = 'GET', headers = {}, body, timeout = 
     });
     req.on('timeout', () => req.destroy(new Error(`HTTP ${method} ${p} timed out`)));
     req.on('error', reject);
-    if (body !== undefined) req.write(typeof body === 'string' ? body : JSON.stringify(body));
+    if (data) req.write(data);
     req.end();
   });
 }

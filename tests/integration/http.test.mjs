@@ -93,6 +93,19 @@ test('POST a patch to the API: ack, broadcast with origin api, written to the fi
   assert.equal(r.json.code, 'conflict');
 });
 
+test('POST with a chunked request body (HTTP/1.1 Transfer-Encoding: chunked) is accepted', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { a: 1 });
+  const srv = await h.server({ files: [f] });
+  const body = JSON.stringify({ type: 'patch', ops: [{ op: 'replace', path: '/a', value: 2 }] });
+  const r = await request(srv, '/_mirrorstate/api/states/s', {
+    method: 'POST', headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }, body,
+  });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.json.type, 'ack');
+  await waitForFile(f, pretty({ a: 2 }));
+});
+
 test('--static DIR is served at /', async (t) => {
   const h = setup(t);
   const f = h.file('s.json', { a: 1 });
