@@ -26,6 +26,17 @@ static void reply_json(struct http_reply *r, int status, cJSON *obj) {
   }
 }
 
+void http_api_error(struct http_reply *r, int status, const char *code,
+                    const char *message) {
+  memset(r, 0, sizeof *r);
+  r->version = -1;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "type", "error");
+  cJSON_AddStringToObject(o, "code", code);
+  cJSON_AddStringToObject(o, "message", message);
+  reply_json(r, status, o);
+}
+
 static void reply_error(struct http_reply *r, int status, const char *code,
                         const char *message, const char *name) {
   cJSON *o = cJSON_CreateObject();

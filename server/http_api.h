@@ -24,6 +24,10 @@ void http_api_handle(struct hub *h, int is_post, const char *path,
                      const char *query, const char *body, size_t len,
                      struct http_reply *reply);
 
+/* Fills *reply with an error object (for refusals made by the transport). */
+void http_api_error(struct http_reply *reply, int status, const char *code,
+                    const char *message);
+
 /* Non-zero if path (below /_mirrorstate) needs the token when one is set:
  * the API and the WebSocket, not the panel's and client's static code. */
 int http_api_needs_token(const char *path);

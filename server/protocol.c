@@ -60,8 +60,9 @@ static const char *decode_fields(struct msg *m, char *err, size_t errlen) {
   switch (m->type) {
   case MSG_PATCH: {
     m->ops = cJSON_GetObjectItemCaseSensitive(root, "ops");
-    if (!m->ops)
-      return fail(err, errlen, ERR_BAD_MESSAGE, "%s", "patch without \"ops\"");
+    if (!cJSON_IsArray(m->ops))
+      return fail(err, errlen, ERR_BAD_MESSAGE, "%s",
+                  "a patch needs \"ops\": an array of operations");
     char perr[200];
     if (patch_validate(m->ops, perr, sizeof perr) != PATCH_OK)
       return fail(err, errlen, ERR_INVALID_PATCH, "%s", perr);

@@ -36,7 +36,6 @@ struct conn {
   size_t pending;       /* bytes queued and not yet written */
   char *rx;             /* the message being received */
   size_t rxlen, rxcap;
-  int rx_skip;          /* dropping the rest of an oversized message */
   int close_code;       /* non-zero: close once the queue is written */
   char close_reason[64];
 };
@@ -51,6 +50,7 @@ struct pss {
   struct http_reply reply;
   size_t sent;
   int replying;
+  int refused;          /* the reply is an error made before the body */
 };
 
 struct transport {
@@ -297,44 +297,48 @@ static int ws_filter(struct transport *t, struct lws *wsi) {
   return 0;
 }
 
-static void ws_receive(struct transport *t, struct conn *c, const char *in,
-                       size_t len, struct lws *wsi) {
-  if (c->close_code) return;
-  if (lws_is_first_fragment(wsi)) {
-    c->rxlen = 0;
-    c->rx_skip = 0;
+/* Refuses an oversized message: the error goes out at once and the
+ * connection is closed with 1009 from inside RECEIVE, where lws still
+ * performs the closing handshake. Returns -1 for the callback. */
+static int ws_too_large(struct transport *t, struct conn *c,
+                        struct lws *wsi) {
+  char msg[128];
+  snprintf(msg, sizeof msg, "message larger than %zu bytes (--max-message)",
+           t->cfg->max_message);
+  size_t n;
+  char *text = msg_error(ERR_TOO_LARGE, msg, NULL, NULL, &n);
+  unsigned char *buf = text ? malloc(LWS_PRE + n) : NULL;
+  if (buf) {
+    memcpy(buf + LWS_PRE, text, n);
+    lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
   }
-  if (!c->rx_skip && c->rxlen + len > t->cfg->max_message) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "message larger than %zu bytes (--max-message)",
-             t->cfg->max_message);
-    size_t n;
-    char *text = msg_error(ERR_TOO_LARGE, msg, NULL, NULL, &n);
-    struct outmsg *m = text ? outmsg_take(text, n) : NULL;
-    if (m) {
-      transport_send(t, &c->pub, m);
-      outmsg_unref(m);
-    }
-    log_warn("client %s sent a message over %zu bytes: closed", c->pub.id,
-             t->cfg->max_message);
-    mark_close(t, c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
-    free(c->rx);
-    c->rx = NULL;
-    c->rxcap = c->rxlen = 0;
-    c->rx_skip = 1;
-  }
-  if (c->rx_skip) return;
+  free(buf);
+  free(text);
+  log_warn("client %s sent a message over %zu bytes: closed", c->pub.id,
+           t->cfg->max_message);
+  queue_clear(c);
+  c->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
+  lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                   (unsigned char *)"message too large", 17);
+  return -1;
+}
+
+static int ws_receive(struct transport *t, struct conn *c, const char *in,
+                      size_t len, struct lws *wsi) {
+  if (c->close_code) return 0;
+  if (lws_is_first_fragment(wsi)) c->rxlen = 0;
+  if (c->rxlen + len > t->cfg->max_message) return ws_too_large(t, c, wsi);
   if (c->rxlen + len > c->rxcap) {
     size_t cap = c->rxcap ? c->rxcap : 4096;
     while (cap < c->rxlen + len) cap *= 2;
     char *rx = realloc(c->rx, cap);
-    if (!rx) return;
+    if (!rx) return ws_too_large(t, c, wsi);
     c->rx = rx;
     c->rxcap = cap;
   }
   memcpy(c->rx + c->rxlen, in, len);
   c->rxlen += len;
-  if (!lws_is_final_fragment(wsi)) return;
+  if (!lws_is_final_fragment(wsi)) return 0;
   if (lws_frame_is_binary(wsi)) {
     size_t n;
     char *text = msg_error(ERR_BAD_MESSAGE, "binary frames are not supported",
@@ -351,6 +355,7 @@ static void ws_receive(struct transport *t, struct conn *c, const char *in,
     c->rx = NULL;
     c->rxcap = 0;
   }
+  return 0;
 }
 
 static int ws_writable(struct transport *t, struct conn *c) {
@@ -463,10 +468,22 @@ static int http_begin(struct transport *t, struct lws *wsi, struct pss *p,
                               len ? "&" : "", frag);
   }
   const char *why = refuse_reason(t, wsi, p->path, 0);
+  int status = 403;
+  if (!why && is_post &&
+      lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+    /* libwebsockets 4.1 cannot read chunked request bodies. */
+    why = "a POST needs a Content-Length (chunked bodies are not supported)";
+    status = 411;
+  }
   if (why) {
-    log_refusal(wsi, p->path, why);
-    lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, why);
-    return -1;
+    if (status == 403) log_refusal(wsi, p->path, why);
+    http_api_error(&p->reply, status, status == 403 ? "forbidden"
+                                                    : "length_required", why);
+    /* A refused POST's body is read and dropped, so the connection stays
+     * usable for the client's next request. */
+    p->refused = 1;
+    if (is_post && status == 403) return 0;
+    return http_send_headers(wsi, p);
   }
   if (is_post) return 0; /* the body follows */
   return http_handle(t, wsi, p, 0);
@@ -474,6 +491,7 @@ static int http_begin(struct transport *t, struct lws *wsi, struct pss *p,
 
 static int http_body(struct transport *t, struct pss *p, const char *in,
                      size_t len) {
+  if (p->refused) return 0;
   if (p->body_len + len > t->cfg->max_message) return -1;
   char *b = realloc(p->body, p->body_len + len + 1);
   if (!b) return -1;
@@ -500,8 +518,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     hub_on_open(t->hub, &p->conn->pub);
     return 0;
   case LWS_CALLBACK_RECEIVE:
-    if (p->conn) ws_receive(t, p->conn, in, len, wsi);
-    return 0;
+    return p->conn ? ws_receive(t, p->conn, in, len, wsi) : 0;
   case LWS_CALLBACK_SERVER_WRITEABLE:
     return p->conn ? ws_writable(t, p->conn) : 0;
   case LWS_CALLBACK_CLOSED:
@@ -517,6 +534,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
   case LWS_CALLBACK_HTTP_BODY:
     return http_body(t, p, in, len);
   case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+    if (p->refused) return http_send_headers(wsi, p);
     return http_handle(t, wsi, p, 1);
   case LWS_CALLBACK_HTTP_WRITEABLE:
     return http_writable(wsi, p);

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs what building, running and testing MirrorState needs on Debian 12:
+# Debian packages (only those missing) and the npm packages of the tests and
+# the React example. Idempotent; run as root (or with sudo available).
+set -eu
+cd "$(dirname "$0")/.."
+
+pkgs="build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv
+libuv1-dev libcjson-dev nodejs npm chromium valgrind curl iproute2"
+missing=""
+for p in $pkgs; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+# A newer Node.js installed outside Debian's packages is fine.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  missing=$(echo "$missing" | tr ' ' '\n' | grep -vxE 'nodejs|npm' | tr '\n' ' ')
+fi
+missing=$(echo "$missing" | tr -s ' ')
+if [ -n "${missing# }" ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "Installing Debian packages:$missing"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    -o DPkg::Lock::Timeout=120 $missing
+fi
+
+npm_install() {
+  # npm ci reproduces the lock file exactly; skip it when already in place.
+  dir=$1
+  stamp="$dir/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+npm_install .
+[ -f examples/react/package-lock.json ] && npm_install examples/react
+exit 0

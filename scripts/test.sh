@@ -1,0 +1,59 @@
+#!/bin/sh
+# Runs the test suite: C unit tests (plain and ASan+UBSan), the integration
+# suite against both builds, the client library's tests, the browser
+# end-to-end tests and a valgrind start/serve/stop cycle. With an argument,
+# runs only that part (unit, integration, client, e2e, valgrind).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+ASAN_BUILD=${ASAN_BUILD:-build-asan}
+only=${1:-all}
+passed=0
+failed=0
+failures=""
+
+run() {
+  name=$1
+  shift
+  echo "=== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures="$failures $name"
+    echo "=== FAILED: $name"
+  fi
+}
+
+want() { [ "$only" = all ] || [ "$only" = "$1" ]; }
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+if want unit; then
+  run "unit tests" ctest --test-dir "$BUILD" --output-on-failure
+  run "unit tests (asan)" ctest --test-dir "$ASAN_BUILD" --output-on-failure
+fi
+if want integration; then
+  run "integration" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
+    JSON_TOOL="$BUILD/json_tool" node --test tests/integration/
+  run "integration (asan)" env MIRRORSTATE_BIN="$ASAN_BUILD/mirrorstate" \
+    JSON_TOOL="$ASAN_BUILD/json_tool" node --test tests/integration/
+fi
+if want client; then
+  run "client library" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
+    node --test client-js/test/
+fi
+if want e2e; then
+  run "browser end-to-end" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
+    node --test --test-concurrency=1 tests/e2e/
+fi
+if want valgrind; then
+  run "valgrind serve cycle" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
+    node tests/valgrind/cycle.mjs
+fi
+
+echo
+[ -n "$failures" ] && echo "failed:$failures"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
