@@ -388,6 +388,18 @@ export class Mirror extends Emitter {
     this._timer = null;
     this._hello = false;
     this._closed = false;
+    // When the browser says the network is back, retry now rather than at
+    // the end of the current backoff.
+    this._onOnline = () => {
+      if (this._timer !== null && !this._closed) {
+        clearTimeout(this._timer);
+        this._attempt = 0;
+        this._open();
+      }
+    };
+    if (this._reconnect && typeof globalThis.addEventListener === 'function') {
+      globalThis.addEventListener('online', this._onOnline);
+    }
     this._open();
   }
 
@@ -422,6 +434,7 @@ export class Mirror extends Emitter {
   close() {
     if (this._closed) return;
     this._closed = true;
+    if (typeof globalThis.removeEventListener === 'function') globalThis.removeEventListener('online', this._onOnline);
     clearTimeout(this._timer);
     this._timer = null;
     const ws = this._ws;

@@ -3,7 +3,10 @@
 import { connect } from '/_mirrorstate/client.js';
 
 const mirror = connect();
-const todo = mirror.state('state', { initial: { title: 'Todos', filter: 'all', items: [] } });
+// `--file examples/todo/state.json` mirrors the state named "state";
+// ?state=NAME picks another one (e.g. under `--dir`).
+const name = new URLSearchParams(location.search).get('state') || 'state';
+const todo = mirror.state(name, { initial: { title: 'Todos', filter: 'all', items: [] } });
 window.todoApp = { mirror, todo };
 
 const $ = (sel) => document.querySelector(sel);
