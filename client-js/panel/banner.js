@@ -42,7 +42,7 @@ function invalidBanner(st, app) {
       e.line ? h('span.b-pos', { text: ` line ${e.line}, column ${e.column}` }) : null,
       h('span.grow'),
       app.states.size > 1 ? h('button.link', { text: `show ${st.name}`, onclick: () => app.select(st.name) }) : null),
-    h('div.b-msg', { text: e.message || 'The file does not parse.' }),
+    h('div.b-msg', { text: (e.message || 'The file does not parse.').replace(/ at line \d+, column \d+.*$/s, '') }),
     excerpt,
     h('div.b-note', { text: `MirrorState is not overwriting this file until it parses again, so the text in it is never lost. The tree shows the state in memory (v${st.version}); changes from the app are kept there and saved once the file is fixed.` }));
 }

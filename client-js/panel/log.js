@@ -42,9 +42,10 @@ export function changeLines(changes, limit = 12) {
 
 export class LogView {
   // onSelect(entry) when a change entry is clicked
-  constructor(list, filterBar, { onSelect }) {
+  constructor(list, filterBar, tools, { onSelect }) {
     this.list = list;
     this.filterBar = filterBar;
+    this.tools = tools;
     this.onSelect = onSelect;
     this.entries = [];
     this.seq = 0;
@@ -74,10 +75,10 @@ export class LogView {
       this.filterBar.append(chip);
     }
     this.onlySelected = h('label.only', { title: 'Only show the selected state' },
-      h('input', { type: 'checkbox', onchange: () => this.refresh() }), ' selected state only');
+      h('input', { type: 'checkbox', onchange: () => this.refresh() }), 'selected state only');
     this.onlySelected.hidden = true;
-    this.filterBar.append(h('span.grow'), this.onlySelected,
-      h('button.btn.small', { type: 'button', text: 'Clear', title: 'Clear the log', onclick: () => this.clearAll() }));
+    clear(this.tools).append(this.onlySelected,
+      h('button.btn.small.ghost', { type: 'button', text: 'Clear', title: 'Clear the log', onclick: () => this.clearAll() }));
     this.updateChips();
   }
 

@@ -37,7 +37,7 @@ class App {
       onRemove: (p) => this.sendPatch(this.selected, [{ op: 'remove', path: p }]),
       onAdd: (p, v) => this.sendPatch(this.selected, [{ op: 'add', path: p, value: v }]),
     });
-    this.log = new LogView($('log'), $('log-filters'), { onSelect: (e) => this.viewVersion(e.name, e.version) });
+    this.log = new LogView($('log'), $('log-filters'), $('log-tools'), { onSelect: (e) => this.viewVersion(e.name, e.version) });
     this.history = new HistoryView($('history'), this);
     this.raw = new RawEditor($('raw'), this);
     this.conn = new Connection({
@@ -60,6 +60,8 @@ class App {
     $('back-live').addEventListener('click', () => this.showLive());
     $('view-revert').addEventListener('click', () => this.viewing && this.revert(this.viewing.name, this.viewing.version));
     $('conn').addEventListener('click', () => this.conn.retry());
+    $('offline-retry').addEventListener('click', () => this.conn.retry());
+    $('api-link').href = `./api/states${location.search}`;
     window.addEventListener('hashchange', () => {
       const name = decodeURIComponent(location.hash.slice(1));
       if (name && name !== this.selected && this.states.has(name)) this.select(name);
@@ -76,16 +78,28 @@ class App {
   onStatus(s) {
     const el = $('conn');
     el.dataset.state = s.state;
-    const text = {
+    clearInterval(this.countdown);
+    const retryAt = Date.now() + (s.retryIn || 0);
+    const text = () => ({
       connecting: this.everConnected ? 'reconnecting…' : 'connecting…',
       open: 'connected',
-      waiting: `offline · retry in ${Math.ceil((s.retryIn || 0) / 1000)}s`,
+      waiting: `offline · retry in ${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))}s`,
       closed: 'closed',
-    }[s.state];
-    $('conn-text').textContent = text;
+    }[s.state]);
+    $('conn-text').textContent = text();
+    if (s.state === 'waiting') this.countdown = setInterval(() => { $('conn-text').textContent = text(); }, 250);
     el.title = s.state === 'waiting' ? `${s.reason || 'disconnected'}; click to retry now` : `${this.conn.url}`;
     document.body.classList.toggle('offline', s.state !== 'open');
+    // The offline bar only once a connection was lost (not while the first
+    // attempt is still under way), or after a failed first attempt.
+    $('offline').hidden = s.state === 'open' || (s.state === 'connecting' && !this.everConnected);
+    if (s.state === 'waiting') {
+      $('offline-text').textContent = this.everConnected
+        ? `${s.reason || 'Connection lost'}. Showing the last known state; editing is off until the connection is back.`
+        : `Cannot connect to ${this.conn.url.replace(/token=[^&]*/, 'token=…')}: refused or unreachable. Is mirrorstate running${new URLSearchParams(location.search).has('token') ? ', and is the token right' : ''}?`;
+    }
     if (s.state === 'open') this.everConnected = true;
+    this.schedule({ main: true });
     if (s.state === 'waiting' || s.state === 'closed') {
       if (this.pending.size) {
         const edits = [...this.pending.values()].filter((p) => p.kind !== 'request').length;
@@ -377,6 +391,7 @@ class App {
     prefs.set('mirrorstate.side', side);
     for (const b of document.querySelectorAll('[data-side]')) b.setAttribute('aria-selected', String(b.dataset.side === side));
     $('log-pane').hidden = side !== 'log';
+    $('log-tools').hidden = side !== 'log';
     $('history').hidden = side !== 'history';
     if (side === 'history') this.history.load();
   }
@@ -496,7 +511,7 @@ class App {
         name: st.name,
         value: st.value,
         exists: st.exists !== false && st.value !== undefined,
-        readOnly: false,
+        readOnly: !this.conn.connected,
         emptyText: st.exists === false ? `${st.file || st.name} does not exist yet. It appears here once an app or an agent creates it.` : 'Loading…',
         flash,
       });

@@ -105,7 +105,7 @@ export class TreeView {
     const ro = this.args.readOnly;
 
     const row = h('div.row', { dataset: { path: pointer }, style: `--depth:${depth}` });
-    row.append(container
+    row.append(container && size
       ? h('span.tw', { text: open ? '▾' : '▸', title: open ? 'Collapse' : 'Expand', onclick: () => this.toggle(pointer, !open) })
       : h('span.tw'));
     if (label !== null) {
@@ -115,10 +115,9 @@ export class TreeView {
     if (container) {
       const brace = type === 'array' ? ['[', ']'] : ['{', '}'];
       const summary = type === 'array' ? `${size} item${size === 1 ? '' : 's'}` : `${size} key${size === 1 ? '' : 's'}`;
-      const head = h('span.brace', { onclick: () => this.toggle(pointer, !open) },
-        open ? brace[0] : `${brace[0]}${size ? '…' : ''}${brace[1]}`);
-      row.append(head, h('span.summary', { text: summary }));
-      if (!open && size) row.append(h('span.peek', { text: preview(value, 60) }));
+      if (!size) row.append(h('span.brace', { text: brace.join('') }));
+      else if (open) row.append(h('span.brace', { text: brace[0], onclick: () => this.toggle(pointer, false) }), h('span.summary', { text: summary }));
+      else row.append(h('span.peek', { text: preview(value, 90), onclick: () => this.toggle(pointer, true) }), h('span.summary', { text: summary }));
       if (!ro) {
         row.append(h('span.acts', null,
           h('button.act', { title: type === 'array' ? 'Append an item' : 'Add a key', text: '+', onclick: (e) => { e.stopPropagation(); this.startAdd(row, pointer, type, depth); } }),

@@ -23,9 +23,9 @@ const WAIT = 10000; // every wait is bounded by this
 let tmp, file, server, base, port, browser, page;
 const sockets = [];
 
-function startServer(stateFile, listenPort = 0) {
+function startServer(stateFile, listenPort = 0, extra = []) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['serve', '--file', stateFile, '--port', String(listenPort), '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(BIN, ['serve', '--file', stateFile, '--port', String(listenPort), '--host', '127.0.0.1', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => {
@@ -303,4 +303,23 @@ test('the panel reconnects when the server restarts, and follows the new session
   await page.locator('#log li.le.notice', { hasText: 'restarted' }).waitFor();
   await page.locator('#state-head .ver', { hasText: /^v1$/ }).waitFor();
   await valueAt('/user/theme').filter({ hasText: '"light"' }).waitFor();
+});
+
+// Marked todo while the server refuses `?token=` on the WebSocket upgrade
+// (browsers cannot send an Authorization header there); drop the mark once
+// it connects.
+test('with --token, the panel opened with ?token= connects', { todo: 'server refuses ?token= on the WebSocket upgrade' }, async () => {
+  const tokFile = path.join(tmp, 'secret.json');
+  fs.writeFileSync(tokFile, '{"k": 1}\n');
+  const s = await startServer(tokFile, 0, ['--token', 'tok-123']);
+  try {
+    const p = await browser.newPage();
+    p.setDefaultTimeout(WAIT);
+    await p.goto(`${s.url}?token=tok-123`);
+    await p.locator('#conn[data-state=open]').waitFor();
+    await p.locator('#tree .row[data-path="/k"] > .v', { hasText: '1' }).waitFor();
+    await p.close();
+  } finally {
+    await stopServer(s);
+  }
 });
