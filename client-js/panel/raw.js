@@ -41,6 +41,11 @@ export class RawEditor {
   sync() {
     const st = this.app.states.get(this.app.selected);
     if (!st) return;
+    // Serializing a large state on every change is wasted while hidden.
+    if (this.root.hidden) {
+      if (!this.dirty || this.name !== st.name) this.name = null;
+      return;
+    }
     if (this.name !== st.name || !this.dirty) {
       this.load(true);
       return;

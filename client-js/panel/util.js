@@ -32,18 +32,40 @@ export function clear(node) {
   return node;
 }
 
-// One-line JSON for display, shortened in the middle of long values.
+// One-line JSON for display, cut at `max` characters. Stops walking once
+// it has enough, so a preview of a huge value stays cheap.
 export function preview(value, max = 80) {
   if (value === undefined) return '∅';
-  let s;
-  try {
-    s = JSON.stringify(value);
-  } catch {
-    s = String(value);
-  }
-  if (s === undefined) s = String(value);
-  if (s.length <= max) return s;
-  return s.slice(0, max - 12) + ' … ' + s.slice(-8);
+  let out = '';
+  const walk = (x) => {
+    if (out.length > max) return;
+    if (typeof x === 'string') {
+      out += JSON.stringify(x.length > max ? x.slice(0, max) : x);
+    } else if (x === null || typeof x !== 'object') {
+      out += String(JSON.stringify(x) ?? x);
+    } else if (Array.isArray(x)) {
+      out += '[';
+      for (let i = 0; i < x.length && out.length <= max; i++) {
+        if (i) out += ',';
+        walk(x[i]);
+      }
+      out += ']';
+    } else {
+      out += '{';
+      let first = true;
+      for (const k in x) {
+        if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
+        if (out.length > max) break;
+        if (!first) out += ',';
+        first = false;
+        out += `${JSON.stringify(k)}:`;
+        walk(x[k]);
+      }
+      out += '}';
+    }
+  };
+  walk(value);
+  return out.length <= max ? out : `${out.slice(0, max - 1)}…`;
 }
 
 export function jsonType(v) {

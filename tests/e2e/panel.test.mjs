@@ -178,6 +178,25 @@ test('an edit in the panel reaches the file and another client, with origin pane
   assert.match(await entry.innerText(), /"oat milk"/);
 });
 
+test('keys are added and removed from the tree', async () => {
+  const userRow = page.locator('#tree .row[data-path="/user"]');
+  await userRow.hover();
+  await userRow.locator('button.act', { hasText: '+' }).click();
+  const adding = page.locator('#tree .row.adding');
+  await adding.locator('input.key-in').fill('email');
+  await adding.locator('input.key-in').press('Enter');
+  await adding.locator('input.edit:not(.key-in)').fill('"ada@example.org"');
+  await adding.locator('input.edit:not(.key-in)').press('Enter');
+  await until(() => readState().user.email === 'ada@example.org', 'the added key in the file');
+  await valueAt('/user/email').waitFor();
+
+  const emailRow = page.locator('#tree .row[data-path="/user/email"]');
+  await emailRow.hover();
+  await emailRow.locator('button.act.del').click();
+  await until(() => !('email' in readState().user), 'the key removed from the file');
+  await emailRow.waitFor({ state: 'detached' });
+});
+
 test('the raw editor shows where its JSON is invalid and applies valid JSON as a set', async () => {
   await page.locator('[data-view=raw]').click();
   const ta = page.locator('#raw textarea');
