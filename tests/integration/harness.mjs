@@ -400,8 +400,11 @@ export class Client {
   get id() { return this.hello?.client; }
   get origin() { return `client:${this.hello?.client}`; }
 
-  history() {
-    return this.log.map((m) => JSON.stringify(m)).join('\n');
+  history(last = 40) {
+    const clip = (t) => (t.length > 400 ? t.slice(0, 400) + `…(${t.length} chars)` : t);
+    const lines = this.log.slice(-last).map((m) => clip(JSON.stringify(m)));
+    if (this.log.length > last) lines.unshift(`…(${this.log.length - last} earlier messages)`);
+    return lines.join('\n');
   }
 
   /** Wait until the connection is closed; resolves {code, reason}. */

@@ -73,3 +73,34 @@ test('a large state (several MB) round-trips through a client and the file', asy
   rows[12345].name = 'changed';
   await waitForFile(f, pretty({ rows }));
 });
+
+test('--max-pending: a client that stops reading is dropped; the others are unaffected', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { blob: '' });
+  const srv = await h.server({ files: [f], args: ['--max-pending', '1000000'] });
+  const slow = await h.client(srv, { label: 'slow' });
+  const fast = await h.client(srv, { label: 'fast' });
+  const writer = await h.client(srv, { label: 'writer' });
+  await slow.subscribe('s');
+  await fast.subscribe('s');
+  await writer.subscribe('s');
+  slow.ws._socket.pause(); // stop reading
+  // 30 MB of changes, paced by the reading client so its own backlog stays
+  // small; the one that stopped reading falls behind by far more than the
+  // limit plus what the kernel buffers.
+  const N = 300;
+  for (let i = 1; i <= N && !slow.closeInfo; i++) {
+    await writer.patchAcked('s', [{ op: 'replace', path: '/blob', value: String(i % 10).repeat(100000) }]);
+    const p = await fast.next({ type: 'patch' });
+    assert.equal(p.version, i + 1);
+  }
+  slow.ws._socket.resume();
+  const closed = await slow.waitClosed();
+  assert.ok(slow.log.filter((m) => m.type === 'patch').length < N, 'the slow client was not dropped');
+  await writer.patchAcked('s', [{ op: 'replace', path: '/blob', value: 'done' }]);
+  assert.equal((await fast.next({ type: 'patch' })).ops[0].value, 'done');
+  assert.match(srv.stderr, /slow|pending|stopped reading|dropp/i, 'the drop was not logged');
+  // The reference: "it is closed with 1008". The client reads again right
+  // after, so a close frame sent within a grace period reaches it.
+  assert.equal(closed.code, 1008, `slow client closed with ${JSON.stringify(closed)}`);
+});

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
 import {
-  QUIET, applyPatch, pretty, readText, saveDeleteRecreate, saveInPlace, saveMoveIn,
+  QUIET, applyPatch, pretty, readText, request, saveDeleteRecreate, saveInPlace, saveMoveIn,
   saveTruncateThenWrite, saveViaRename, saveWithSed, setup, sleep, waitFor, waitForFile,
 } from './harness.mjs';
 
@@ -155,6 +155,11 @@ test('invalid JSON from the agent: file_invalid to all, file never overwritten, 
   assert.deepEqual(p.ops, [{ op: 'add', path: '/c', value: 3 }]);
   await sleep(QUIET);
   assert.equal(readText(f), invalid, 'the invalid file was overwritten');
+  // The API shows where the file is broken.
+  const st = (await request(srv, '/_mirrorstate/api/states')).json.states.find((x) => x.name === 's');
+  assert.equal(st.status, 'invalid', JSON.stringify(st));
+  assert.equal(st.error?.line, 3, JSON.stringify(st));
+  assert.equal(st.error?.column, 3, JSON.stringify(st));
 
   // The agent fixes the file, changing another key (it never saw /c).
   saveInPlace(f, pretty({ a: 10, b: 2 }));
@@ -164,8 +169,12 @@ test('invalid JSON from the agent: file_invalid to all, file never overwritten, 
     assert.equal(fp.version, 3);
     assert.deepEqual(fp.ops, [{ op: 'replace', path: '/a', value: 10 }]);
     assert.deepEqual(c.replica('s').state, { a: 10, b: 2, c: 3 });
+    const ok = await c.next({ code: 'file_ok' });
+    assert.equal(ok.name, 's');
   }
   await waitForFile(f, pretty({ a: 10, b: 2, c: 3 }));
+  const st2 = (await request(srv, '/_mirrorstate/api/states')).json.states.find((x) => x.name === 's');
+  assert.equal(st2.status, 'ok', JSON.stringify(st2));
   const d = await h.client(srv);
   assert.deepEqual(await d.subscribe('s'), { type: 'snapshot', name: 's', version: 3, state: { a: 10, b: 2, c: 3 } });
   await a.expectNone({ type: 'error', code: 'file_invalid' });
@@ -222,6 +231,11 @@ test('file deleted while serving: file_removed, state still served, next change 
   }
   await sleep(QUIET);
   assert.equal(readText(f), null, 'the server recreated a deleted file without a change');
+  const st = (await request(srv, '/_mirrorstate/api/states')).json.states.find((x) => x.name === 's');
+  assert.equal(st.status, 'removed', JSON.stringify(st));
+  const r = await request(srv, '/_mirrorstate/api/states/s');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json, { a: 1 });
   const c = await h.client(srv);
   const snap = await c.subscribe('s');
   assert.equal(snap.version, 1);

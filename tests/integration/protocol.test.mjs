@@ -321,3 +321,94 @@ test('200 back-to-back patches: all acked in order, none lost, file holds all', 
   assert.deepEqual(b.replica('s').state, expected);
   await waitForFile(f, pretty(expected));
 });
+
+test('subscribing twice does not duplicate patches; states are independent', async (t) => {
+  const h = setup(t);
+  const one = h.file('one.json', { a: 1 });
+  const two = h.file('two.json', { b: 1 });
+  const srv = await h.server({ files: [one, two] });
+  const a = await h.client(srv);
+  const b = await h.client(srv);
+  await a.subscribe('one');
+  await b.subscribe('one');
+  const again = await b.subscribe('one');
+  assert.equal(again.version, 1);
+  await b.subscribe('two');
+  await a.patchAcked('one', [{ op: 'replace', path: '/a', value: 2 }]);
+  const p = await b.next({ type: 'patch' });
+  assert.equal(p.name, 'one');
+  await b.expectNone({ type: 'patch' });
+  // Versions are per state.
+  assert.equal((await a.subscribe('two')).version, 1);
+  assert.equal((await a.patchAcked('two', [{ op: 'replace', path: '/b', value: 2 }])).version, 2);
+  assert.equal((await b.next({ type: 'patch', name: 'two' })).version, 2);
+  await waitForFile(one, pretty({ a: 2 }));
+  await waitForFile(two, pretty({ b: 2 }));
+});
+
+test('a patch to a state that does not exist is a conflict; a set creates it', async (t) => {
+  const h = setup(t);
+  const f = h.path('s.json');
+  const srv = await h.server({ files: [f] });
+  const a = await h.client(srv);
+  const b = await h.client(srv);
+  await b.subscribe('s');
+  a.send({ type: 'patch', name: 's', ops: [{ op: 'add', path: '/a', value: 1 }], ref: 'p' });
+  const e = await a.next((m) => (m.type === 'error' || m.type === 'ack') && m.ref === 'p');
+  assert.equal(e.type, 'error');
+  assert.equal(e.code, 'conflict');
+  await sleep(QUIET);
+  assert.equal(readText(f), null);
+  a.send({ type: 'set', name: 's', state: { created: true }, ref: 's' });
+  const ack = await a.next((m) => (m.type === 'error' || m.type === 'ack') && m.ref === 's');
+  assert.equal(ack.type, 'ack', JSON.stringify(ack));
+  assert.equal(ack.version, 1);
+  await waitForFile(f, pretty({ created: true }));
+  // The waiting subscriber learns of it.
+  const m = await b.next((x) => x.name === 's' && (x.type === 'snapshot' || x.type === 'patch'));
+  if (m.type === 'snapshot') assert.deepEqual(m.state, { created: true });
+  else assert.deepEqual(b.replica('s').state, { created: true });
+});
+
+test('--dir: a valid missing name waits; files the agent creates later (also in new folders) become states', async (t) => {
+  const h = setup(t);
+  const root = h.path('states');
+  h.file('states/main.json', { n: 1 });
+  const srv = await h.server({ dir: root });
+  const c = await h.client(srv);
+  const snap = await c.subscribe('later');
+  assert.equal(snap.version, 0);
+  assert.equal(snap.exists, false);
+  fs.writeFileSync(path.join(root, 'later.json'), pretty({ hi: 1 }));
+  const s2 = await c.next({ type: 'snapshot', name: 'later' });
+  assert.equal(s2.version, 1);
+  assert.deepEqual(s2.state, { hi: 1 });
+
+  const snap3 = await c.subscribe('deep/er/x');
+  assert.equal(snap3.version, 0);
+  fs.mkdirSync(path.join(root, 'deep', 'er'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'deep', 'er', 'x.json'), pretty({ deep: true }));
+  const s4 = await c.next({ type: 'snapshot', name: 'deep/er/x' });
+  assert.deepEqual(s4.state, { deep: true });
+  // And it is mirrored both ways.
+  await c.patchAcked('deep/er/x', [{ op: 'replace', path: '/deep', value: false }]);
+  await waitForFile(path.join(root, 'deep', 'er', 'x.json'), pretty({ deep: false }));
+  const d = await h.client(srv);
+  assert.deepEqual([...d.hello.states].sort(), ['deep/er/x', 'later', 'main']);
+});
+
+test('a client that disconnects mid-stream does not disturb the others', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { n: 0 });
+  const srv = await h.server({ files: [f] });
+  const a = await h.client(srv);
+  const b = await h.client(srv);
+  await a.subscribe('s');
+  await b.subscribe('s');
+  for (let i = 1; i <= 50; i++) a.patch('s', [{ op: 'replace', path: '/n', value: i }], { ref: i });
+  b.close(); // abrupt: no close frame
+  await a.next({ type: 'ack', ref: 50 });
+  const c = await h.client(srv);
+  assert.deepEqual((await c.subscribe('s')).state, { n: 50 });
+  await waitForFile(f, pretty({ n: 50 }));
+});
