@@ -36,6 +36,7 @@ struct conn {
   size_t pending;       /* bytes queued and not yet written */
   char *rx;             /* the message being received */
   size_t rxlen, rxcap;
+  int rx_skip;          /* dropping the rest of an oversized message */
   int close_code;       /* non-zero: close once the queue is written */
   char close_reason[64];
 };
@@ -121,10 +122,14 @@ static void mark_close(struct transport *t, struct conn *c, int code,
   if (c->close_code) return;
   c->close_code = code;
   snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
-  if (c->head)
+  if (c->head || lws_send_pipe_choked(c->wsi)) {
+    /* Close once lws has written what it holds, or the frame would be cut
+     * short; a peer that never reads is killed after a grace period. */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 5);
     lws_callback_on_writable(c->wsi);
-  else
+  } else {
     schedule_close(t);
+  }
 }
 
 void transport_send(struct transport *t, struct session *s,
@@ -300,6 +305,12 @@ static int ws_filter(struct transport *t, struct lws *wsi) {
 /* Refuses an oversized message: the error goes out at once and the
  * connection is closed with 1009 from inside RECEIVE, where lws still
  * performs the closing handshake. Returns -1 for the callback. */
+static int ws_close_too_large(struct lws *wsi) {
+  lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                   (unsigned char *)"message too large", 17);
+  return -1;
+}
+
 static int ws_too_large(struct transport *t, struct conn *c,
                         struct lws *wsi) {
   char msg[128];
@@ -317,14 +328,20 @@ static int ws_too_large(struct transport *t, struct conn *c,
   log_warn("client %s sent a message over %zu bytes: closed", c->pub.id,
            t->cfg->max_message);
   queue_clear(c);
-  c->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
-  lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                   (unsigned char *)"message too large", 17);
-  return -1;
+  free(c->rx);
+  c->rx = NULL;
+  c->rxlen = c->rxcap = 0;
+  /* Read the rest of the message before closing: closing a socket with
+   * unread input resets it, and the peer would lose the error and the
+   * close frame. */
+  c->rx_skip = 1;
+  return lws_is_final_fragment(wsi) ? ws_close_too_large(wsi) : 0;
 }
 
 static int ws_receive(struct transport *t, struct conn *c, const char *in,
                       size_t len, struct lws *wsi) {
+  if (c->rx_skip)
+    return lws_is_final_fragment(wsi) ? ws_close_too_large(wsi) : 0;
   if (c->close_code) return 0;
   if (lws_is_first_fragment(wsi)) c->rxlen = 0;
   if (c->rxlen + len > t->cfg->max_message) return ws_too_large(t, c, wsi);
