@@ -76,7 +76,9 @@ export class Connection {
         this.status('closed');
         return;
       }
-      const reason = ev.code === 1006 ? 'connection lost' : `closed (${ev.code}${ev.reason ? ': ' + ev.reason : ''})`;
+      const reason = ev.code === 1006 ? 'Connection lost'
+        : ev.code === 1001 ? 'The server stopped or restarted'
+          : `Closed by the server (${ev.code}${ev.reason ? `: ${ev.reason}` : ''})`;
       this.scheduleReconnect(reason);
     };
   }
