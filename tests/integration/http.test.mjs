@@ -179,3 +179,53 @@ test('a WebSocket on another path is refused', async (t) => {
   const ok = await h.attempt(srv);
   assert.equal(ok.status, 101);
 });
+
+test('--allow-host and --allow-origin extend the allowlists, and nothing more', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { a: 1 });
+  const srv = await h.server({ files: [f], args: ['--allow-host', 'myapp.test', '--allow-origin', 'http://app.test:*'] });
+  let r = await request(srv, '/_mirrorstate/api/states/s', { headers: { Host: `myapp.test:${srv.port}` } });
+  assert.equal(r.status, 200, r.body);
+  r = await request(srv, '/_mirrorstate/api/states/s', { headers: { Host: 'evil.example' } });
+  assert.equal(r.status, 403);
+  assert.equal((await h.attempt(srv, { headers: { Host: `myapp.test:${srv.port}` } })).status, 101);
+  assert.equal((await h.attempt(srv, { origin: 'http://app.test:8080' })).status, 101);
+  assert.equal((await h.attempt(srv, { origin: 'http://myapp.test:3000' })).status, 101, 'an allowed host is an allowed Origin host');
+  for (const origin of ['http://app.test.evil.example:8080', 'http://evil.example', 'http://xapp.test:8080']) {
+    assert.equal((await h.attempt(srv, { origin })).status, 403, `Origin ${origin}`);
+  }
+});
+
+test('--token: API and WebSocket need the token (query or Bearer)', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { secret: 1 });
+  const token = 'test-token-0123456789';
+  const srv = await h.server({ files: [f], args: ['--token', token] });
+  const p = '/_mirrorstate/api/states/s';
+  for (const [what, opts, path] of [
+    ['no token', {}, p],
+    ['wrong query token', {}, `${p}?token=nope`],
+    ['wrong Bearer', { headers: { Authorization: 'Bearer nope' } }, p],
+  ]) {
+    const r = await request(srv, path, opts);
+    assert.ok(r.status === 401 || r.status === 403, `${what}: ${r.status} ${r.body}`);
+    assert.doesNotMatch(r.body, /secret/, what);
+  }
+  // Every accepted form is checked; all failures are reported together.
+  const problems = [];
+  let r = await request(srv, `${p}?token=${token}`);
+  if (r.status !== 200) problems.push(`API with ?token=: ${r.status} ${r.body}`);
+  r = await request(srv, p, { headers: { Authorization: `Bearer ${token}` } });
+  if (r.status !== 200) problems.push(`API with Bearer: ${r.status} ${r.body}`);
+
+  const refused = await h.attempt(srv);
+  if (!(refused.status === 401 || refused.status === 403)) problems.push(`upgrade without token: ${refused.status}`);
+  const wrong = await h.attempt(srv, { path: '/_mirrorstate/ws?token=nope' });
+  if (!(wrong.status === 401 || wrong.status === 403)) problems.push(`upgrade with a wrong token: ${wrong.status}`);
+  const q = await h.attempt(srv, { path: `/_mirrorstate/ws?token=${token}` });
+  if (q.status !== 101) problems.push(`upgrade with ?token=: ${q.status} ${q.body}`);
+  else assert.deepEqual((await q.client.subscribe('s')).state, { secret: 1 });
+  const b = await h.attempt(srv, { headers: { Authorization: `Bearer ${token}` } });
+  if (b.status !== 101) problems.push(`upgrade with Bearer: ${b.status} ${b.body}`);
+  assert.deepEqual(problems, []);
+});
