@@ -132,10 +132,7 @@ static cJSON *file_status_msg(const struct state *st) {
   switch (st->status) {
   case FILE_INVALID:
     code = ERR_FILE_INVALID;
-    snprintf(message, sizeof message,
-             "%s at line %d, column %d; the file is not overwritten until "
-             "it holds valid JSON",
-             st->error.message, st->error.line, st->error.column);
+    snprintf(message, sizeof message, "%s", st->error.message);
     break;
   case FILE_REMOVED:
     code = ERR_FILE_REMOVED;

@@ -134,11 +134,16 @@ int store_replace(struct state *s, cJSON *value, const char *origin,
     *ops_out = ops;
     return 0;
   }
+  int created = s->current == NULL;
   cJSON_Delete(s->current);
   s->current = value;
   s->version++;
   *ops_out = ops;
-  history_push(s, cJSON_Duplicate(ops, 1), inverse, origin);
+  /* A state's first value has nothing to undo to: history starts after. */
+  if (created)
+    cJSON_Delete(inverse);
+  else
+    history_push(s, cJSON_Duplicate(ops, 1), inverse, origin);
   return 0;
 }
 

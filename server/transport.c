@@ -259,9 +259,10 @@ static const char *refuse_reason(struct transport *t, struct lws *wsi,
     return "Origin not allowed (see --allow-origin)";
   if (http_api_needs_token(path) || is_ws) {
     hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
-    if (lws_get_urlarg_by_name(wsi, "token=", token, sizeof token) == NULL)
-      token[0] = '\0';
-    if (!access_token_ok(t->access, token, auth))
+    /* lws returns a pointer past "token=" inside the buffer. */
+    const char *qtoken =
+        lws_get_urlarg_by_name(wsi, "token=", token, sizeof token);
+    if (!access_token_ok(t->access, qtoken, auth))
       return "missing or wrong token";
   }
   return NULL;

@@ -324,10 +324,7 @@ test('the panel reconnects when the server restarts, and follows the new session
   await valueAt('/user/theme').filter({ hasText: '"light"' }).waitFor();
 });
 
-// Marked todo while the server refuses `?token=` on the WebSocket upgrade
-// (browsers cannot send an Authorization header there); drop the mark once
-// it connects.
-test('with --token, the panel opened with ?token= connects', { todo: 'server refuses ?token= on the WebSocket upgrade' }, async () => {
+test('with --token, the panel opened with ?token= connects', async () => {
   const tokFile = path.join(tmp, 'secret.json');
   fs.writeFileSync(tokFile, '{"k": 1}\n');
   const s = await startServer(tokFile, 0, ['--token', 'tok-123']);

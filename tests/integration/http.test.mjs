@@ -93,17 +93,22 @@ test('POST a patch to the API: ack, broadcast with origin api, written to the fi
   assert.equal(r.json.code, 'conflict');
 });
 
-test('POST with a chunked request body (HTTP/1.1 Transfer-Encoding: chunked) is accepted', async (t) => {
+// libwebsockets 4.1 cannot read chunked request bodies: such a POST gets a
+// clear 411 instead of hanging, and nothing is applied (docs/protocol.md).
+test('POST with a chunked request body gets 411 Length Required; nothing applied', async (t) => {
   const h = setup(t);
   const f = h.file('s.json', { a: 1 });
   const srv = await h.server({ files: [f] });
   const body = JSON.stringify({ type: 'patch', ops: [{ op: 'replace', path: '/a', value: 2 }] });
-  const r = await request(srv, '/_mirrorstate/api/states/s', {
+  let r = await request(srv, '/_mirrorstate/api/states/s', {
     method: 'POST', headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }, body,
   });
-  assert.equal(r.status, 200, r.body);
-  assert.equal(r.json.type, 'ack');
-  await waitForFile(f, pretty({ a: 2 }));
+  assert.equal(r.status, 411, r.body);
+  assert.equal(r.json.type, 'error');
+  assert.match(r.json.message, /Content-Length/);
+  r = await request(srv, '/_mirrorstate/api/states/s');
+  assert.deepEqual(r.json, { a: 1 });
+  assert.equal(fs.readFileSync(f, 'utf8'), pretty({ a: 1 }));
 });
 
 test('--static DIR is served at /', async (t) => {
