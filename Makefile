@@ -7,7 +7,7 @@ PORT       ?= 7420
 JOBS       ?= 2
 
 .PHONY: all deps build asan run test test-unit test-integration test-client \
-        test-e2e test-valgrind bench clean
+        test-e2e test-valgrind bench fuzz clean
 
 all: build
 
@@ -46,6 +46,9 @@ test-valgrind: build
 
 bench: deps build
 	@scripts/bench.sh
+
+fuzz: deps
+	@scripts/fuzz.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) tests/artifacts

@@ -2,7 +2,8 @@
 # Runs the test suite: C unit tests (plain and ASan+UBSan), the integration
 # suite against both builds, the client library's tests, the browser
 # end-to-end tests and a valgrind start/serve/stop cycle. With an argument,
-# runs only that part (unit, integration, client, e2e, valgrind).
+# runs only that part (unit, integration, client, e2e, fuzz, bench,
+# valgrind).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -47,6 +48,12 @@ fi
 if want e2e; then
   run "browser end-to-end" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
     node --test --test-concurrency=1 tests/e2e/
+fi
+if want fuzz && [ -x scripts/fuzz.sh ]; then
+  run "fuzz smoke" scripts/fuzz.sh smoke
+fi
+if want bench && [ -x scripts/bench.sh ]; then
+  run "benchmark smoke" scripts/bench.sh smoke
 fi
 if want valgrind; then
   run "valgrind serve cycle" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
