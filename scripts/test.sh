@@ -2,8 +2,8 @@
 # Runs the test suite: C unit tests (plain and ASan+UBSan), the integration
 # suite against both builds, the client library's tests, the browser
 # end-to-end tests and a valgrind start/serve/stop cycle. With an argument,
-# runs only that part (unit, integration, client, e2e, fuzz, bench,
-# valgrind).
+# runs only that part (unit, integration, client, e2e, netns, fuzz,
+# bench, valgrind).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -48,6 +48,10 @@ fi
 if want e2e; then
   run "browser end-to-end" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
     node --test --test-concurrency=1 tests/e2e/
+fi
+if want netns; then
+  run "network namespaces" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
+    node --test --test-concurrency=1 tests/netns/
 fi
 if want fuzz && [ -x scripts/fuzz.sh ]; then
   run "fuzz smoke" scripts/fuzz.sh smoke

@@ -4,12 +4,15 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "eventlog.h"
 #include "hub.h"
 #include "log.h"
 #include "mirror.h"
+#include "netif.h"
+#include "runtime.h"
 #include "transport.h"
 
 #define EVENTLOG_MAX_BYTES (16u << 20)
@@ -22,12 +25,23 @@ struct server {
   int stopping;
 };
 
-static void print_urls(const struct config *cfg, int port) {
-  for (int i = 0; i < cfg->nhosts; i++) {
-    const char *h = cfg->hosts[i];
-    int v6 = strchr(h, ':') != NULL;
-    printf("http://%s%s%s:%d/_mirrorstate/\n", v6 ? "[" : "", h,
-           v6 ? "]" : "", port);
+static void print_url(const char *host, int port) {
+  int v6 = strchr(host, ':') != NULL;
+  printf("http://%s%s%s:%d/_mirrorstate/\n", v6 ? "[" : "", host,
+         v6 ? "]" : "", port);
+}
+
+/* One line per URL a person can use: the bound addresses (loopback for a
+ * wildcard) and, when reachable from other machines, the host name, which
+ * is also the MagicDNS short name on a tailnet. */
+static void print_urls(const struct bind_list *binds, int port) {
+  for (int i = 0; i < binds->n; i++)
+    print_url(netif_is_wildcard(binds->addr[i]) ? "127.0.0.1" : binds->addr[i],
+              port);
+  char host[256];
+  if (binds->public && gethostname(host, sizeof host) == 0) {
+    host[strcspn(host, ".")] = '\0';
+    print_url(host, port);
   }
   fflush(stdout);
 }
@@ -57,6 +71,7 @@ static void on_signal(uv_signal_t *sig, int signum) {
 }
 
 static void teardown(struct server *srv) {
+  runtime_remove(&srv->hub);
   /* lws on a foreign loop needs a second destroy after the loop has run
    * the first one's closes (see docs/design.md). */
   transport_destroy(srv->hub.transport);
@@ -88,8 +103,23 @@ int server_run(const struct config *cfg) {
     uv_loop_close(&srv.loop);
     return 2;
   }
+  struct bind_list binds;
+  if (netif_resolve(cfg->hosts, cfg->nhosts, &binds) != 0) {
+    mirror_stop(srv.hub.mirror);
+    uv_run(&srv.loop, UV_RUN_DEFAULT);
+    mirror_free(srv.hub.mirror);
+    eventlog_close(srv.hub.log);
+    store_free(&srv.hub.store);
+    uv_loop_close(&srv.loop);
+    return 2;
+  }
+  if (binds.public && !cfg->token)
+    log_warn("listening beyond loopback without --token: anyone who can "
+             "reach this machine can read and change the mirrored files "
+             "(Host and Origin checks stop browsers on other sites, not "
+             "scripts)");
   struct transport *t;
-  if (transport_start(&srv.loop, cfg, &srv.hub, &t) != 0) {
+  if (transport_start(&srv.loop, cfg, &binds, &srv.hub, &t) != 0) {
     mirror_stop(srv.hub.mirror);
     transport_destroy(t);
     uv_run(&srv.loop, UV_RUN_DEFAULT);
@@ -102,7 +132,8 @@ int server_run(const struct config *cfg) {
   srv.sigint.data = srv.sigterm.data = srv.stop_timer.data = &srv;
   uv_signal_start(&srv.sigint, on_signal, SIGINT);
   uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
-  print_urls(cfg, transport_port(t));
+  print_urls(&binds, transport_port(t));
+  runtime_write(&srv.hub, transport_port(t));
   log_info("mirroring %d state%s; stop with Ctrl-C", srv.hub.store.nstates,
            srv.hub.store.nstates == 1 ? "" : "s");
   uv_run(&srv.loop, UV_RUN_DEFAULT);

@@ -14,6 +14,7 @@
 #include "http_api.h"
 #include "hub.h"
 #include "log.h"
+#include "netif.h"
 #include "protocol.h"
 
 struct outmsg {
@@ -56,7 +57,6 @@ struct pss {
 
 struct transport {
   struct lws_context *ctx;
-  struct lws_vhost *vhost;
   uv_loop_t *loop;
   struct hub *hub;
   const struct config *cfg;
@@ -585,8 +585,20 @@ static void lws_log(int level, const char *line) {
   log_msg(level == LLL_ERR ? LOG_WARN : LOG_DEBUG, "lws: %s", buf);
 }
 
+static void allow_local(const char *addr, void *arg) {
+  access_allow_host(arg, addr);
+}
+
+/* Idle WebSockets get a ping after 30 s and are dropped after 60 s without
+ * traffic, so dead peers (a laptop that went to sleep) do not linger. */
+static const lws_retry_bo_t keepalive = {
+    .secs_since_valid_ping = 30,
+    .secs_since_valid_hangup = 60,
+};
+
 int transport_start(uv_loop_t *loop, const struct config *cfg,
-                    struct hub *hub, struct transport **out) {
+                    const struct bind_list *binds, struct hub *hub,
+                    struct transport **out) {
   struct transport *t = calloc(1, sizeof *t);
   *out = t;
   if (!t) return -1;
@@ -631,19 +643,29 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
               "installed?)");
     return -1;
   }
-  info.port = cfg->port;
-  info.protocols = protocols;
-  info.mounts = ms;
-  info.vhost_name = "mirrorstate";
-  info.iface = cfg->hosts[0];
-  info.options |= LWS_SERVER_OPTION_DISABLE_IPV6 * (strchr(cfg->hosts[0], ':') == NULL);
-  t->vhost = lws_create_vhost(t->ctx, &info);
-  if (!t->vhost) {
-    log_error("cannot listen on %s port %d (in use, or not an address of "
-              "this machine)", cfg->hosts[0], cfg->port);
-    return -1;
+  for (int i = 0; i < binds->n; i++) {
+    const char *addr = binds->addr[i];
+    access_allow_host(t->access, addr);
+    if (netif_is_wildcard(addr)) netif_each_local(allow_local, t->access);
+    char name[32];
+    snprintf(name, sizeof name, "mirrorstate-%d", i);
+    info.port = t->port ? t->port : cfg->port;
+    info.protocols = protocols;
+    info.mounts = ms;
+    info.vhost_name = name;
+    info.iface = strcmp(addr, "::") == 0 ? NULL : addr;
+    info.retry_and_idle_policy = &keepalive;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (!strchr(addr, ':')) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    struct lws_vhost *vh = lws_create_vhost(t->ctx, &info);
+    if (!vh) {
+      log_error("cannot listen on %s port %d (in use, or not an address of "
+                "this machine)", addr, info.port);
+      return -1;
+    }
+    if (!t->port) t->port = lws_get_vhost_listen_port(vh);
   }
-  t->port = lws_get_vhost_listen_port(t->vhost);
   return 0;
 }
 

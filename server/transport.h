@@ -32,12 +32,15 @@ struct session {
 
 struct transport;
 
-/* Creates the lws context on loop, listening on cfg's hosts and port, and
+/* Creates the lws context on loop, listening on every address of binds at
+ * cfg's port (one vhost each; with port 0 the first picks the port), and
  * sets hub->transport. Returns 0, or -1 after logging why. In both cases
  * *out is set, and is torn down with transport_destroy. */
 struct hub;
+struct bind_list;
 int transport_start(uv_loop_t *loop, const struct config *cfg,
-                    struct hub *hub, struct transport **out);
+                    const struct bind_list *binds, struct hub *hub,
+                    struct transport **out);
 
 /* The port actually bound (useful with --port 0). */
 int transport_port(const struct transport *t);
