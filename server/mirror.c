@@ -471,7 +471,10 @@ static void write_file(struct mirror_file *f) {
   int rc = file_stat(st->path, &now);
   if ((rc == 0 && (!f->have_sig || !file_sig_equal(&now, &f->sig))) ||
       (rc == -ENOENT && f->have_sig))
-    process_file(f, 1);
+    process_file(f, 0);
+  /* A save in progress: the settle window decides, and schedules this
+   * write again if the result still needs one. */
+  if (f->settling) return;
   if (!f->dirty || !st->current || st->status == FILE_INVALID) return;
   size_t len;
   char *text = json_print_pretty(st->current, &len);
