@@ -267,8 +267,7 @@ struct loc {
   cJSON *parent; /* NULL for the root */
   char *key;     /* unescaped last token, for objects */
   cJSON *node;   /* what is there now, or NULL */
-  size_t index;  /* for arrays */
-  size_t size;
+  size_t index;  /* for arrays (for "-" only when the inverse needs it) */
 };
 
 static int resolve(struct apply *a, const char *path, struct loc *l) {
@@ -284,16 +283,21 @@ static int resolve(struct apply *a, const char *path, struct loc *l) {
     l->node = cJSON_GetObjectItemCaseSensitive(l->parent, l->key);
     return PATCH_OK;
   }
-  for (cJSON *c = l->parent->child; c; c = c->next) l->size++;
+  /* cJSON arrays are linked lists: walk once, and no further than needed.
+   * "-" is the end, which cJSON keeps in the first child's prev, so an
+   * append costs nothing unless the inverse needs its concrete index. */
   if (strcmp(l->key, "-") == 0) {
-    l->index = l->size;
-  } else if (ptr_index(l->key, &l->index) != 0) {
-    return conflict(a, "\"%s\": not an array index", path, NULL);
-  } else if (l->index > l->size) {
-    return conflict(a, "\"%s\": index out of range", path, NULL);
+    l->node = NULL;
+    if (!a->want_inverse) return PATCH_OK;
+    for (cJSON *c = l->parent->child; c; c = c->next) l->index++;
+    return PATCH_OK;
   }
+  if (ptr_index(l->key, &l->index) != 0)
+    return conflict(a, "\"%s\": not an array index", path, NULL);
   l->node = l->parent->child;
-  for (size_t i = 0; l->node && i < l->index; i++) l->node = l->node->next;
+  size_t i = 0;
+  for (; l->node && i < l->index; i++) l->node = l->node->next;
+  if (i < l->index) return conflict(a, "\"%s\": index out of range", path, NULL);
   return PATCH_OK;
 }
 
@@ -306,7 +310,7 @@ static int put(struct apply *a, const char *path, cJSON *node, int created,
   *discarded = NULL;
   *where = NULL;
   int rc = resolve(a, path, &l);
-  if (rc == PATCH_OK && l.parent && cJSON_IsArray(l.parent))
+  if (rc == PATCH_OK && l.parent && cJSON_IsArray(l.parent) && a->want_inverse)
     *where = path_with_index(path, l.index);
   else if (rc == PATCH_OK)
     *where = strdup(path);
