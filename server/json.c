@@ -2,6 +2,7 @@
 #include "json.h"
 
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -441,9 +442,11 @@ char *json_print_compact(const cJSON *v, size_t *len) {
 
 /* cJSON is lenient where JSON.parse is not (it takes "01", "1.", raw tabs
  * in strings, any byte below 0x21 as whitespace) and its error positions
- * often point before the real mistake. So a strict scan runs first: it
+ * often point before the real mistake. So a strict scan reads the text: it
  * accepts exactly what JSON.parse accepts, minus what cJSON cannot hold,
- * and finds the first bad byte. cJSON then builds the tree. */
+ * and finds the first bad byte. The tree is built in the same pass (below).
+ * A UTF-8 byte order mark is skipped, as cJSON does: some editors write
+ * one, and it carries no data. */
 #define MAX_DEPTH 1000
 
 struct scan {
@@ -451,6 +454,7 @@ struct scan {
   size_t len, pos;
   size_t err_pos;
   int maybe_duplicates;
+  int maybe_huge; /* a number with an exponent or many digits */
   char msg[96];
 };
 
@@ -612,7 +616,9 @@ static int scan_number(struct scan *sc) {
     if (is_digit(peek(sc)))
       return fail(sc, sc->pos, "leading zeros are not allowed in numbers");
   } else if (is_digit(peek(sc))) {
+    size_t start = sc->pos;
     skip_digits(sc);
+    if (sc->pos - start > 300) sc->maybe_huge = 1;
   } else {
     return fail_unexpected(sc, ": expected a digit after '-'");
   }
@@ -628,6 +634,7 @@ static int scan_number(struct scan *sc) {
     if (!is_digit(peek(sc)))
       return fail_unexpected(sc, ": expected a digit in the exponent");
     skip_digits(sc);
+    sc->maybe_huge = 1;
   }
   return 0;
 }
@@ -748,18 +755,6 @@ static int scan_value(struct scan *sc, int depth) {
   }
 }
 
-/* A UTF-8 byte order mark is skipped, as cJSON does: some editors write
- * one, and it carries no data. */
-static int scan_document(struct scan *sc) {
-  if (sc->len >= 3 && memcmp(sc->s, "\xEF\xBB\xBF", 3) == 0) sc->pos = 3;
-  skip_ws(sc);
-  if (scan_value(sc, 0)) return -1;
-  skip_ws(sc);
-  if (sc->pos < sc->len)
-    return fail(sc, sc->pos, "trailing characters after the JSON value");
-  return 0;
-}
-
 static void set_error(struct json_error *err, const char *buf, size_t offset,
                       const char *msg) {
   if (!err) return;
@@ -837,24 +832,359 @@ static int fold_tree(cJSON *v) {
   return 0;
 }
 
-cJSON *json_parse(const char *buf, size_t len, struct json_error *err) {
-  struct scan sc = {.s = (const unsigned char *)buf, .len = len};
-  if (scan_document(&sc)) {
-    set_error(err, buf, sc.err_pos, sc.msg);
+/* A number beyond the double range parses to an infinity, as in
+ * JSON.parse, and JSON.stringify prints that as null. The value is stored as
+ * null at once, so the state, the file and every client hold the same
+ * value. */
+static void null_infinities(cJSON *v) {
+  for (cJSON *c = v->child; c; c = c->next) {
+    if (c->child) null_infinities(c);
+    if ((c->type & 0xFF) == cJSON_Number && !isfinite(c->valuedouble)) {
+      c->type = (c->type & ~0xFF) | cJSON_NULL;
+      c->valuedouble = 0;
+      c->valueint = 0;
+    }
+  }
+}
+
+/* ---- Building the tree in the same pass --------------------------------
+ *
+ * The tree is built while the strict scan walks the text: every byte is
+ * checked by the scan functions above, in the same order, so what is
+ * accepted and where an error is reported are exactly the scan's; the
+ * builder only turns the spans the scan accepted into cJSON nodes. One pass
+ * instead of a scan and then cJSON's own parse (which copies every number
+ * for strtod and walks every string twice) roughly halves the time to load
+ * a large state. Nodes and strings come from cJSON_malloc, so cJSON_Delete
+ * frees them as usual. */
+
+static cJSON *new_node(int type) {
+  cJSON *n = cJSON_malloc(sizeof *n);
+  if (n) {
+    memset(n, 0, sizeof *n);
+    n->type = type;
+  }
+  return n;
+}
+
+/* Appends child to parent's list (cJSON keeps the last child in the first
+ * child's prev). */
+static void append(cJSON *parent, cJSON **last, cJSON *child) {
+  if (!*last) {
+    parent->child = child;
+  } else {
+    (*last)->next = child;
+    child->prev = *last;
+  }
+  parent->child->prev = child;
+  *last = child;
+}
+
+static size_t put_utf8(unsigned cp, char *out) {
+  if (cp < 0x80) {
+    out[0] = (char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = (char)(0xC0 | cp >> 6);
+    out[1] = (char)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[0] = (char)(0xE0 | cp >> 12);
+    out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  out[0] = (char)(0xF0 | cp >> 18);
+  out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+  out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+  out[3] = (char)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+static unsigned hex_value(const unsigned char *p) {
+  unsigned v = 0;
+  for (int i = 0; i < 4; i++) {
+    unsigned c = p[i];
+    v = v << 4 | (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+  }
+  return v;
+}
+
+/* Scans the string at sc->pos and returns its text (cJSON_malloc'd). The
+ * scan has checked the escapes, so decoding trusts them. *oom is set when
+ * the text is valid but memory ran out. */
+static char *build_string(struct scan *sc, int *oom) {
+  size_t start = sc->pos + 1;
+  if (scan_string(sc)) return NULL;
+  const unsigned char *p = sc->s + start, *end = sc->s + sc->pos - 1;
+  size_t n = (size_t)(end - p);
+  char *out = cJSON_malloc(n + 1); /* escapes only ever shrink */
+  if (!out) {
+    *oom = 1;
     return NULL;
   }
-  /* cJSON skips a byte order mark only in inputs longer than 3 bytes. */
-  size_t bom = sc.len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-  cJSON *v = cJSON_ParseWithLengthOpts(buf + bom, len - bom, NULL, 0);
+  const unsigned char *bs = memchr(p, '\\', n);
+  if (!bs) {
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return out;
+  }
+  char *o = out;
+  while (p < end) {
+    if (*p != '\\') {
+      const unsigned char *q = memchr(p, '\\', (size_t)(end - p));
+      size_t run = (size_t)((q ? q : end) - p);
+      memcpy(o, p, run);
+      o += run;
+      p += run;
+      continue;
+    }
+    switch (p[1]) {
+    case 'b': *o++ = '\b'; break;
+    case 'f': *o++ = '\f'; break;
+    case 'n': *o++ = '\n'; break;
+    case 'r': *o++ = '\r'; break;
+    case 't': *o++ = '\t'; break;
+    case 'u': {
+      unsigned cp = hex_value(p + 2);
+      if (cp >= 0xD800 && cp <= 0xDBFF) { /* the scan saw its pair */
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (hex_value(p + 8) - 0xDC00);
+        p += 6;
+      }
+      o += put_utf8(cp, o);
+      p += 6;
+      continue;
+    }
+    default: *o++ = (char)p[1]; break; /* " \ / */
+    }
+    p += 2;
+  }
+  *o = '\0';
+  return out;
+}
+
+/* As cJSON stores a number: the double, and valueint saturated. */
+static void set_number(cJSON *n, double d) {
+  n->valuedouble = d;
+  if (d >= INT_MAX) n->valueint = INT_MAX;
+  else if (d <= (double)INT_MIN) n->valueint = INT_MIN;
+  else n->valueint = (int)d;
+}
+
+static cJSON *build_number(struct scan *sc) {
+  size_t start = sc->pos;
+  if (scan_number(sc)) return NULL;
+  cJSON *n = new_node(cJSON_Number);
+  if (!n) return NULL;
+  const unsigned char *p = sc->s + start;
+  size_t len = sc->pos - start;
+  int neg = *p == '-';
+  size_t digits = len - (size_t)neg;
+  /* Up to 15 digits, no fraction or exponent: exact in a double. */
+  if (digits <= 15) {
+    uint64_t u = 0;
+    size_t i = (size_t)neg;
+    for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) u = u * 10 + (uint64_t)(p[i] - '0');
+    if (i == len) {
+      set_number(n, neg ? -(double)u : (double)u);
+      return n;
+    }
+  }
+  char small[64];
+  char *copy = len < sizeof small ? small : malloc(len + 1);
+  if (!copy) {
+    cJSON_free(n);
+    return NULL;
+  }
+  memcpy(copy, p, len);
+  copy[len] = '\0';
+  set_number(n, strtod(copy, NULL));
+  if (copy != small) free(copy);
+  return n;
+}
+
+static cJSON *build_value(struct scan *sc, int depth, int *oom);
+
+static cJSON *build_array(struct scan *sc, int depth, int *oom) {
+  cJSON *arr = new_node(cJSON_Array), *last = NULL;
+  if (!arr) {
+    *oom = 1;
+    return NULL;
+  }
+  sc->pos++;
+  skip_ws(sc);
+  if (peek(sc) == ']') {
+    sc->pos++;
+    return arr;
+  }
+  for (;;) {
+    cJSON *v = build_value(sc, depth, oom);
+    if (!v) goto fail;
+    append(arr, &last, v);
+    skip_ws(sc);
+    int c = peek(sc);
+    if (c == ']') {
+      sc->pos++;
+      return arr;
+    }
+    if (c != ',') {
+      fail_unexpected(sc, ": expected ',' or ']'");
+      goto fail;
+    }
+    sc->pos++;
+    skip_ws(sc);
+    if (peek(sc) == ']') {
+      fail(sc, sc->pos, "trailing comma before ']'");
+      goto fail;
+    }
+  }
+fail:
+  cJSON_Delete(arr);
+  return NULL;
+}
+
+static cJSON *build_object(struct scan *sc, int depth, int *oom) {
+  struct key_seen seen = {.n = 0};
+  cJSON *obj = new_node(cJSON_Object), *last = NULL;
+  if (!obj) {
+    *oom = 1;
+    return NULL;
+  }
+  sc->pos++;
+  skip_ws(sc);
+  if (peek(sc) == '}') {
+    sc->pos++;
+    return obj;
+  }
+  for (;;) {
+    if (peek(sc) != '"') {
+      fail_unexpected(sc, ": expected a double-quoted property name");
+      goto fail;
+    }
+    size_t key_start = sc->pos;
+    char *key = build_string(sc, oom);
+    if (!key) goto fail;
+    note_key(sc, &seen, key_start);
+    skip_ws(sc);
+    if (peek(sc) != ':') {
+      cJSON_free(key);
+      fail_unexpected(sc, ": expected ':' after the property name");
+      goto fail;
+    }
+    sc->pos++;
+    skip_ws(sc);
+    cJSON *v = build_value(sc, depth, oom);
+    if (!v) {
+      cJSON_free(key);
+      goto fail;
+    }
+    v->string = key;
+    append(obj, &last, v);
+    skip_ws(sc);
+    int c = peek(sc);
+    if (c == '}') {
+      sc->pos++;
+      return obj;
+    }
+    if (c != ',') {
+      fail_unexpected(sc, ": expected ',' or '}'");
+      goto fail;
+    }
+    sc->pos++;
+    skip_ws(sc);
+    if (peek(sc) == '}') {
+      fail(sc, sc->pos, "trailing comma before '}'");
+      goto fail;
+    }
+  }
+fail:
+  cJSON_Delete(obj);
+  return NULL;
+}
+
+static cJSON *build_literal(struct scan *sc, const char *word, int type,
+                            int *oom) {
+  if (scan_literal(sc, word)) return NULL;
+  cJSON *n = new_node(type);
+  if (!n) *oom = 1;
+  if (n && type == cJSON_True) n->valueint = 1;
+  return n;
+}
+
+static cJSON *build_value(struct scan *sc, int depth, int *oom) {
+  cJSON *n;
+  switch (peek(sc)) {
+  case '{':
+  case '[':
+    if (depth >= MAX_DEPTH) {
+      fail(sc, sc->pos, "nested deeper than 1000 levels");
+      return NULL;
+    }
+    return peek(sc) == '{' ? build_object(sc, depth + 1, oom)
+                           : build_array(sc, depth + 1, oom);
+  case '"': {
+    char *str = build_string(sc, oom);
+    if (!str) return NULL;
+    if (!(n = new_node(cJSON_String))) {
+      cJSON_free(str);
+      *oom = 1;
+      return NULL;
+    }
+    n->valuestring = str;
+    return n;
+  }
+  case 't':
+    return build_literal(sc, "true", cJSON_True, oom);
+  case 'f':
+    return build_literal(sc, "false", cJSON_False, oom);
+  case 'n':
+    return build_literal(sc, "null", cJSON_NULL, oom);
+  case '-': case '0': case '1': case '2': case '3': case '4': case '5':
+  case '6': case '7': case '8': case '9': {
+    size_t at = sc->pos;
+    n = build_number(sc);
+    if (!n && sc->pos != at && !sc->msg[0]) *oom = 1;
+    return n;
+  }
+  default:
+    fail_unexpected(sc, "");
+    return NULL;
+  }
+}
+
+cJSON *json_parse(const char *buf, size_t len, struct json_error *err) {
+  struct scan sc = {.s = (const unsigned char *)buf, .len = len};
+  int oom = 0;
+  if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) sc.pos = 3;
+  skip_ws(&sc);
+  cJSON *v = build_value(&sc, 0, &oom);
+  if (v) {
+    skip_ws(&sc);
+    if (sc.pos < sc.len) {
+      fail(&sc, sc.pos, "trailing characters after the JSON value");
+      cJSON_Delete(v);
+      v = NULL;
+    }
+  }
   if (!v) {
-    /* The scan accepted the text, so cJSON ran out of memory. */
-    set_error(err, buf, 0, "out of memory");
+    set_error(err, buf, oom ? 0 : sc.err_pos, oom ? "out of memory" : sc.msg);
     return NULL;
   }
   if (sc.maybe_duplicates && fold_tree(v)) {
     cJSON_Delete(v);
     set_error(err, buf, 0, "out of memory");
     return NULL;
+  }
+  if (sc.maybe_huge) {
+    if ((v->type & 0xFF) == cJSON_Number && !isfinite(v->valuedouble)) {
+      cJSON_Delete(v);
+      v = cJSON_CreateNull();
+      if (!v) set_error(err, buf, 0, "out of memory");
+      return v;
+    }
+    null_infinities(v);
   }
   return v;
 }
