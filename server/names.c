@@ -13,6 +13,10 @@ int name_valid(const char *name) {
   if (!name) return 0;
   size_t len = strlen(name);
   if (len == 0 || len > NAME_MAX_LEN) return 0;
+  /* ".." nowhere, not only as a segment: a name is pasted into paths, and
+   * "a..b" next to an extension or another name is one edit away from a
+   * parent reference. */
+  if (strstr(name, "..")) return 0;
   const char *seg = name;
   for (;;) {
     const char *end = strchr(seg, '/');
