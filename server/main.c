@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "log.h"
 #include "server.h"
 
@@ -24,6 +25,7 @@ int main(int argc, char **argv) {
     if (cfg.verbose < 0) log_set_level(LOG_WARN);
     return server_run(&cfg);
   }
+  if (commands_exists(argv[1])) return commands_run(argc - 1, argv + 1);
   log_error("unknown command '%s' (see mirrorstate --help)", argv[1]);
   return 2;
 }

@@ -1,0 +1,1029 @@
+/* CLI subcommands: each one is a request (or a WebSocket) to a running
+ * server, found by --url, MIRRORSTATE_URL or the runtime file. stdout
+ * carries results only (JSON lines, or tables with --pretty); problems go
+ * to stderr, and the exit code says which kind they were. */
+#include "commands.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "assets.h"
+#include "json.h"
+#include "log.h"
+#include "remote.h"
+#include "runtime.h"
+
+#define DEFAULT_URL "http://127.0.0.1:7420"
+#define HTTP_TIMEOUT_MS 30000
+#define MAX_POS 4
+#define STDIN_MAX ((size_t)1 << 30)
+#define AGENT_MD_MARKER "# Working on an app mirrored by MirrorState"
+
+/* Which options a subcommand takes beyond --url, --token and --pretty. */
+enum { OPT_WATCH = 1, OPT_LIMIT = 2 };
+
+struct opts {
+  const char *url, *token, *origin;
+  int pretty, once, help;
+  double timeout;      /* seconds; < 0: none */
+  long limit;          /* history -n; 0: all */
+  long long since;     /* watch --since; < 0: none */
+  const char *pos[MAX_POS];
+  int npos;
+};
+
+/* The server to talk to, and where that came from (for messages). */
+struct ctx {
+  struct opts o;
+  struct remote_url u;
+  char url[1024];
+  char token[1024];
+  char from[PATH_MAX + 128];
+};
+
+struct command {
+  const char *name;
+  int (*run)(struct ctx *c);
+  int min_pos, max_pos, flags;
+  const char *usage;
+};
+
+/* --- small helpers -------------------------------------------------------- */
+
+static void print_json(const cJSON *v, int pretty) {
+  size_t len;
+  char *text = pretty ? json_print_pretty(v, &len) : json_print_compact(v, &len);
+  if (!text) return;
+  fputs(text, stdout);
+  if (!pretty) fputc('\n', stdout);
+  fflush(stdout); /* one line at a time, also into a pipe */
+  free(text);
+}
+
+static void now_iso(char *out, size_t outlen) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t n = strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + n, outlen - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/* Percent-encodes s for a URL path or query, keeping '/'. */
+static void url_encode(const char *s, char *out, size_t outlen) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t o = 0;
+  for (; *s && o + 4 < outlen; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+        (ch >= '0' && ch <= '9') || strchr("-._~/", ch)) {
+      out[o++] = (char)ch;
+    } else {
+      out[o++] = '%';
+      out[o++] = hex[ch >> 4];
+      out[o++] = hex[ch & 15];
+    }
+  }
+  out[o] = '\0';
+}
+
+static const char *str_item(const cJSON *o, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int code_is(const cJSON *o, const char *code) {
+  const char *c = str_item(o, "code");
+  return c && !strcmp(c, code);
+}
+
+static double num_item(const cJSON *o, const char *key, double dflt) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+/* Reads all of stdin (for a JSON argument given as "-"). Caller frees. */
+static char *read_stdin(size_t *len) {
+  size_t cap = 65536, n = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    size_t r = fread(buf + n, 1, cap - n - 1, stdin);
+    n += r;
+    if (r == 0) break;
+    if (n + 1 == cap) {
+      char *p = cap < STDIN_MAX ? realloc(buf, cap *= 2) : NULL;
+      if (!p) free(buf);
+      buf = p;
+    }
+  }
+  if (buf) buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
+/* Parses a JSON argument ("-" reads stdin). On invalid JSON prints where
+ * it failed and returns NULL. Caller frees the tree. */
+static cJSON *parse_arg(const char *what, const char *arg) {
+  size_t len = strlen(arg);
+  char *in = NULL;
+  if (strcmp(arg, "-") == 0 && !(arg = in = read_stdin(&len))) {
+    log_error("cannot read %s from stdin", what);
+    return NULL;
+  }
+  struct json_error err;
+  cJSON *v = json_parse(arg, len, &err);
+  if (!v) {
+    log_error("%s is not valid JSON: %s at line %d, column %d", what,
+              err.message, err.line, err.column);
+    if (len && strchr("\"[{-0123456789tfn", arg[0]) == NULL)
+      log_error("a string needs its JSON quotes, e.g. '\"%.40s\"'", arg);
+  }
+  free(in);
+  return v;
+}
+
+static int pointer_ok(const char *p) {
+  if (*p == '\0') return 1;
+  if (*p != '/') return 0;
+  for (; *p; p++)
+    if (*p == '~' && p[1] != '0' && p[1] != '1') return 0;
+  return 1;
+}
+
+/* --- options ---------------------------------------------------------------- */
+
+/* The value of option name at argv[*i] ("--name=v" or "--name v"), or NULL
+ * if argv[*i] is not that option. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name,
+                             int *missing) {
+  size_t n = strlen(name);
+  const char *a = argv[*i];
+  if (strncmp(a, name, n) != 0) return NULL;
+  if (a[n] == '=') return a + n + 1;
+  if (a[n] != '\0') return NULL;
+  if (*i + 1 >= argc) {
+    *missing = 1;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+static int parse_number(const char *opt, const char *s, double min,
+                        double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || v < min) {
+    log_error("%s wants a number >= %g, not '%s'", opt, min, s);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* A value option; returns 1 if argv[*i] was one, 0 if not, -1 on error. */
+static int value_option(int argc, char **argv, int *i, int flags,
+                        struct opts *o) {
+  int missing = 0;
+  const char *v;
+  double d;
+  if ((v = opt_value(argc, argv, i, "--url", &missing))) {
+    o->url = v;
+  } else if ((v = opt_value(argc, argv, i, "--token", &missing))) {
+    o->token = v;
+  } else if ((flags & OPT_WATCH) &&
+             (v = opt_value(argc, argv, i, "--origin", &missing))) {
+    o->origin = v;
+  } else if ((flags & OPT_WATCH) &&
+             (v = opt_value(argc, argv, i, "--timeout", &missing))) {
+    if (parse_number("--timeout", v, 0, &d)) return -1;
+    o->timeout = d;
+  } else if ((flags & OPT_WATCH) &&
+             (v = opt_value(argc, argv, i, "--since", &missing))) {
+    if (parse_number("--since", v, 0, &d)) return -1;
+    o->since = (long long)d;
+  } else if ((flags & OPT_LIMIT) &&
+             ((v = opt_value(argc, argv, i, "-n", &missing)) ||
+              (v = opt_value(argc, argv, i, "--limit", &missing)))) {
+    if (parse_number("-n", v, 1, &d)) return -1;
+    o->limit = (long)d;
+  }
+  if (missing) {
+    log_error("missing value for %s", argv[*i]);
+    return -1;
+  }
+  return v != NULL;
+}
+
+/* Options may come anywhere. Anything else is an argument, including "-1"
+ * or "-": JSON values and stdin must pass through. */
+static int parse_opts(const struct command *cmd, int argc, char **argv,
+                      struct opts *o) {
+  memset(o, 0, sizeof *o);
+  o->timeout = -1;
+  o->since = -1;
+  int rest = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int r = 0;
+    if (!rest && strcmp(a, "--") == 0) {
+      rest = 1;
+      continue;
+    }
+    if (!rest && (r = value_option(argc, argv, &i, cmd->flags, o)) < 0)
+      return -1;
+    if (r) continue;
+    if (!rest && (!strcmp(a, "--pretty") || !strcmp(a, "-p"))) {
+      o->pretty = 1;
+    } else if (!rest && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
+      o->help = 1;
+    } else if (!rest && (cmd->flags & OPT_WATCH) && !strcmp(a, "--once")) {
+      o->once = 1;
+    } else if (!rest && a[0] == '-' && a[1] == '-' && a[2]) {
+      log_error("unknown option '%s' for %s (usage: %s)", a, cmd->name,
+                cmd->usage);
+      return -1;
+    } else if (o->npos < MAX_POS) {
+      o->pos[o->npos++] = a;
+    } else {
+      log_error("too many arguments (usage: %s)", cmd->usage);
+      return -1;
+    }
+  }
+  if (o->help) return 0;
+  if (o->npos < cmd->min_pos || o->npos > cmd->max_pos) {
+    log_error("usage: %s", cmd->usage);
+    return -1;
+  }
+  return 0;
+}
+
+/* --- finding the server ----------------------------------------------------- */
+
+/* Fills url/token from the runtime file above the current directory. */
+static void from_runtime_file(struct ctx *c) {
+  char cwd[PATH_MAX], path[PATH_MAX + 64];
+  if (!getcwd(cwd, sizeof cwd) ||
+      runtime_find(cwd, path, sizeof path) != 0) {
+    snprintf(c->url, sizeof c->url, "%s", DEFAULT_URL);
+    snprintf(c->from, sizeof c->from, "the default (no %s/%s found)",
+             RUNTIME_DIR, RUNTIME_FILE);
+    return;
+  }
+  cJSON *rt = runtime_read(path);
+  const char *url = str_item(rt, "url"), *token = str_item(rt, "token");
+  snprintf(c->url, sizeof c->url, "%s", url ? url : DEFAULT_URL);
+  snprintf(c->from, sizeof c->from, "%s", path);
+  /* The file's token belongs to the file's server only. */
+  if (token && !c->o.token && !getenv("MIRRORSTATE_TOKEN"))
+    snprintf(c->token, sizeof c->token, "%s", token);
+  if (!url) log_warn("%s has no url; trying %s", path, DEFAULT_URL);
+  cJSON_Delete(rt);
+}
+
+static int find_server(struct ctx *c) {
+  const char *env_url = getenv("MIRRORSTATE_URL");
+  const char *env_token = getenv("MIRRORSTATE_TOKEN");
+  if (c->o.url) {
+    snprintf(c->url, sizeof c->url, "%s", c->o.url);
+    snprintf(c->from, sizeof c->from, "--url");
+  } else if (env_url && *env_url) {
+    snprintf(c->url, sizeof c->url, "%s", env_url);
+    snprintf(c->from, sizeof c->from, "MIRRORSTATE_URL");
+  } else {
+    from_runtime_file(c);
+  }
+  if (c->o.token)
+    snprintf(c->token, sizeof c->token, "%s", c->o.token);
+  else if (env_token && *env_token)
+    snprintf(c->token, sizeof c->token, "%s", env_token);
+  if (remote_url_parse(c->url, &c->u) != 0) {
+    log_error("'%s' (from %s) is not an http:// URL", c->url, c->from);
+    return -1;
+  }
+  return 0;
+}
+
+static void unreachable(const struct ctx *c, int rc) {
+  if (rc == -EACCES)
+    log_error("the server at %s refused the request: wrong or missing token "
+              "(--token, MIRRORSTATE_TOKEN), or a Host it does not allow",
+              c->url);
+  else if (rc == -ETIMEDOUT)
+    log_error("no answer from %s (from %s)", c->url, c->from);
+  else
+    log_error("cannot reach a MirrorState server at %s (from %s): %s; is "
+              "`mirrorstate serve` running? Give --url or MIRRORSTATE_URL",
+              c->url, c->from, strerror(rc < 0 ? -rc : EIO));
+}
+
+/* --- HTTP API --------------------------------------------------------------- */
+
+/* One request. On 0, *json holds the parsed body (NULL if it is not JSON;
+ * caller frees) and *status the HTTP status. Otherwise returns the exit
+ * code after saying why. */
+static int api(struct ctx *c, const char *method, const char *path,
+               const cJSON *body, int *status, cJSON **json) {
+  *json = NULL;
+  *status = 0;
+  size_t blen = 0;
+  char *btext = body ? json_print_compact(body, &blen) : NULL;
+  struct remote_reply r;
+  int rc = remote_http(&c->u, c->token[0] ? c->token : NULL, method, path,
+                       btext, blen, HTTP_TIMEOUT_MS, &r);
+  free(btext);
+  if (rc) {
+    unreachable(c, rc);
+    return CMD_UNREACHABLE;
+  }
+  *status = r.status;
+  *json = json_parse(r.body, r.len, NULL);
+  if (r.status == 403) {
+    log_error("the server at %s refused the request: %s", c->url,
+              str_item(*json, "message") ? str_item(*json, "message")
+                                         : "forbidden");
+    cJSON_Delete(*json);
+    *json = NULL;
+    remote_reply_free(&r);
+    return CMD_UNREACHABLE;
+  }
+  remote_reply_free(&r);
+  return CMD_OK;
+}
+
+/* Says what an error answer means; returns the exit code for it. */
+static int api_error(int status, const cJSON *j) {
+  const char *code = str_item(j, "code"), *msg = str_item(j, "message");
+  log_error("%s%s%s", code ? code : "HTTP error", msg ? ": " : "",
+            msg ? msg : "");
+  if (status == 400 || status == 411 || status == 413) return CMD_USAGE;
+  return CMD_FAILED;
+}
+
+/* The names of the server's states, as a new array (caller frees). */
+static int state_names(struct ctx *c, cJSON **names) {
+  int status;
+  cJSON *j;
+  int rc = api(c, "GET", "/_mirrorstate/api/states", NULL, &status, &j);
+  if (rc) return rc;
+  const cJSON *states = cJSON_GetObjectItemCaseSensitive(j, "states");
+  if (status != 200 || !cJSON_IsArray(states)) {
+    cJSON_Delete(j);
+    log_error("%s did not answer like a MirrorState server", c->url);
+    return CMD_UNREACHABLE;
+  }
+  *names = cJSON_CreateArray();
+  const cJSON *s;
+  cJSON_ArrayForEach(s, states) {
+    const char *n = str_item(s, "name");
+    if (n) cJSON_AddItemToArray(*names, cJSON_CreateString(n));
+  }
+  cJSON_Delete(j);
+  return CMD_OK;
+}
+
+static void join_names(const cJSON *names, char *out, size_t outlen) {
+  size_t o = 0;
+  out[0] = '\0';
+  const cJSON *n;
+  cJSON_ArrayForEach(n, names) {
+    int w = snprintf(out + o, outlen - o, "%s%s", o ? ", " : "",
+                     n->valuestring);
+    if (w < 0 || (size_t)w >= outlen - o) break;
+    o += (size_t)w;
+  }
+}
+
+/* The only state's name, when NAME was left out. */
+static int only_state(struct ctx *c, char *out, size_t outlen) {
+  cJSON *names;
+  int rc = state_names(c, &names);
+  if (rc) return rc;
+  int n = cJSON_GetArraySize(names);
+  char list[1024];
+  join_names(names, list, sizeof list);
+  if (n == 1) snprintf(out, outlen, "%s", cJSON_GetArrayItem(names, 0)->valuestring);
+  cJSON_Delete(names);
+  if (n == 1) return CMD_OK;
+  if (n == 0) {
+    log_error("the server mirrors no states");
+    return CMD_FAILED;
+  }
+  log_error("the server mirrors %d states; name one: %s", n, list);
+  return CMD_USAGE;
+}
+
+static void unknown_state(struct ctx *c, const char *name) {
+  cJSON *names;
+  if (state_names(c, &names) != 0) return;
+  char list[1024];
+  join_names(names, list, sizeof list);
+  log_error("unknown state \"%s\"; states: %s", name, list[0] ? list : "none");
+  cJSON_Delete(names);
+}
+
+static void state_path(const char *name, const char *suffix, char *out,
+                       size_t outlen) {
+  char enc[700];
+  url_encode(name, enc, sizeof enc);
+  snprintf(out, outlen, "/_mirrorstate/api/states/%s%s", enc, suffix);
+}
+
+/* POSTs a change message for name; prints the ack. */
+static int post_change(struct ctx *c, const char *name, const cJSON *msg,
+                       int *status_out) {
+  char path[800];
+  state_path(name, "", path, sizeof path);
+  int status;
+  cJSON *j;
+  int rc = api(c, "POST", path, msg, &status, &j);
+  if (rc) return rc;
+  if (status_out) *status_out = status;
+  if (status == 200 && cJSON_IsObject(j)) {
+    print_json(j, c->o.pretty);
+  } else if (status == 409 && status_out) {
+    rc = CMD_FAILED; /* the caller may try another way */
+  } else {
+    /* An unknown name is answered without one; other 404s carry it. */
+    if (status == 404 && !str_item(j, "name"))
+      unknown_state(c, name);
+    else
+      rc = api_error(status, j);
+    if (!rc) rc = CMD_FAILED;
+  }
+  cJSON_Delete(j);
+  return rc;
+}
+
+/* --- get, set, patch, revert ------------------------------------------------ */
+
+/* NAME and POINTER of `get`/`history`: NAME may be left out when the server
+ * mirrors one state, and a lone argument starting with '/' is a pointer. */
+static int name_and_pointer(struct ctx *c, char *name, size_t namelen,
+                            const char **ptr) {
+  const char *given = NULL;
+  *ptr = NULL;
+  if (c->o.npos == 2) {
+    given = c->o.pos[0];
+    *ptr = c->o.pos[1];
+  } else if (c->o.npos == 1 && c->o.pos[0][0] == '/') {
+    *ptr = c->o.pos[0];
+  } else if (c->o.npos == 1) {
+    given = c->o.pos[0];
+  }
+  if (*ptr && !pointer_ok(*ptr)) {
+    log_error("'%s' is not a JSON Pointer: one is \"\" or starts with '/', "
+              "and '~' is followed by 0 or 1", *ptr);
+    return CMD_USAGE;
+  }
+  if (given) {
+    snprintf(name, namelen, "%s", given);
+    return CMD_OK;
+  }
+  return only_state(c, name, namelen);
+}
+
+static int cmd_get(struct ctx *c) {
+  char name[512];
+  const char *ptr;
+  int rc = name_and_pointer(c, name, sizeof name, &ptr);
+  if (rc) return rc;
+  char path[3000], query[2100] = "";
+  if (ptr) {
+    char enc[2048];
+    url_encode(ptr, enc, sizeof enc);
+    snprintf(query, sizeof query, "?pointer=%s", enc);
+  }
+  state_path(name, query, path, sizeof path);
+  int status;
+  cJSON *j;
+  if ((rc = api(c, "GET", path, NULL, &status, &j))) return rc;
+  if (status == 200 && j) {
+    print_json(j, c->o.pretty);
+  } else if (status == 404 && !str_item(j, "name")) {
+    unknown_state(c, name);
+    rc = CMD_FAILED;
+  } else if (status == 404 && code_is(j, "not_found")) {
+    log_error("nothing at %s in state \"%s\"", ptr, name);
+    rc = CMD_FAILED;
+  } else {
+    rc = api_error(status, j);
+  }
+  cJSON_Delete(j);
+  return rc;
+}
+
+static int last_token_is_dash(const char *ptr) {
+  const char *slash = strrchr(ptr, '/');
+  return slash && strcmp(slash, "/-") == 0;
+}
+
+static cJSON *one_op(const char *op, const char *ptr, const cJSON *value) {
+  cJSON *msg = cJSON_CreateObject();
+  cJSON_AddStringToObject(msg, "type", "patch");
+  cJSON *ops = cJSON_AddArrayToObject(msg, "ops");
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "op", op);
+  cJSON_AddStringToObject(o, "path", ptr);
+  cJSON_AddItemToObject(o, "value", cJSON_Duplicate(value, 1));
+  cJSON_AddItemToArray(ops, o);
+  return msg;
+}
+
+/* set: the whole state for "", else "replace" if the value exists and "add"
+ * if not (so an array index replaces its element and "-" appends). */
+static int cmd_set(struct ctx *c) {
+  const char *name = c->o.pos[0], *ptr = c->o.pos[1];
+  if (!pointer_ok(ptr)) {
+    log_error("'%s' is not a JSON Pointer: one is \"\" or starts with '/', "
+              "and '~' is followed by 0 or 1", ptr);
+    return CMD_USAGE;
+  }
+  cJSON *value = parse_arg("JSON_VALUE", c->o.pos[2]);
+  if (!value) return CMD_USAGE;
+  int rc, status = 0;
+  cJSON *msg;
+  if (!*ptr) {
+    msg = cJSON_CreateObject();
+    cJSON_AddStringToObject(msg, "type", "set");
+    cJSON_AddItemToObject(msg, "state", cJSON_Duplicate(value, 1));
+    rc = post_change(c, name, msg, NULL);
+  } else {
+    int add_only = last_token_is_dash(ptr);
+    msg = one_op(add_only ? "add" : "replace", ptr, value);
+    rc = post_change(c, name, msg, add_only ? NULL : &status);
+    if (!add_only && status == 409) {
+      cJSON_Delete(msg);
+      msg = one_op("add", ptr, value);
+      rc = post_change(c, name, msg, NULL);
+    }
+  }
+  cJSON_Delete(msg);
+  cJSON_Delete(value);
+  return rc;
+}
+
+static int cmd_patch(struct ctx *c) {
+  cJSON *ops = parse_arg("OPS", c->o.pos[1]);
+  if (!ops) return CMD_USAGE;
+  if (!cJSON_IsArray(ops)) {
+    log_error("OPS must be a JSON array of JSON Patch operations, e.g. "
+              "'[{\"op\":\"replace\",\"path\":\"/a\",\"value\":1}]'");
+    cJSON_Delete(ops);
+    return CMD_USAGE;
+  }
+  cJSON *msg = cJSON_CreateObject();
+  cJSON_AddStringToObject(msg, "type", "patch");
+  cJSON_AddItemToObject(msg, "ops", ops);
+  int rc = post_change(c, c->o.pos[0], msg, NULL);
+  cJSON_Delete(msg);
+  return rc;
+}
+
+static int cmd_revert(struct ctx *c) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(c->o.pos[1], &end, 10);
+  if (errno || end == c->o.pos[1] || *end || v < 1) {
+    log_error("VERSION must be a version number (>= 1), not '%s'",
+              c->o.pos[1]);
+    return CMD_USAGE;
+  }
+  cJSON *msg = cJSON_CreateObject();
+  cJSON_AddStringToObject(msg, "type", "revert");
+  cJSON_AddNumberToObject(msg, "version", (double)v);
+  int rc = post_change(c, c->o.pos[0], msg, NULL);
+  cJSON_Delete(msg);
+  return rc;
+}
+
+/* --- history and status ----------------------------------------------------- */
+
+/* "replace /a, add /items/-" from a list of ops. */
+static void ops_summary(const cJSON *ops, char *out, size_t outlen) {
+  size_t o = 0;
+  int n = 0, total = cJSON_GetArraySize(ops);
+  out[0] = '\0';
+  const cJSON *op;
+  cJSON_ArrayForEach(op, ops) {
+    const char *k = str_item(op, "op"), *p = str_item(op, "path");
+    int w = snprintf(out + o, outlen - o, "%s%s %s", n ? ", " : "",
+                     k ? k : "?", p && *p ? p : "(root)");
+    if (w < 0 || (size_t)w >= outlen - o || ++n == 4) break;
+    o += (size_t)w;
+  }
+  if (n < total && total > 0 && strlen(out) + 20 < outlen)
+    snprintf(out + strlen(out), outlen - strlen(out), " (+%d more)",
+             total - n);
+}
+
+static void history_table(const cJSON *entries) {
+  printf("%-8s %-24s %-12s %s\n", "VERSION", "TIME", "ORIGIN", "CHANGE");
+  const cJSON *e;
+  cJSON_ArrayForEach(e, entries) {
+    char sum[200];
+    ops_summary(cJSON_GetObjectItemCaseSensitive(e, "ops"), sum, sizeof sum);
+    const char *t = str_item(e, "time"), *o = str_item(e, "origin");
+    printf("%-8.0f %-24s %-12s %s\n", num_item(e, "version", 0), t ? t : "",
+           o ? o : "", sum);
+  }
+  fflush(stdout);
+}
+
+static int cmd_history(struct ctx *c) {
+  char name[512];
+  const char *ptr;
+  if (c->o.npos == 1 && c->o.pos[0][0] == '/') {
+    log_error("usage: mirrorstate history [NAME] [-n N]");
+    return CMD_USAGE;
+  }
+  int rc = name_and_pointer(c, name, sizeof name, &ptr);
+  if (rc) return rc;
+  char query[40] = "/history", path[800];
+  if (c->o.limit > 0)
+    snprintf(query, sizeof query, "/history?limit=%ld", c->o.limit);
+  state_path(name, query, path, sizeof path);
+  int status;
+  cJSON *j;
+  if ((rc = api(c, "GET", path, NULL, &status, &j))) return rc;
+  const cJSON *entries = cJSON_GetObjectItemCaseSensitive(j, "entries");
+  if (status == 200 && cJSON_IsArray(entries)) {
+    if (c->o.pretty) {
+      history_table(entries);
+    } else {
+      const cJSON *e;
+      cJSON_ArrayForEach(e, entries) {
+        /* Name first, as in watch lines and the event log. */
+        cJSON *line = cJSON_CreateObject();
+        cJSON_AddStringToObject(line, "name", name);
+        for (const cJSON *f = e->child; f; f = f->next)
+          cJSON_AddItemToObject(line, f->string, cJSON_Duplicate(f, 1));
+        print_json(line, 0);
+        cJSON_Delete(line);
+      }
+    }
+  } else if (status == 404) {
+    unknown_state(c, name);
+    rc = CMD_FAILED;
+  } else {
+    rc = api_error(status, j);
+  }
+  cJSON_Delete(j);
+  return rc;
+}
+
+static void status_table(const struct ctx *c, const cJSON *j) {
+  const char *srv = str_item(j, "server"), *ses = str_item(j, "session");
+  printf("server   %s at %s (session %s)\n", srv ? srv : "?", c->url,
+         ses ? ses : "?");
+  printf("clients  %.0f connected\n", num_item(j, "clients", 0));
+  printf("\n%-20s %-8s %-14s %s\n", "STATE", "VERSION", "FILE STATUS", "FILE");
+  const cJSON *s;
+  cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(j, "states")) {
+    const char *n = str_item(s, "name"), *st = str_item(s, "status"),
+               *f = str_item(s, "file");
+    printf("%-20s %-8.0f %-14s %s\n", n ? n : "?", num_item(s, "version", 0),
+           st ? st : "?", f ? f : "");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "error");
+    if (cJSON_IsObject(e)) {
+      const char *m = str_item(e, "message");
+      printf("%-20s   %s:%.0f:%.0f: %s\n", "", f ? f : n,
+             num_item(e, "line", 0), num_item(e, "column", 0), m ? m : "");
+    }
+  }
+  fflush(stdout);
+}
+
+/* status always prints one JSON object, even when the server is down, so a
+ * script can read "reachable" instead of parsing stderr. */
+static int cmd_status(struct ctx *c) {
+  int status;
+  cJSON *j;
+  int rc = api(c, "GET", "/_mirrorstate/api/states", NULL, &status, &j);
+  if (!rc && (status != 200 || !cJSON_IsObject(j))) {
+    log_error("%s did not answer like a MirrorState server (HTTP %d)", c->url,
+              status);
+    rc = CMD_UNREACHABLE;
+  }
+  if (rc) {
+    cJSON_Delete(j);
+    j = cJSON_CreateObject();
+    cJSON_AddFalseToObject(j, "reachable");
+    cJSON_AddStringToObject(j, "url", c->url);
+    cJSON_AddStringToObject(j, "from", c->from);
+    if (!c->o.pretty) print_json(j, 0);
+    cJSON_Delete(j);
+    return rc;
+  }
+  if (c->o.pretty) {
+    status_table(c, j);
+  } else {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddTrueToObject(o, "reachable");
+    cJSON_AddStringToObject(o, "url", c->url);
+    cJSON_AddStringToObject(o, "from", c->from);
+    cJSON *child;
+    while ((child = j->child)) {
+      cJSON_DetachItemViaPointer(j, child);
+      cJSON_AddItemToObject(o, child->string, child);
+    }
+    print_json(o, 0);
+    cJSON_Delete(o);
+  }
+  cJSON_Delete(j);
+  return CMD_OK;
+}
+
+/* --- watch ------------------------------------------------------------------ */
+
+struct watched {
+  char *name;
+  long long last; /* newest version printed or skipped */
+  int ready;      /* the answer to subscribe arrived */
+  int catching_up; /* history asked for; patches wait in queue */
+  cJSON *queue;
+};
+
+struct watch {
+  struct ctx *c;
+  struct watched *st;
+  int n, nready, printed;
+};
+
+static struct watched *watched_find(struct watch *w, const char *name) {
+  for (int i = 0; name && i < w->n; i++)
+    if (!strcmp(w->st[i].name, name)) return &w->st[i];
+  return NULL;
+}
+
+static int origin_matches(const char *filter, const char *origin) {
+  if (!filter) return 1;
+  if (!origin) return 0;
+  if (!strcmp(filter, origin)) return 1;
+  /* "client" stands for every app connection, "client:<id>". */
+  return (!strcmp(filter, "client") || !strcmp(filter, "client:*")) &&
+         !strncmp(origin, "client:", 7);
+}
+
+/* Prints one change; returns 1 when --once is satisfied. */
+static int emit(struct watch *w, struct watched *s, long long version,
+                const char *time, const char *origin, const cJSON *ops) {
+  s->last = version;
+  if (!origin_matches(w->c->o.origin, origin)) return 0;
+  char now[40];
+  if (!time) now_iso(now, sizeof now);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "time", time ? time : now);
+  cJSON_AddStringToObject(o, "type", "change");
+  cJSON_AddStringToObject(o, "name", s->name);
+  cJSON_AddNumberToObject(o, "version", (double)version);
+  cJSON_AddStringToObject(o, "origin", origin ? origin : "");
+  cJSON_AddItemToObject(o, "ops", ops ? cJSON_Duplicate(ops, 1)
+                                      : cJSON_CreateArray());
+  print_json(o, w->c->o.pretty);
+  cJSON_Delete(o);
+  w->printed++;
+  return w->c->o.once ? 1 : 0;
+}
+
+static int send_obj(struct remote_ws *ws, cJSON *o) {
+  size_t len;
+  char *text = json_print_compact(o, &len);
+  cJSON_Delete(o);
+  int rc = text ? remote_ws_send(ws, text, len) : -ENOMEM;
+  free(text);
+  return rc;
+}
+
+static int ask_history(struct remote_ws *ws, struct watched *s) {
+  s->catching_up = 1;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "type", "history");
+  cJSON_AddStringToObject(o, "name", s->name);
+  return send_obj(ws, o);
+}
+
+static int on_hello(struct watch *w, struct remote_ws *ws, const cJSON *m) {
+  const char *only = w->c->o.npos ? w->c->o.pos[0] : NULL;
+  const cJSON *names = cJSON_GetObjectItemCaseSensitive(m, "states");
+  w->n = only ? 1 : cJSON_GetArraySize(names);
+  if (w->n == 0) {
+    log_error("the server mirrors no states");
+    return -ENOENT;
+  }
+  w->st = calloc((size_t)w->n, sizeof *w->st);
+  if (!w->st) return -ENOMEM;
+  for (int i = 0; i < w->n; i++) {
+    const cJSON *n = only ? NULL : cJSON_GetArrayItem(names, i);
+    w->st[i].name = strdup(only ? only : n->valuestring);
+    if (!w->st[i].name) return -ENOMEM;
+  }
+  cJSON *id = cJSON_CreateObject();
+  cJSON_AddStringToObject(id, "type", "identify");
+  cJSON_AddStringToObject(id, "role", "cli");
+  cJSON_AddStringToObject(id, "page", "mirrorstate watch");
+  int rc = send_obj(ws, id);
+  for (int i = 0; !rc && i < w->n; i++) {
+    cJSON *sub = cJSON_CreateObject();
+    cJSON_AddStringToObject(sub, "type", "subscribe");
+    cJSON_AddStringToObject(sub, "name", w->st[i].name);
+    rc = send_obj(ws, sub);
+  }
+  return rc;
+}
+
+static int on_snapshot(struct watch *w, struct remote_ws *ws,
+                       struct watched *s, const cJSON *m) {
+  long long v = (long long)num_item(m, "version", 0);
+  if (s->ready) /* it came into existence, or changed while we were away */
+    return v > s->last && !s->catching_up ? ask_history(ws, s) : 0;
+  s->ready = 1;
+  s->last = v;
+  if (++w->nready == w->n) {
+    char list[1024] = "";
+    for (int i = 0, o = 0; i < w->n && o < 900; i++)
+      o += snprintf(list + o, sizeof list - (size_t)o, "%s%s (version %lld)",
+                    i ? ", " : "", w->st[i].name, w->st[i].last);
+    log_info("watching %s", list);
+  }
+  if (w->c->o.since >= 0 && w->c->o.since < v) {
+    s->last = w->c->o.since;
+    return ask_history(ws, s);
+  }
+  return 0;
+}
+
+static int on_patch(struct watch *w, struct watched *s, const cJSON *m) {
+  long long v = (long long)num_item(m, "version", 0);
+  if (s->catching_up) {
+    if (!s->queue) s->queue = cJSON_CreateArray();
+    cJSON_AddItemToArray(s->queue, cJSON_Duplicate(m, 1));
+    return 0;
+  }
+  if (!s->ready || v <= s->last) return 0;
+  return emit(w, s, v, NULL, str_item(m, "origin"),
+              cJSON_GetObjectItemCaseSensitive(m, "ops"));
+}
+
+/* History fills what a watcher missed (--since, or a state that appeared),
+ * then the patches that arrived meanwhile follow in order. */
+static int on_history(struct watch *w, struct watched *s, const cJSON *m) {
+  s->catching_up = 0;
+  const cJSON *e;
+  int first = 1, rc = 0;
+  cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(m, "entries")) {
+    long long v = (long long)num_item(e, "version", 0);
+    if (v <= s->last || rc) continue;
+    if (first && v > s->last + 1)
+      log_warn("%s: versions %lld to %lld are no longer in the history",
+               s->name, s->last + 1, v - 1);
+    first = 0;
+    rc = emit(w, s, v, str_item(e, "time"), str_item(e, "origin"),
+              cJSON_GetObjectItemCaseSensitive(e, "ops"));
+  }
+  cJSON *q = s->queue;
+  s->queue = NULL;
+  cJSON_ArrayForEach(e, q) if (!rc) rc = on_patch(w, s, e);
+  cJSON_Delete(q);
+  return rc;
+}
+
+static int on_error_msg(const cJSON *m) {
+  const char *code = str_item(m, "code"), *msg = str_item(m, "message");
+  const char *name = str_item(m, "name");
+  if (code && !strcmp(code, "unknown_state")) {
+    log_error("unknown state \"%s\"", name ? name : "?");
+    return -ENOENT;
+  }
+  if (code && !strcmp(code, "file_invalid"))
+    log_warn("%s:%.0f:%.0f: invalid JSON: %s", str_item(m, "file"),
+             num_item(m, "line", 0), num_item(m, "column", 0),
+             msg ? msg : "");
+  else
+    log_info("%s: %s", name ? name : "server", msg ? msg : code);
+  return 0;
+}
+
+static int on_ws_message(struct remote_ws *ws, const char *text, size_t len,
+                         void *arg) {
+  struct watch *w = arg;
+  cJSON *m = json_parse(text, len, NULL);
+  const char *type = str_item(m, "type");
+  struct watched *s = watched_find(w, str_item(m, "name"));
+  int rc = 0;
+  if (!type) {
+    rc = 0;
+  } else if (!strcmp(type, "hello")) {
+    rc = w->st ? 0 : on_hello(w, ws, m);
+  } else if (!strcmp(type, "error")) {
+    rc = on_error_msg(m);
+  } else if (s && !strcmp(type, "snapshot")) {
+    rc = on_snapshot(w, ws, s, m);
+  } else if (s && !strcmp(type, "patch")) {
+    rc = on_patch(w, s, m);
+  } else if (s && !strcmp(type, "history")) {
+    rc = on_history(w, s, m);
+  }
+  cJSON_Delete(m);
+  return rc;
+}
+
+static int cmd_watch(struct ctx *c) {
+  struct watch w = {.c = c};
+  int timeout_ms = c->o.timeout < 0 ? 0
+                   : c->o.timeout * 1000 > INT_MAX ? INT_MAX
+                                                   : (int)(c->o.timeout * 1000);
+  if (c->o.timeout == 0) timeout_ms = 1;
+  int rc = remote_ws_run(&c->u, c->token[0] ? c->token : NULL,
+                         "/_mirrorstate/ws", "mirrorstate.v1", timeout_ms,
+                         on_ws_message, &w);
+  for (int i = 0; i < w.n; i++) {
+    free(w.st[i].name);
+    cJSON_Delete(w.st[i].queue);
+  }
+  free(w.st);
+  if (rc == 0) return CMD_OK;
+  if (rc == -ETIMEDOUT) {
+    if (w.printed) return CMD_OK;
+    log_info("no matching change within %g s", c->o.timeout);
+    return CMD_FAILED;
+  }
+  if (rc == -ENOENT) return CMD_FAILED;
+  if (rc == -ECONNRESET) {
+    log_error("the server closed the connection");
+    return CMD_UNREACHABLE;
+  }
+  unreachable(c, rc);
+  return CMD_UNREACHABLE;
+}
+
+/* --- agent-md --------------------------------------------------------------- */
+
+/* Prints the part of AGENT.md for apps mirrored by MirrorState: from its
+ * marker heading to the end. No server is involved. */
+static int cmd_agent_md(struct ctx *c) {
+  (void)c;
+  const struct asset *a = assets_find("AGENT.md");
+  if (!a) {
+    log_error("this binary was built without AGENT.md");
+    return CMD_FAILED;
+  }
+  const char *text = (const char *)a->data, *end = text + a->size;
+  const char *p = text;
+  size_t mlen = strlen(AGENT_MD_MARKER);
+  while (p < end) {
+    if ((size_t)(end - p) >= mlen && !memcmp(p, AGENT_MD_MARKER, mlen)) break;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    p = nl ? nl + 1 : end;
+  }
+  if (p == end) p = text; /* no marker: the whole page beats nothing */
+  fwrite(p, 1, (size_t)(end - p), stdout);
+  fflush(stdout);
+  return CMD_OK;
+}
+
+/* --- dispatch --------------------------------------------------------------- */
+
+static const struct command commands[] = {
+    {"get", cmd_get, 0, 2, 0, "mirrorstate get [NAME] [POINTER]"},
+    {"set", cmd_set, 3, 3, 0, "mirrorstate set NAME POINTER JSON_VALUE"},
+    {"patch", cmd_patch, 2, 2, 0, "mirrorstate patch NAME OPS"},
+    {"watch", cmd_watch, 0, 1, OPT_WATCH,
+     "mirrorstate watch [NAME] [--origin ORIGIN] [--once] [--timeout S] "
+     "[--since VERSION]"},
+    {"history", cmd_history, 0, 1, OPT_LIMIT,
+     "mirrorstate history [NAME] [-n N]"},
+    {"revert", cmd_revert, 2, 2, 0, "mirrorstate revert NAME VERSION"},
+    {"status", cmd_status, 0, 0, 0, "mirrorstate status"},
+    {"agent-md", cmd_agent_md, 0, 0, 0, "mirrorstate agent-md"},
+};
+
+static const struct command *find_command(const char *name) {
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(commands[i].name, name)) return &commands[i];
+  return NULL;
+}
+
+int commands_exists(const char *name) { return find_command(name) != NULL; }
+
+int commands_run(int argc, char **argv) {
+  const struct command *cmd = find_command(argv[0]);
+  struct ctx c;
+  memset(&c, 0, sizeof c);
+  if (!cmd) return CMD_USAGE;
+  if (parse_opts(cmd, argc, argv, &c.o) != 0) return CMD_USAGE;
+  if (c.o.help) {
+    printf("usage: %s [--url URL] [--token TOKEN] [--pretty]\n"
+           "(see mirrorstate --help and docs/cli.md)\n",
+           cmd->usage);
+    return CMD_OK;
+  }
+  if (cmd->run != cmd_agent_md && find_server(&c) != 0) return CMD_USAGE;
+  return cmd->run(&c);
+}
