@@ -281,7 +281,8 @@ static void from_runtime_file(struct ctx *c) {
   snprintf(c->url, sizeof c->url, "%s", url ? url : DEFAULT_URL);
   snprintf(c->from, sizeof c->from, "%s", path);
   /* The file's token belongs to the file's server only. */
-  if (token && !c->o.token && !getenv("MIRRORSTATE_TOKEN"))
+  const char *env_token = getenv("MIRRORSTATE_TOKEN");
+  if (token && !c->o.token && !(env_token && *env_token))
     snprintf(c->token, sizeof c->token, "%s", token);
   if (!url) log_warn("%s has no url; trying %s", path, DEFAULT_URL);
   cJSON_Delete(rt);
@@ -841,8 +842,12 @@ static int on_hello(struct watch *w, struct remote_ws *ws, const cJSON *m) {
 static int on_snapshot(struct watch *w, struct remote_ws *ws,
                        struct watched *s, const cJSON *m) {
   long long v = (long long)num_item(m, "version", 0);
-  if (s->ready) /* it came into existence, or changed while we were away */
-    return v > s->last && !s->catching_up ? ask_history(ws, s) : 0;
+  /* A later snapshot: the state came into existence. Its first value is
+   * version 1, which is not a change (nor in the history); `get` reads it. */
+  if (s->ready) {
+    if (v > s->last && !s->catching_up) s->last = v;
+    return 0;
+  }
   s->ready = 1;
   s->last = v;
   if (++w->nready == w->n) {
@@ -871,8 +876,7 @@ static int on_patch(struct watch *w, struct watched *s, const cJSON *m) {
               cJSON_GetObjectItemCaseSensitive(m, "ops"));
 }
 
-/* History fills what a watcher missed (--since, or a state that appeared),
- * then the patches that arrived meanwhile follow in order. */
+/* History fills what a watcher missed (--since), then the patches that arrived meanwhile follow in order. */
 static int on_history(struct watch *w, struct watched *s, const cJSON *m) {
   s->catching_up = 0;
   const cJSON *e;
