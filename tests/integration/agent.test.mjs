@@ -1,0 +1,163 @@
+// AGENT.md cannot drift: every command in its code blocks is run here.
+// The scripted agent session uses only AGENT.md's own command lines, run
+// through /bin/sh exactly as written, with `mirrorstate` on PATH.
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { BIN, ROOT, pretty, readText, setup, waitFor, waitForFile } from './harness.mjs';
+
+const AGENT_MD = fs.readFileSync(path.join(ROOT, 'AGENT.md'), 'utf8');
+
+/** Command lines of AGENT.md's ```sh blocks, without trailing comments. */
+function docCommands() {
+  const out = [];
+  for (const m of AGENT_MD.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    for (const line of m[1].split('\n')) {
+      const cmd = line.replace(/\s+#.*$/, '').trim();
+      if (cmd) out.push(cmd);
+    }
+  }
+  return out;
+}
+
+// The session below, in order. Each string must appear verbatim in
+// AGENT.md, and every `mirrorstate`/`tail` line of AGENT.md must be here.
+const SERVE = 'mirrorstate serve --file todo.json --log events.log';
+const C = {
+  status: 'mirrorstate status',
+  get: 'mirrorstate get todo',
+  getItem: 'mirrorstate get todo /items/0',
+  setDone: 'mirrorstate set todo /items/0/done true',
+  append: `mirrorstate set todo /items/- '{"id": 3, "text": "bread", "done": false}'`,
+  setTitle: `mirrorstate set todo /title '"Weekend"'`,
+  patch: `mirrorstate patch todo '[{"op": "test", "path": "/items/1/id", "value": 2}, {"op": "remove", "path": "/items/1"}]'`,
+  waitUser: 'mirrorstate watch todo --origin client --once --since 5 --timeout 600',
+  history: 'mirrorstate history todo -n 5',
+  tail: 'tail -n 5 events.log',
+  revert: 'mirrorstate revert todo 4',
+  waitFile: 'mirrorstate watch todo --origin file --once --since 5 --timeout 10',
+};
+// Repository commands: checked against the Makefile, not run.
+const MAKE = ['make build', 'make asan', 'make test', 'make test-integration'];
+
+test('every command in AGENT.md is one this suite runs or checks', () => {
+  const doc = docCommands();
+  const known = new Set([SERVE, ...Object.values(C), ...MAKE]);
+  for (const cmd of doc) assert.ok(known.has(cmd), `AGENT.md shows a command no test runs: ${cmd}`);
+  for (const cmd of known) assert.ok(doc.includes(cmd), `the session runs a command AGENT.md does not show: ${cmd}`);
+});
+
+test('the make targets AGENT.md names exist', () => {
+  for (const cmd of MAKE) {
+    const target = cmd.split(' ')[1];
+    const r = spawnSync('make', ['-n', '-C', ROOT, target], { encoding: 'utf8', timeout: 30000 });
+    assert.equal(r.status, 0, `make -n ${target}: ${r.stderr}`);
+  }
+  for (const f of ['tests/integration/agent.test.mjs', 'docs/cli.md', 'docs/eventlog.md', 'server/commands.c', 'server/remote.c'])
+    assert.ok(fs.existsSync(path.join(ROOT, f)), `${f} named in AGENT.md`);
+});
+
+test('the app part starts at its marker heading, and the exit codes match docs/cli.md', () => {
+  assert.match(AGENT_MD, /\n# Working on an app mirrored by MirrorState\n/);
+  const part = AGENT_MD.slice(AGENT_MD.indexOf('\n# Working on an app mirrored by MirrorState\n'));
+  assert.ok(!/^# /m.test(part.slice(2)), 'no other top-level heading after the marker');
+  const cli = fs.readFileSync(path.join(ROOT, 'docs', 'cli.md'), 'utf8');
+  for (const code of ['0', '1', '2', '3']) assert.match(cli, new RegExp(`\\| ${code} \\|`));
+  assert.match(part, /`0` ok; `1` not found, conflict .*`2` usage error.*`3` no server reachable/s);
+});
+
+/** Runs one AGENT.md line through sh in dir, with mirrorstate on PATH. */
+function sh(env, cmd, { timeout = 30000 } = {}) {
+  return new Promise((resolve) => {
+    const p = spawn('/bin/sh', ['-c', cmd], { cwd: env.dir, env: env.vars, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    p.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeout);
+    p.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr, cmd }); });
+  });
+}
+
+async function ok(env, cmd) {
+  const r = await sh(env, cmd);
+  assert.equal(r.code, 0, `${cmd}\nexit ${r.code}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+const json = (r) => JSON.parse(r.stdout);
+const jsonLines = (r) => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+test('an agent session using only AGENT.md commands: read, change, wait for the user, see it in watch and the log', async (t) => {
+  const h = setup(t);
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorstate-bin-'));
+  t.after(() => fs.rmSync(bin, { recursive: true, force: true }));
+  fs.symlinkSync(BIN, path.join(bin, 'mirrorstate'));
+  const env = { dir: h.dir, vars: { ...process.env, PATH: `${bin}:${process.env.PATH}`, MIRRORSTATE_URL: '', MIRRORSTATE_TOKEN: '' } };
+
+  const start = { title: 'Groceries', items: [{ id: 1, text: 'milk', done: false }, { id: 2, text: 'eggs', done: false }] };
+  const file = h.file('todo.json', start);
+  // SERVE as the person runs it, on a free port.
+  const [, , ...serveArgs] = SERVE.split(' ');
+  const srv = await h.server({ args: [...serveArgs] });
+  await waitFor(() => fs.existsSync(h.path('.mirrorstate', 'server.json')), { message: 'runtime file' });
+  const page = await h.client(srv, { label: 'page' });
+  await page.subscribe('todo');
+
+  // Which file is live.
+  let s = json(await ok(env, C.status));
+  assert.deepEqual(s.states.map(({ name, file: f, version, status }) => ({ name, f, version, status })), [{ name: 'todo', f: file, version: 1, status: 'ok' }]);
+
+  // Read, then change it four ways; the versions are the ones AGENT.md quotes.
+  assert.deepEqual(json(await ok(env, C.get)), start);
+  assert.deepEqual(json(await ok(env, C.getItem)), start.items[0]);
+  assert.equal(json(await ok(env, C.setDone)).version, 2);
+  assert.equal(json(await ok(env, C.append)).version, 3);
+  assert.equal(json(await ok(env, C.setTitle)).version, 4);
+  const ack = await ok(env, C.patch);
+  assert.equal(ack.stdout.trim(), '{"type":"ack","name":"todo","version":5}');
+  assert.ok(AGENT_MD.includes(ack.stdout.trim()), 'AGENT.md quotes this ack');
+  const v5 = { title: 'Weekend', items: [{ id: 1, text: 'milk', done: true }, { id: 3, text: 'bread', done: false }] };
+  await waitForFile(file, pretty(v5));
+  await waitFor(() => JSON.stringify(page.replica('todo').state) === JSON.stringify(v5), { message: 'the page shows the change' });
+
+  // Wait for the user; the page ticks "bread". --since 5 makes it race-free.
+  const waiting = sh(env, C.waitUser, { timeout: 60000 });
+  await page.patchAcked('todo', [{ op: 'replace', path: '/items/1/done', value: true }]);
+  const seen = await waiting;
+  assert.equal(seen.code, 0, seen.stderr);
+  const [change, ...more] = jsonLines(seen);
+  assert.equal(more.length, 0);
+  assert.deepEqual({ ...change, time: 'T' }, { time: 'T', type: 'change', name: 'todo', version: 6, origin: page.origin, ops: [{ op: 'replace', path: '/items/1/done', value: true }] });
+
+  // The log has it too, and history lists the last five versions.
+  const logged = await waitFor(async () => jsonLines(await ok(env, C.tail)).find((l) => l.version === 6), { message: 'version 6 in the log' });
+  assert.deepEqual({ ...logged, time: 'T' }, change && { ...change, time: 'T' });
+  const hist = jsonLines(await ok(env, C.history));
+  assert.deepEqual(hist.map((e) => [e.version, e.origin]), [[2, 'api'], [3, 'api'], [4, 'api'], [5, 'api'], [6, page.origin]]);
+
+  // Revert to version 4 (before the patch): a new version.
+  assert.equal(json(await ok(env, C.revert)).version, 7);
+  const v4 = { title: 'Weekend', items: [{ id: 1, text: 'milk', done: true }, { id: 2, text: 'eggs', done: false }, { id: 3, text: 'bread', done: false }] };
+  await waitForFile(file, pretty(v4));
+
+  // An invalid edit: left as written, reported with line and column.
+  const broken = pretty(v4).replace('"title": "Weekend",', '"title": "Weekend"');
+  fs.writeFileSync(file, broken);
+  s = await waitFor(async () => { const x = json(await ok(env, C.status)); return x.states[0].status === 'invalid' && x; }, { message: 'status invalid' });
+  assert.deepEqual([s.states[0].error.line, s.states[0].error.column], [3, 3]);
+  assert.equal(readText(file), broken, 'the file is left as the agent wrote it');
+
+  // Fix it with a real change, edited in place; wait until the server took it in.
+  fs.writeFileSync(file, pretty({ ...v4, title: 'Sunday' }));
+  const took = await sh(env, C.waitFile, { timeout: 60000 });
+  assert.equal(took.code, 0, took.stderr);
+  assert.deepEqual(jsonLines(took).map((l) => [l.version, l.origin]), [[8, 'file']]);
+  await waitFor(() => page.replica('todo').state.title === 'Sunday', { message: 'the page caught up' });
+  s = json(await ok(env, C.status));
+  assert.deepEqual([s.states[0].version, s.states[0].status], [8, 'ok']);
+});
