@@ -125,9 +125,32 @@ static mode_t new_file_mode(void) {
   return 0666 & ~mask;
 }
 
+/* Moves tmp over target. With swap, the old target is exchanged into
+ * tmp's place rather than unlinked, so what it held can be checked; sets
+ * *exchanged accordingly. */
+static int replace_target(const char *tmp, const char *target, int want_swap,
+                          int *exchanged) {
+  *exchanged = 0;
+  for (int tries = 0; want_swap && tries < 8; tries++) {
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_EXCHANGE) == 0) {
+      *exchanged = 1;
+      return 0;
+    }
+    if (errno == EINVAL || errno == ENOSYS) break; /* no support: rename */
+    if (errno != ENOENT) return -errno;
+    /* No target: create it, unless someone does so right now. */
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) == 0)
+      return 0;
+    if (errno == EINVAL || errno == ENOSYS) break;
+    if (errno != EEXIST) return -errno;
+  }
+  return rename(tmp, target) == 0 ? 0 : -errno;
+}
+
 int file_write_atomic(const char *path, const char *data, size_t len,
-                      struct file_sig *sig) {
-  char target[PATH_MAX], tmp[PATH_MAX + 32];
+                      struct file_sig *sig, const char *expected,
+                      size_t expected_len, struct file_swap *swap) {
+  char target[PATH_MAX], tmp[PATH_MAX + 40];
   int rc = resolve_target(path, target, sizeof target);
   if (rc) return rc;
   const char *slash = strrchr(target, '/');
@@ -152,13 +175,45 @@ int file_write_atomic(const char *path, const char *data, size_t len,
   struct stat sb;
   if (!rc && fstat(fd, &sb) != 0) rc = -errno;
   if (close(fd) != 0 && !rc) rc = -errno;
-  if (!rc && rename(tmp, target) != 0) rc = -errno;
+  int exchanged = 0;
+  if (!rc) rc = replace_target(tmp, target, swap != NULL, &exchanged);
   if (rc) {
     unlink(tmp);
     return rc;
   }
   if (sig) sig_from_stat(sig, &sb);
-  return 0;
+  if (!exchanged) return 0;
+  /* tmp now holds the file we replaced: was it the one expected? */
+  char *text;
+  size_t n;
+  struct file_sig ignored;
+  if (file_read(tmp, (size_t)-1 / 2, &text, &n, &ignored) != 0) {
+    unlink(tmp);
+    return 0;
+  }
+  if (expected && n == expected_len && memcmp(text, expected, n) == 0) {
+    free(text);
+    unlink(tmp);
+    return 0;
+  }
+  swap->text = text;
+  swap->len = n;
+  snprintf(swap->kept, sizeof swap->kept, "%s", tmp);
+  snprintf(swap->target, sizeof swap->target, "%s", target);
+  return 1;
+}
+
+int file_swap_restore(struct file_swap *swap) {
+  int rc = rename(swap->kept, swap->target) == 0 ? 0 : -errno;
+  free(swap->text);
+  swap->text = NULL;
+  return rc;
+}
+
+void file_swap_done(struct file_swap *swap) {
+  unlink(swap->kept);
+  free(swap->text);
+  swap->text = NULL;
 }
 
 int file_make_parents(const char *path) {

@@ -147,7 +147,8 @@ static cJSON *file_status_msg(const struct state *st) {
     break;
   case FILE_OK:
     code = ERR_FILE_OK;
-    snprintf(message, sizeof message, "the file holds valid JSON again");
+    snprintf(message, sizeof message,
+             "the file and the state are in sync again");
     break;
   default:
     return NULL;

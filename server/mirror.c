@@ -19,9 +19,10 @@
 #include "names.h"
 #include "patch.h"
 
+/* IN_ATTRIB too: a chmod can make an unreadable file readable again. */
 #define WATCH_MASK                                                        \
   (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM | \
-   IN_DELETE_SELF | IN_ONLYDIR)
+   IN_DELETE_SELF | IN_ATTRIB | IN_ONLYDIR)
 
 /* A watched directory: the parent of a --file, or a folder below a --dir. */
 struct watch {
@@ -131,12 +132,31 @@ static void on_write_timer(uv_timer_t *t) {
   write_file(f);
 }
 
+/* A server killed mid-write leaves its temporary file behind: remove
+ * those of this file (".NAME.json.mirrorstate-XXXXXX") on start. */
+static void remove_stale_temps(const char *dir, const char *base) {
+  char prefix[NAME_MAX + 32];
+  int n = snprintf(prefix, sizeof prefix, ".%s.mirrorstate-", base);
+  DIR *d = opendir(dir);
+  if (!d || n <= 0) {
+    if (d) closedir(d);
+    return;
+  }
+  struct dirent *de;
+  while ((de = readdir(d)))
+    if (strncmp(de->d_name, prefix, (size_t)n) == 0 &&
+        strlen(de->d_name) == (size_t)n + 6)
+      unlinkat(dirfd(d), de->d_name, 0);
+  closedir(d);
+}
+
 static struct mirror_file *file_add(struct mirror *m, struct state *st) {
   struct mirror_file *f = calloc(1, sizeof *f);
   if (!f) return NULL;
   f->m = m;
   f->st = st;
   split(st->path, &f->dir, &f->base);
+  remove_stale_temps(f->dir, f->base);
   char real[PATH_MAX];
   struct stat lsb;
   if (lstat(st->path, &lsb) == 0 && S_ISLNK(lsb.st_mode) &&
@@ -202,6 +222,8 @@ static void report_invalid(struct mirror_file *f, const char *text,
 }
 
 static void report_io_error(struct mirror_file *f, int rc) {
+  /* Whatever the file holds once readable again is news. */
+  f->have_last = f->have_sig = 0;
   struct json_error err = {0};
   snprintf(err.message, sizeof err.message, "cannot read the file: %s",
            rc == -EFBIG ? "larger than --max-state" : strerror(-rc));
@@ -270,11 +292,35 @@ static void merge_from_disk(struct mirror_file *f, cJSON *theirs) {
 
 /* Reads the file after an event (or at start) and acts on what it holds.
  * final: the settle window is over, so an invalid file is reported. */
+/* The file may have become a symlink (or pointed elsewhere) since start:
+ * watch where it points now, so edits made through the target are seen. */
+static void follow_link(struct mirror_file *f) {
+  struct stat lsb;
+  char real[PATH_MAX];
+  if (lstat(f->st->path, &lsb) != 0 || !S_ISLNK(lsb.st_mode) ||
+      !realpath(f->st->path, real))
+    return;
+  char *dir, *base;
+  split(real, &dir, &base);
+  if (f->real_dir && strcmp(dir, f->real_dir) == 0 &&
+      strcmp(base, f->real_base) == 0) {
+    free(dir);
+    free(base);
+    return;
+  }
+  free(f->real_dir);
+  free(f->real_base);
+  f->real_dir = dir;
+  f->real_base = base;
+  watch_add(f->m, dir, -1, NULL);
+}
+
 static void process_file(struct mirror_file *f, int final) {
   struct state *st = f->st;
   char *text;
   size_t len;
   struct file_sig sig;
+  follow_link(f);
   int rc = file_read(st->path, f->m->cfg->max_state, &text, &len, &sig);
   if (rc == -ENOENT) {
     uv_timer_stop(&f->settle_timer);
@@ -394,9 +440,15 @@ static void on_event(struct mirror *m, const struct inotify_event *ev) {
     }
     return;
   }
-  /* A creation alone carries no content yet; its CLOSE_WRITE follows. */
-  if ((ev->mask & IN_CREATE) && !(ev->mask & ~(IN_CREATE | IN_ISDIR))) return;
   struct mirror_file *f = file_find(m, w->path, ev->name);
+  /* A creation alone carries no content yet (its CLOSE_WRITE follows),
+   * unless it is a symlink, which gets no other event. */
+  if ((ev->mask & IN_CREATE) && !(ev->mask & ~(IN_CREATE | IN_ISDIR))) {
+    struct stat lsb;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", w->path, ev->name);
+    if (!f || lstat(path, &lsb) != 0 || !S_ISLNK(lsb.st_mode)) return;
+  }
   if (!f && w->root >= 0 && (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))) {
     char rel[PATH_MAX];
     snprintf(rel, sizeof rel, "%s%s", w->rel, ev->name);
@@ -439,7 +491,8 @@ static void write_unsaved(struct mirror_file *f) {
   snprintf(path, sizeof path, "%s.unsaved", st->path);
   size_t len;
   char *text = json_print_pretty(st->current, &len);
-  int rc = text ? file_write_atomic(path, text, len, NULL) : -ENOMEM;
+  int rc = text ? file_write_atomic(path, text, len, NULL, NULL, 0, NULL)
+                : -ENOMEM;
   free(text);
   if (rc)
     log_error("%s is invalid and the unsaved changes could not be kept: %s",
@@ -459,6 +512,40 @@ static void write_failed(struct mirror_file *f, int rc) {
     f->write_scheduled = 1;
     uv_timer_start(&f->write_timer, on_write_timer, 1000, 0);
   }
+}
+
+/* The write replaced a save the agent made after our last look (the swap
+ * kept it). Returns 1 if it was handled here (text is then owned), 0 if it
+ * holds nothing new and the write stands as usual. */
+static int displaced(struct mirror_file *f, struct file_swap *swap,
+                     char *text, size_t len, const struct file_sig *sig) {
+  struct state *st = f->st;
+  struct json_error err;
+  cJSON *theirs = json_parse(swap->text, swap->len, &err);
+  if (!theirs) {
+    /* An invalid file is never overwritten: put the agent's text back;
+     * the settle window then reports it or sees it fixed. */
+    file_swap_restore(swap);
+    free(text);
+    f->have_last = f->have_sig = 0;
+    process_file(f, 0);
+    return 1;
+  }
+  if (st->disk && json_equal(st->disk, theirs)) {
+    cJSON_Delete(theirs);
+    file_swap_done(swap);
+    return 0;
+  }
+  log_debug("%s: saved while being written: merging that save", st->path);
+  file_swap_done(swap);
+  remember(f, text, len, sig);
+  merge_from_disk(f, theirs);
+  /* The file holds our bytes, without the agent's change: write again. */
+  f->dirty = 1;
+  f->disk_version = 0;
+  schedule_write(f);
+  set_status(f, FILE_OK);
+  return 1;
 }
 
 static void write_file(struct mirror_file *f) {
@@ -482,13 +569,17 @@ static void write_file(struct mirror_file *f) {
   if (st->status == FILE_ABSENT || st->status == FILE_REMOVED)
     file_make_parents(st->path);
   struct file_sig sig;
-  rc = file_write_atomic(st->path, text, len, &sig);
-  if (rc) {
+  struct file_swap swap;
+  rc = file_write_atomic(st->path, text, len, &sig,
+                         f->have_last ? f->last_text : NULL, f->last_len,
+                         &swap);
+  if (rc < 0) {
     free(text);
     log_error("cannot write %s: %s", st->path, strerror(-rc));
     write_failed(f, rc);
     return;
   }
+  if (rc == 1 && displaced(f, &swap, text, len, &sig)) return;
   remember(f, text, len, &sig);
   f->dirty = 0;
   disk_catch_up(f);

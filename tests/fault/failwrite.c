@@ -12,7 +12,7 @@
  *                      write,fsync,rename)
  *
  * For write() and fsync() the path is the descriptor's, read from
- * /proc/self/fd; for rename() either path may match; open() matches its
+ * /proc/self/fd; for rename() and renameat2() either path may match; open() matches its
  * path argument. Each injected fault adds a line to FAILWRITE_COUNT, a
  * file, if set. */
 #ifndef _GNU_SOURCE
@@ -92,6 +92,7 @@ static int fd_fails(const char *call, int fd) {
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef int (*fd_fn)(int);
 typedef int (*rename_fn)(const char *, const char *);
+typedef int (*renameat2_fn)(int, const char *, int, const char *, unsigned);
 typedef int (*open_fn)(const char *, int, ...);
 typedef int (*openat_fn)(int, const char *, int, ...);
 
@@ -133,6 +134,16 @@ int rename(const char *from, const char *to) {
     return -1;
   }
   return real_rename(from, to);
+}
+
+int renameat2(int fromfd, const char *from, int tofd, const char *to,
+              unsigned flags) {
+  REAL(renameat2, renameat2_fn);
+  if (should_fail("rename", from) || should_fail("rename", to)) {
+    errno = fault_errno();
+    return -1;
+  }
+  return real_renameat2(fromfd, from, tofd, to, flags);
 }
 
 static int open_common(const char *path) {

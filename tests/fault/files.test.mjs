@@ -151,7 +151,7 @@ test('the file replaced by a dangling symlink: written through, edits through th
 // Known bug (docs/reliability.md, R3): a symlink that appears after start is
 // written through, but its target's name is never mapped to the state, so
 // an edit made in place through the link is not seen until the next write.
-test('an edit in place through a symlink created while serving is seen', { todo: 'R3: symlink targets are resolved only at start' }, async (t) => {
+test('an edit in place through a symlink created while serving is seen', async (t) => {
   const h = setup(t);
   const file = h.file('state.json', { a: 1 });
   const srv = await h.server({ files: [file] });
@@ -186,7 +186,7 @@ test('a symlink loop: clear error, no crash, recovery when replaced by a file', 
 // remembers the last good bytes, so a file restored to exactly those bytes
 // is taken for "nothing new": the state stays "invalid" and the browser's
 // changes are never written.
-test('a file restored byte for byte after a read error recovers', { todo: 'R1: same-bytes shortcut skips recovery after a read error' }, async (t) => {
+test('a file restored byte for byte after a read error recovers', async (t) => {
   const h = setup(t);
   const file = h.file('state.json', { a: 1 });
   const srv = await h.server({ files: [file] });
@@ -206,7 +206,7 @@ test('a file restored byte for byte after a read error recovers', { todo: 'R1: s
 for (const fix of ['rewrite', 'chmod']) {
   // Known bug (docs/reliability.md, R2): IN_ATTRIB is not watched, so a
   // chmod that makes the file readable again goes unnoticed (and R1 applies).
-  const opts = fix === 'chmod' ? { todo: 'R2: chmod (IN_ATTRIB) is not watched' } : {};
+  const opts = {};
   test(`an unreadable file (open fails with EACCES, even for root): error, recovery by ${fix}`, opts, async (t) => {
     // As root, chmod 000 does not stop reads: the shim makes open() fail.
     const h = setup(t);
