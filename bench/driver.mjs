@@ -35,8 +35,15 @@ const N = SMOKE
   ? { s1: 6, s2: 6, s3: [10, 50], s3edits: 2, s4bytes: 1 << 20, s4edits: 2, s5: 300, detector: 20 }
   : { s1: 300, s2: 300, s3: [10, 100, 1000], s3edits: 30, s4bytes: 10 << 20, s4edits: 20, s5: 5000, detector: 300 };
 
+// MS_WRAP="valgrind --tool=callgrind" (or "perf record -g -o FILE") runs
+// MirrorState under a profiler; its RSS is then the profiler's.
+function wrap([cmd, args]) {
+  const w = (process.env.MS_WRAP || "").split(/\s+/).filter(Boolean);
+  return w.length ? [w[0], [...w.slice(1), cmd, ...args]] : [cmd, args];
+}
+
 const SERVERS = {
-  ms: { label: "MirrorState", cmd: (file) => [BIN, ["serve", "--file", file, "--port", "0", "--host", "127.0.0.1", "-q"]] },
+  ms: { label: "MirrorState", cmd: (file) => wrap([BIN, ["serve", "--file", file, "--port", "0", "--host", "127.0.0.1", "-q"]]) },
   chokidar: { label: "Node+chokidar", cmd: (file) => [process.execPath, [path.join(here, "node-server.mjs"), "--file", file, "--port", "0", "--watch", "chokidar"]] },
   fswatch: { label: "Node+fs.watch", cmd: (file) => [process.execPath, [path.join(here, "node-server.mjs"), "--file", file, "--port", "0", "--watch", "fswatch"]] },
 };
@@ -122,6 +129,12 @@ async function startServer(key, file) {
       }
     },
   };
+}
+
+// CPU time the process has used, in ms (user + system; 10 ms ticks).
+function cpuMs(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 function rssKB(pid) {
@@ -353,6 +366,7 @@ async function s3(key) {
       const rssSubscribed = rssKB(srv.pid);
       const samples = [];
       const first = [];
+      const cpu0 = cpuMs(srv.pid);
       for (let e = 1; e <= N.s3edits; e++) {
         let left = n;
         let tFirst = 0;
@@ -373,9 +387,10 @@ async function s3(key) {
         first.push(tFirst - t0);
         await sleep(key === "chokidar" ? 20 : 10);
       }
+      const cpu = (cpuMs(srv.pid) - cpu0) / N.s3edits;
       const rssAfter = rssKB(srv.pid);
       closeAll(clients);
-      record(`s3_${n}`, key, { ...stats(samples), first: stats(first).p50 });
+      record(`s3_${n}`, key, { ...stats(samples), first: stats(first).p50, cpu });
       if (n === N.s3[N.s3.length - 1])
         record("s6_clients", key, { value: Math.max(rssSubscribed, rssAfter) / 1024, clients: n });
     });
@@ -391,6 +406,7 @@ async function s4(key) {
     await subscribe(c, "state", 60000);
     const samples = [];
     const wire = [];
+    const cpu0 = cpuMs(srv.pid);
     for (let i = 1; i <= N.s4edits; i++) {
       const text = big.textFor(i);
       const before = c.ws._socket.bytesRead;
@@ -398,8 +414,9 @@ async function s4(key) {
       await sleep(key === "chokidar" ? 100 : 50);
       wire.push(c.ws._socket.bytesRead - before);
     }
+    const cpu = (cpuMs(srv.pid) - cpu0) / N.s4edits;
     closeAll([c]);
-    record("s4", key, { ...stats(samples), wire: stats(wire).max, stateBytes: big.bytes });
+    record("s4", key, { ...stats(samples), wire: stats(wire).max, stateBytes: big.bytes, cpu });
   });
 }
 
@@ -510,7 +527,7 @@ function details() {
   for (const [id, per] of Object.entries(results)) {
     for (const [k, r] of Object.entries(per)) {
       const label = k === "driver" ? "driver" : SERVERS[k].label;
-      if (r.n !== undefined) out.push(`${id.padEnd(12)} ${label.padEnd(14)} ${fmt(r)} ms${r.first !== undefined ? ` (first client p50 ${f1(r.first)})` : ""}${r.wire !== undefined ? ` (wire ${r.wire} B, state ${r.stateBytes} B)` : ""}`);
+      if (r.n !== undefined) out.push(`${id.padEnd(12)} ${label.padEnd(14)} ${fmt(r)} ms${r.first !== undefined ? ` (first client p50 ${f1(r.first)})` : ""}${r.wire !== undefined ? ` (wire ${r.wire} B, state ${r.stateBytes} B)` : ""}${r.cpu !== undefined ? ` (server CPU ${f1(r.cpu)} ms per change)` : ""}`);
       else if (r.perSec !== undefined) out.push(`${id.padEnd(12)} ${label.padEnd(14)} ${r.perSec.toFixed(0)} patches/s acked, file complete after ${f1(r.fileMs)} ms, errors ${r.errors}, lost ${r.lost}`);
       else out.push(`${id.padEnd(12)} ${label.padEnd(14)} ${r.value.toFixed(1)} MB`);
     }
