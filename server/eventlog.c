@@ -21,7 +21,8 @@ struct eventlog {
 };
 
 static int open_append(struct eventlog *log) {
-  log->fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  /* The log holds state values: readable by the owner only. */
+  log->fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (log->fd < 0) return -1;
   struct stat sb;
   log->size = fstat(log->fd, &sb) == 0 ? (size_t)sb.st_size : 0;

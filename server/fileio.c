@@ -50,7 +50,7 @@ int file_read(const char *path, size_t max, char **buf, size_t *len,
     close(fd);
     return -EFBIG;
   }
-  sig_from_stat(sig, &sb);
+  if (sig) sig_from_stat(sig, &sb);
   /* The size may change while we read (a writer mid-save): read to EOF. */
   size_t cap = (size_t)sb.st_size + 1, n = 0;
   char *data = malloc(cap + 1);

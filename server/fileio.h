@@ -19,7 +19,7 @@ struct file_sig {
 int file_sig_equal(const struct file_sig *a, const struct file_sig *b);
 
 /* Reads the whole file at path into a new buffer (*buf, NUL-terminated,
- * caller frees) of *len bytes, and its signature. -EFBIG if it is larger
+ * caller frees) of *len bytes, and its signature (sig may be NULL). -EFBIG if it is larger
  * than max; -EISDIR for a directory. */
 int file_read(const char *path, size_t max, char **buf, size_t *len,
               struct file_sig *sig);

@@ -108,7 +108,8 @@ void hub_changed(struct hub *h, struct state *st, const cJSON *ops,
             (unsigned long long)st->version, origin, cJSON_GetArraySize(ops));
 }
 
-void hub_appeared(struct hub *h, struct state *st) {
+void hub_appeared(struct hub *h, struct state *st, const cJSON *ops) {
+  if (ops) eventlog_change(h->log, st, "file", ops);
   size_t len;
   char *text = msg_snapshot(st->name, st->version, st->current, &len);
   broadcast(h, st->name, text, len, NULL);

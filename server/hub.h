@@ -40,9 +40,10 @@ void hub_on_close(struct hub *h, struct session *s);
 void hub_changed(struct hub *h, struct state *st, const cJSON *ops,
                  const char *origin, struct session *except);
 
-/* st came into existence (a file appeared): sends snapshots to its
- * subscribers. */
-void hub_appeared(struct hub *h, struct state *st);
+/* st came into existence (a file appeared; ops set its value): sends
+ * snapshots to its subscribers and logs ops (NULL: the files loaded at
+ * start, which are not news). */
+void hub_appeared(struct hub *h, struct state *st, const cJSON *ops);
 
 /* The file's status changed (invalid, fixed, removed, write failed):
  * tells subscribers, panels, the log and stderr. */

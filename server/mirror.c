@@ -62,6 +62,7 @@ struct mirror {
   char *roots[CLI_MAX_LIST]; /* --dir roots, absolute */
   int nroots;
   int stopping;
+  int loading; /* reading the files at start */
 };
 
 static void process_file(struct mirror_file *f, int final);
@@ -248,9 +249,9 @@ static void merge_from_disk(struct mirror_file *f, cJSON *theirs) {
     cJSON *ops = NULL;
     if (store_replace(st, cJSON_Duplicate(theirs, 1), "file", &ops) == 0) {
       f->disk_version = st->version;
-      cJSON_Delete(ops);
       set_status(f, FILE_OK);
-      hub_appeared(h, st);
+      hub_appeared(h, st, f->m->loading ? NULL : ops);
+      cJSON_Delete(ops);
     }
     return;
   }
@@ -734,7 +735,9 @@ struct mirror *mirror_start(uv_loop_t *loop, struct hub *h,
   for (int i = 0; i < cfg->ndirs; i++)
     if (add_dir_arg(m, cfg->dirs[i]) != 0) goto fail;
   /* Load every file now; events that raced with the load are read next. */
+  m->loading = 1;
   for (struct mirror_file *f = m->files; f; f = f->next) process_file(f, 1);
+  m->loading = 0;
   for (struct mirror_file *f = m->files; f; f = f->next) f->touched = 0;
   uv_poll_start(&m->poll, UV_READABLE, on_inotify);
   return m;

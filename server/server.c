@@ -132,8 +132,9 @@ int server_run(const struct config *cfg) {
   srv.sigint.data = srv.sigterm.data = srv.stop_timer.data = &srv;
   uv_signal_start(&srv.sigint, on_signal, SIGINT);
   uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
-  print_urls(&binds, transport_port(t));
+  /* The runtime file first: once a URL is printed, the CLI can find it. */
   runtime_write(&srv.hub, transport_port(t));
+  print_urls(&binds, transport_port(t));
   log_info("mirroring %d state%s; stop with Ctrl-C", srv.hub.store.nstates,
            srv.hub.store.nstates == 1 ? "" : "s");
   uv_run(&srv.loop, UV_RUN_DEFAULT);

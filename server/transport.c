@@ -67,6 +67,9 @@ struct transport {
   uv_timer_t close_timer; /* closes sessions from outside lws callbacks */
   int destroyed;
   struct lws_http_mount mounts[2];
+  /* lws keeps pointers to the vhost names and addresses: they live here. */
+  struct bind_list binds;
+  char vhost_names[NETIF_MAX_ADDRS][24];
 };
 
 static struct transport *the_transport; /* lws callbacks reach it here */
@@ -643,12 +646,13 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
               "installed?)");
     return -1;
   }
-  for (int i = 0; i < binds->n; i++) {
-    const char *addr = binds->addr[i];
+  t->binds = *binds;
+  for (int i = 0; i < t->binds.n; i++) {
+    const char *addr = t->binds.addr[i];
     access_allow_host(t->access, addr);
     if (netif_is_wildcard(addr)) netif_each_local(allow_local, t->access);
-    char name[32];
-    snprintf(name, sizeof name, "mirrorstate-%d", i);
+    char *name = t->vhost_names[i];
+    snprintf(name, sizeof t->vhost_names[i], "mirrorstate-%d", i);
     info.port = t->port ? t->port : cfg->port;
     info.protocols = protocols;
     info.mounts = ms;
