@@ -17,46 +17,17 @@
 #include "json.h"
 #include "log.h"
 #include "remote.h"
+#include "commands_int.h"
 #include "runtime.h"
 
 #define DEFAULT_URL "http://127.0.0.1:7420"
 #define HTTP_TIMEOUT_MS 30000
-#define MAX_POS 4
 #define STDIN_MAX ((size_t)1 << 30)
 #define AGENT_MD_MARKER "# Working on an app mirrored by MirrorState"
 
-/* Which options a subcommand takes beyond --url, --token and --pretty. */
-enum { OPT_WATCH = 1, OPT_LIMIT = 2 };
-
-struct opts {
-  const char *url, *token, *origin;
-  int pretty, once, help;
-  double timeout;      /* seconds; < 0: none */
-  long limit;          /* history -n; 0: all */
-  long long since;     /* watch --since; < 0: none */
-  const char *pos[MAX_POS];
-  int npos;
-};
-
-/* The server to talk to, and where that came from (for messages). */
-struct ctx {
-  struct opts o;
-  struct remote_url u;
-  char url[1024];
-  char token[1024];
-  char from[PATH_MAX + 128];
-};
-
-struct command {
-  const char *name;
-  int (*run)(struct ctx *c);
-  int min_pos, max_pos, flags;
-  const char *usage;
-};
-
 /* --- small helpers -------------------------------------------------------- */
 
-static void print_json(const cJSON *v, int pretty) {
+void cmd_print_json(const cJSON *v, int pretty) {
   size_t len;
   char *text = pretty ? json_print_pretty(v, &len) : json_print_compact(v, &len);
   if (!text) return;
@@ -66,7 +37,7 @@ static void print_json(const cJSON *v, int pretty) {
   free(text);
 }
 
-static void now_iso(char *out, size_t outlen) {
+void cmd_now_iso(char *out, size_t outlen) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   struct tm tm;
@@ -93,17 +64,17 @@ static void url_encode(const char *s, char *out, size_t outlen) {
   out[o] = '\0';
 }
 
-static const char *str_item(const cJSON *o, const char *key) {
+const char *cmd_str_item(const cJSON *o, const char *key) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
   return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static int code_is(const cJSON *o, const char *code) {
-  const char *c = str_item(o, "code");
+  const char *c = cmd_str_item(o, "code");
   return c && !strcmp(c, code);
 }
 
-static double num_item(const cJSON *o, const char *key, double dflt) {
+double cmd_num_item(const cJSON *o, const char *key, double dflt) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
   return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
@@ -277,7 +248,7 @@ static void from_runtime_file(struct ctx *c) {
     return;
   }
   cJSON *rt = runtime_read(path);
-  const char *url = str_item(rt, "url"), *token = str_item(rt, "token");
+  const char *url = cmd_str_item(rt, "url"), *token = cmd_str_item(rt, "token");
   snprintf(c->url, sizeof c->url, "%s", url ? url : DEFAULT_URL);
   snprintf(c->from, sizeof c->from, "%s", path);
   /* The file's token belongs to the file's server only. */
@@ -311,7 +282,7 @@ static int find_server(struct ctx *c) {
   return 0;
 }
 
-static void unreachable(const struct ctx *c, int rc) {
+void cmd_unreachable(const struct ctx *c, int rc) {
   if (rc == -EACCES)
     log_error("the server at %s refused the request: wrong or missing token "
               "(--token, MIRRORSTATE_TOKEN), or a Host it does not allow",
@@ -340,14 +311,14 @@ static int api(struct ctx *c, const char *method, const char *path,
                        btext, blen, HTTP_TIMEOUT_MS, &r);
   free(btext);
   if (rc) {
-    unreachable(c, rc);
+    cmd_unreachable(c, rc);
     return CMD_UNREACHABLE;
   }
   *status = r.status;
   *json = json_parse(r.body, r.len, NULL);
   if (r.status == 403) {
     log_error("the server at %s refused the request: %s", c->url,
-              str_item(*json, "message") ? str_item(*json, "message")
+              cmd_str_item(*json, "message") ? cmd_str_item(*json, "message")
                                          : "forbidden");
     cJSON_Delete(*json);
     *json = NULL;
@@ -360,7 +331,7 @@ static int api(struct ctx *c, const char *method, const char *path,
 
 /* Says what an error answer means; returns the exit code for it. */
 static int api_error(int status, const cJSON *j) {
-  const char *code = str_item(j, "code"), *msg = str_item(j, "message");
+  const char *code = cmd_str_item(j, "code"), *msg = cmd_str_item(j, "message");
   log_error("%s%s%s", code ? code : "HTTP error", msg ? ": " : "",
             msg ? msg : "");
   if (status == 400 || status == 411 || status == 413) return CMD_USAGE;
@@ -382,7 +353,7 @@ static int state_names(struct ctx *c, cJSON **names) {
   *names = cJSON_CreateArray();
   const cJSON *s;
   cJSON_ArrayForEach(s, states) {
-    const char *n = str_item(s, "name");
+    const char *n = cmd_str_item(s, "name");
     if (n) cJSON_AddItemToArray(*names, cJSON_CreateString(n));
   }
   cJSON_Delete(j);
@@ -447,12 +418,12 @@ static int post_change(struct ctx *c, const char *name, const cJSON *msg,
   if (rc) return rc;
   if (status_out) *status_out = status;
   if (status == 200 && cJSON_IsObject(j)) {
-    print_json(j, c->o.pretty);
+    cmd_print_json(j, c->o.pretty);
   } else if (status == 409 && status_out) {
     rc = CMD_FAILED; /* the caller may try another way */
   } else {
     /* An unknown name is answered without one; other 404s carry it. */
-    if (status == 404 && !str_item(j, "name"))
+    if (status == 404 && !cmd_str_item(j, "name"))
       unknown_state(c, name);
     else
       rc = api_error(status, j);
@@ -506,8 +477,8 @@ static int cmd_get(struct ctx *c) {
   cJSON *j;
   if ((rc = api(c, "GET", path, NULL, &status, &j))) return rc;
   if (status == 200 && j) {
-    print_json(j, c->o.pretty);
-  } else if (status == 404 && !str_item(j, "name")) {
+    cmd_print_json(j, c->o.pretty);
+  } else if (status == 404 && !cmd_str_item(j, "name")) {
     unknown_state(c, name);
     rc = CMD_FAILED;
   } else if (status == 404 && code_is(j, "not_found")) {
@@ -613,7 +584,7 @@ static void ops_summary(const cJSON *ops, char *out, size_t outlen) {
   out[0] = '\0';
   const cJSON *op;
   cJSON_ArrayForEach(op, ops) {
-    const char *k = str_item(op, "op"), *p = str_item(op, "path");
+    const char *k = cmd_str_item(op, "op"), *p = cmd_str_item(op, "path");
     int w = snprintf(out + o, outlen - o, "%s%s %s", n ? ", " : "",
                      k ? k : "?", p && *p ? p : "(root)");
     if (w < 0 || (size_t)w >= outlen - o || ++n == 4) break;
@@ -630,8 +601,8 @@ static void history_table(const cJSON *entries) {
   cJSON_ArrayForEach(e, entries) {
     char sum[200];
     ops_summary(cJSON_GetObjectItemCaseSensitive(e, "ops"), sum, sizeof sum);
-    const char *t = str_item(e, "time"), *o = str_item(e, "origin");
-    printf("%-8.0f %-24s %-12s %s\n", num_item(e, "version", 0), t ? t : "",
+    const char *t = cmd_str_item(e, "time"), *o = cmd_str_item(e, "origin");
+    printf("%-8.0f %-24s %-12s %s\n", cmd_num_item(e, "version", 0), t ? t : "",
            o ? o : "", sum);
   }
   fflush(stdout);
@@ -665,7 +636,7 @@ static int cmd_history(struct ctx *c) {
         cJSON_AddStringToObject(line, "name", name);
         for (const cJSON *f = e->child; f; f = f->next)
           cJSON_AddItemToObject(line, f->string, cJSON_Duplicate(f, 1));
-        print_json(line, 0);
+        cmd_print_json(line, 0);
         cJSON_Delete(line);
       }
     }
@@ -680,22 +651,22 @@ static int cmd_history(struct ctx *c) {
 }
 
 static void status_table(const struct ctx *c, const cJSON *j) {
-  const char *srv = str_item(j, "server"), *ses = str_item(j, "session");
+  const char *srv = cmd_str_item(j, "server"), *ses = cmd_str_item(j, "session");
   printf("server   %s at %s (session %s)\n", srv ? srv : "?", c->url,
          ses ? ses : "?");
-  printf("clients  %.0f connected\n", num_item(j, "clients", 0));
+  printf("clients  %.0f connected\n", cmd_num_item(j, "clients", 0));
   printf("\n%-20s %-8s %-14s %s\n", "STATE", "VERSION", "FILE STATUS", "FILE");
   const cJSON *s;
   cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(j, "states")) {
-    const char *n = str_item(s, "name"), *st = str_item(s, "status"),
-               *f = str_item(s, "file");
-    printf("%-20s %-8.0f %-14s %s\n", n ? n : "?", num_item(s, "version", 0),
+    const char *n = cmd_str_item(s, "name"), *st = cmd_str_item(s, "status"),
+               *f = cmd_str_item(s, "file");
+    printf("%-20s %-8.0f %-14s %s\n", n ? n : "?", cmd_num_item(s, "version", 0),
            st ? st : "?", f ? f : "");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "error");
     if (cJSON_IsObject(e)) {
-      const char *m = str_item(e, "message");
+      const char *m = cmd_str_item(e, "message");
       printf("%-20s   %s:%.0f:%.0f: %s\n", "", f ? f : n,
-             num_item(e, "line", 0), num_item(e, "column", 0), m ? m : "");
+             cmd_num_item(e, "line", 0), cmd_num_item(e, "column", 0), m ? m : "");
     }
   }
   fflush(stdout);
@@ -718,7 +689,7 @@ static int cmd_status(struct ctx *c) {
     cJSON_AddFalseToObject(j, "reachable");
     cJSON_AddStringToObject(j, "url", c->url);
     cJSON_AddStringToObject(j, "from", c->from);
-    if (!c->o.pretty) print_json(j, 0);
+    if (!c->o.pretty) cmd_print_json(j, 0);
     cJSON_Delete(j);
     return rc;
   }
@@ -734,237 +705,11 @@ static int cmd_status(struct ctx *c) {
       cJSON_DetachItemViaPointer(j, child);
       cJSON_AddItemToObject(o, child->string, child);
     }
-    print_json(o, 0);
+    cmd_print_json(o, 0);
     cJSON_Delete(o);
   }
   cJSON_Delete(j);
   return CMD_OK;
-}
-
-/* --- watch ------------------------------------------------------------------ */
-
-struct watched {
-  char *name;
-  long long last; /* newest version printed or skipped */
-  int ready;      /* the answer to subscribe arrived */
-  int catching_up; /* history asked for; patches wait in queue */
-  cJSON *queue;
-};
-
-struct watch {
-  struct ctx *c;
-  struct watched *st;
-  int n, nready, printed;
-};
-
-static struct watched *watched_find(struct watch *w, const char *name) {
-  for (int i = 0; name && i < w->n; i++)
-    if (!strcmp(w->st[i].name, name)) return &w->st[i];
-  return NULL;
-}
-
-static int origin_matches(const char *filter, const char *origin) {
-  if (!filter) return 1;
-  if (!origin) return 0;
-  if (!strcmp(filter, origin)) return 1;
-  /* "client" stands for every app connection, "client:<id>". */
-  return (!strcmp(filter, "client") || !strcmp(filter, "client:*")) &&
-         !strncmp(origin, "client:", 7);
-}
-
-/* Prints one change; returns 1 when --once is satisfied. */
-static int emit(struct watch *w, struct watched *s, long long version,
-                const char *time, const char *origin, const cJSON *ops) {
-  s->last = version;
-  if (!origin_matches(w->c->o.origin, origin)) return 0;
-  char now[40];
-  if (!time) now_iso(now, sizeof now);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "time", time ? time : now);
-  cJSON_AddStringToObject(o, "type", "change");
-  cJSON_AddStringToObject(o, "name", s->name);
-  cJSON_AddNumberToObject(o, "version", (double)version);
-  cJSON_AddStringToObject(o, "origin", origin ? origin : "");
-  cJSON_AddItemToObject(o, "ops", ops ? cJSON_Duplicate(ops, 1)
-                                      : cJSON_CreateArray());
-  print_json(o, w->c->o.pretty);
-  cJSON_Delete(o);
-  w->printed++;
-  return w->c->o.once ? 1 : 0;
-}
-
-static int send_obj(struct remote_ws *ws, cJSON *o) {
-  size_t len;
-  char *text = json_print_compact(o, &len);
-  cJSON_Delete(o);
-  int rc = text ? remote_ws_send(ws, text, len) : -ENOMEM;
-  free(text);
-  return rc;
-}
-
-static int ask_history(struct remote_ws *ws, struct watched *s) {
-  s->catching_up = 1;
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "type", "history");
-  cJSON_AddStringToObject(o, "name", s->name);
-  return send_obj(ws, o);
-}
-
-static int on_hello(struct watch *w, struct remote_ws *ws, const cJSON *m) {
-  const char *only = w->c->o.npos ? w->c->o.pos[0] : NULL;
-  const cJSON *names = cJSON_GetObjectItemCaseSensitive(m, "states");
-  w->n = only ? 1 : cJSON_GetArraySize(names);
-  if (w->n == 0) {
-    log_error("the server mirrors no states");
-    return -ENOENT;
-  }
-  w->st = calloc((size_t)w->n, sizeof *w->st);
-  if (!w->st) return -ENOMEM;
-  for (int i = 0; i < w->n; i++) {
-    const cJSON *n = only ? NULL : cJSON_GetArrayItem(names, i);
-    w->st[i].name = strdup(only ? only : n->valuestring);
-    if (!w->st[i].name) return -ENOMEM;
-  }
-  cJSON *id = cJSON_CreateObject();
-  cJSON_AddStringToObject(id, "type", "identify");
-  cJSON_AddStringToObject(id, "role", "cli");
-  cJSON_AddStringToObject(id, "page", "mirrorstate watch");
-  int rc = send_obj(ws, id);
-  for (int i = 0; !rc && i < w->n; i++) {
-    cJSON *sub = cJSON_CreateObject();
-    cJSON_AddStringToObject(sub, "type", "subscribe");
-    cJSON_AddStringToObject(sub, "name", w->st[i].name);
-    rc = send_obj(ws, sub);
-  }
-  return rc;
-}
-
-static int on_snapshot(struct watch *w, struct remote_ws *ws,
-                       struct watched *s, const cJSON *m) {
-  long long v = (long long)num_item(m, "version", 0);
-  /* A later snapshot: the state came into existence. Its first value is
-   * version 1, which is not a change (nor in the history); `get` reads it. */
-  if (s->ready) {
-    if (v > s->last && !s->catching_up) s->last = v;
-    return 0;
-  }
-  s->ready = 1;
-  s->last = v;
-  if (++w->nready == w->n) {
-    char list[1024] = "";
-    for (int i = 0, o = 0; i < w->n && o < 900; i++)
-      o += snprintf(list + o, sizeof list - (size_t)o, "%s%s (version %lld)",
-                    i ? ", " : "", w->st[i].name, w->st[i].last);
-    log_info("watching %s", list);
-  }
-  if (w->c->o.since >= 0 && w->c->o.since < v) {
-    s->last = w->c->o.since;
-    return ask_history(ws, s);
-  }
-  return 0;
-}
-
-static int on_patch(struct watch *w, struct watched *s, const cJSON *m) {
-  long long v = (long long)num_item(m, "version", 0);
-  if (s->catching_up) {
-    if (!s->queue) s->queue = cJSON_CreateArray();
-    cJSON_AddItemToArray(s->queue, cJSON_Duplicate(m, 1));
-    return 0;
-  }
-  if (!s->ready || v <= s->last) return 0;
-  return emit(w, s, v, NULL, str_item(m, "origin"),
-              cJSON_GetObjectItemCaseSensitive(m, "ops"));
-}
-
-/* History fills what a watcher missed (--since), then the patches that arrived meanwhile follow in order. */
-static int on_history(struct watch *w, struct watched *s, const cJSON *m) {
-  s->catching_up = 0;
-  const cJSON *e;
-  int first = 1, rc = 0;
-  cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(m, "entries")) {
-    long long v = (long long)num_item(e, "version", 0);
-    if (v <= s->last || rc) continue;
-    if (first && v > s->last + 1)
-      log_warn("%s: versions %lld to %lld are no longer in the history",
-               s->name, s->last + 1, v - 1);
-    first = 0;
-    rc = emit(w, s, v, str_item(e, "time"), str_item(e, "origin"),
-              cJSON_GetObjectItemCaseSensitive(e, "ops"));
-  }
-  cJSON *q = s->queue;
-  s->queue = NULL;
-  cJSON_ArrayForEach(e, q) if (!rc) rc = on_patch(w, s, e);
-  cJSON_Delete(q);
-  return rc;
-}
-
-static int on_error_msg(const cJSON *m) {
-  const char *code = str_item(m, "code"), *msg = str_item(m, "message");
-  const char *name = str_item(m, "name");
-  if (code && !strcmp(code, "unknown_state")) {
-    log_error("unknown state \"%s\"", name ? name : "?");
-    return -ENOENT;
-  }
-  if (code && !strcmp(code, "file_invalid"))
-    log_warn("%s:%.0f:%.0f: invalid JSON: %s", str_item(m, "file"),
-             num_item(m, "line", 0), num_item(m, "column", 0),
-             msg ? msg : "");
-  else
-    log_info("%s: %s", name ? name : "server", msg ? msg : code);
-  return 0;
-}
-
-static int on_ws_message(struct remote_ws *ws, const char *text, size_t len,
-                         void *arg) {
-  struct watch *w = arg;
-  cJSON *m = json_parse(text, len, NULL);
-  const char *type = str_item(m, "type");
-  struct watched *s = watched_find(w, str_item(m, "name"));
-  int rc = 0;
-  if (!type) {
-    rc = 0;
-  } else if (!strcmp(type, "hello")) {
-    rc = w->st ? 0 : on_hello(w, ws, m);
-  } else if (!strcmp(type, "error")) {
-    rc = on_error_msg(m);
-  } else if (s && !strcmp(type, "snapshot")) {
-    rc = on_snapshot(w, ws, s, m);
-  } else if (s && !strcmp(type, "patch")) {
-    rc = on_patch(w, s, m);
-  } else if (s && !strcmp(type, "history")) {
-    rc = on_history(w, s, m);
-  }
-  cJSON_Delete(m);
-  return rc;
-}
-
-static int cmd_watch(struct ctx *c) {
-  struct watch w = {.c = c};
-  int timeout_ms = c->o.timeout < 0 ? 0
-                   : c->o.timeout * 1000 > INT_MAX ? INT_MAX
-                                                   : (int)(c->o.timeout * 1000);
-  if (c->o.timeout == 0) timeout_ms = 1;
-  int rc = remote_ws_run(&c->u, c->token[0] ? c->token : NULL,
-                         "/_mirrorstate/ws", "mirrorstate.v1", timeout_ms,
-                         on_ws_message, &w);
-  for (int i = 0; i < w.n; i++) {
-    free(w.st[i].name);
-    cJSON_Delete(w.st[i].queue);
-  }
-  free(w.st);
-  if (rc == 0) return CMD_OK;
-  if (rc == -ETIMEDOUT) {
-    if (w.printed) return CMD_OK;
-    log_info("no matching change within %g s", c->o.timeout);
-    return CMD_FAILED;
-  }
-  if (rc == -ENOENT) return CMD_FAILED;
-  if (rc == -ECONNRESET) {
-    log_error("the server closed the connection");
-    return CMD_UNREACHABLE;
-  }
-  unreachable(c, rc);
-  return CMD_UNREACHABLE;
 }
 
 /* --- agent-md --------------------------------------------------------------- */
