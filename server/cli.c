@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -240,6 +241,12 @@ int cli_parse_serve(int argc, char **argv, struct config *cfg) {
   }
   if (cfg->nfiles == 0 && cfg->ndirs == 0) {
     log_error("nothing to mirror: give --file PATH or --dir DIR");
+    return 2;
+  }
+  struct stat sb;
+  if (cfg->static_dir &&
+      (stat(cfg->static_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+    log_error("--static %s: not a directory", cfg->static_dir);
     return 2;
   }
   if (cfg->nhosts == 0) cfg->hosts[cfg->nhosts++] = "127.0.0.1";
