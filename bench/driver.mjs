@@ -331,6 +331,17 @@ async function s2(key) {
         r.resolve(now());
       }
     };
+    // The WebSocket floor: an empty patch is acked at once, with no change,
+    // file or broadcast behind it.
+    const rtt = [];
+    for (let i = 0; i < Math.min(N.s2, 100); i++) {
+      const acked = nextMessage(c, (m) => m.type === "ack" && m.ref === `e${i}`, 5000, `ack of an empty patch`);
+      const t0 = now();
+      c.ws.send(JSON.stringify({ type: "patch", name: "state", ops: [], ref: `e${i}` }));
+      await acked;
+      rtt.push(now() - t0);
+    }
+    record("s0_rtt", key, stats(rtt));
     const w = fs.watch(dir, (ev, fn) => { if (fn === base) check(); });
     const samples = [];
     try {
@@ -486,6 +497,7 @@ function table() {
     rows.push([label, "p50 / p99 ms", ...keys.map((k) => pq(r[k])),
       ...nodeKeys.map((k) => (r.ms && r[k] ? `${ratio(r[k].p50, r.ms.p50)} / ${ratio(r[k].p99, r.ms.p99)}` : "-")), target]);
   };
+  lat("s0_rtt", "floor: empty patch -> ack round trip", "");
   lat("s1_inplace", "file edit -> client, 10 KB, in-place write", "0.3 / 1");
   lat("s1_rename", "file edit -> client, 10 KB, temp+rename", "0.3 / 1");
   lat("s2", "client patch -> file on disk (incl. detector)", "0.6 / 1.5");
