@@ -255,13 +255,10 @@ static void merge_from_disk(struct mirror_file *f, cJSON *theirs) {
     }
     return;
   }
-  if (st->disk && json_equal(st->disk, theirs)) {
-    cJSON_Delete(theirs); /* reformatted, or touched: nothing new */
-    return;
-  }
   cJSON *ops;
   if (!f->dirty && st->disk && f->disk_version == st->version) {
-    /* Nothing unsaved: the file simply wins, and the diff is the change. */
+    /* Nothing unsaved: the file simply wins, and the diff is the change
+     * (empty if the agent only reformatted). */
     ops = patch_diff(st->current, theirs);
     bool changed = false;
     char err[128];
@@ -272,6 +269,10 @@ static void merge_from_disk(struct mirror_file *f, cJSON *theirs) {
     cJSON_Delete(st->disk);
     st->disk = theirs;
     f->disk_version = st->version;
+    return;
+  }
+  if (st->disk && json_equal(st->disk, theirs)) {
+    cJSON_Delete(theirs); /* reformatted, or touched: nothing new */
     return;
   }
   cJSON *merged = merge3(st->disk, st->current, theirs);

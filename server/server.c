@@ -1,6 +1,7 @@
 /* The server: one libuv loop that libwebsockets and inotify share. */
 #include "server.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,6 +87,10 @@ int server_run(const struct config *cfg) {
   struct server srv;
   memset(&srv, 0, sizeof srv);
   signal(SIGPIPE, SIG_IGN);
+  /* Freeing a large state leaves many small chunks in glibc's fast bins,
+   * which the next large allocation consolidates all at once (a fifth of
+   * a 10 MB edit's time); without fast bins they merge as they are freed. */
+  mallopt(M_MXFAST, 0);
   uv_loop_init(&srv.loop);
   hub_init(&srv.hub, cfg);
   store_init(&srv.hub.store, cfg->history);
