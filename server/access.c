@@ -23,7 +23,8 @@ void access_allow_host(struct access *a, const char *host) {
   if (a->nhosts >= ACCESS_MAX_HOSTS || !host || !*host) return;
   char *h = strdup(host);
   if (!h) return;
-  for (char *p = h; *p; p++) *p = (char)tolower((unsigned char)*p);
+  for (char *p = h; *p; p++)
+    *p = (char)tolower((unsigned char)*p);
   a->hosts[a->nhosts++] = h;
 }
 
@@ -36,7 +37,8 @@ struct access *access_new(const struct config *cfg) {
     access_allow_host(a, loopback[i]);
   if (gethostname(a->hostname, sizeof a->hostname - 1) == 0) {
     a->hostname[strcspn(a->hostname, ".")] = '\0';
-    for (char *p = a->hostname; *p; p++) *p = (char)tolower((unsigned char)*p);
+    for (char *p = a->hostname; *p; p++)
+      *p = (char)tolower((unsigned char)*p);
     access_allow_host(a, a->hostname);
   }
   for (int i = 0; i < cfg->nhosts; i++)
@@ -53,7 +55,8 @@ struct access *access_new(const struct config *cfg) {
 
 void access_free(struct access *a) {
   if (!a) return;
-  for (int i = 0; i < a->nhosts; i++) free(a->hosts[i]);
+  for (int i = 0; i < a->nhosts; i++)
+    free(a->hosts[i]);
   free(a);
 }
 

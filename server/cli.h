@@ -18,18 +18,18 @@ struct config {
   int nallow_hosts;
   const char *allow_origins[CLI_MAX_LIST]; /* --allow-origin */
   int nallow_origins;
-  int port;                 /* --port, 0 picks a free one */
-  const char *static_dir;   /* --static */
-  const char *token;        /* --token / --token-file / MIRRORSTATE_TOKEN */
-  const char *log_file;     /* --log: JSON-lines event log */
-  int write_delay_ms;       /* --write-delay */
-  int settle_ms;            /* --settle */
-  size_t max_message;       /* --max-message */
-  size_t max_pending;       /* --max-pending: unsent output per client */
-  size_t max_state;         /* --max-state: bytes of one state's file */
-  int max_clients;          /* --max-clients */
-  int history;              /* --history: versions kept per state */
-  int verbose;              /* -v: 1, -q: -1 */
+  int port;               /* --port, 0 picks a free one */
+  const char *static_dir; /* --static */
+  const char *token;      /* --token / --token-file / MIRRORSTATE_TOKEN */
+  const char *log_file;   /* --log: JSON-lines event log */
+  int write_delay_ms;     /* --write-delay */
+  int settle_ms;          /* --settle */
+  size_t max_message;     /* --max-message */
+  size_t max_pending;     /* --max-pending: unsent output per client */
+  size_t max_state;       /* --max-state: bytes of one state's file */
+  int max_clients;        /* --max-clients */
+  int history;            /* --history: versions kept per state */
+  int verbose;            /* -v: 1, -q: -1 */
 };
 
 /* Parses `serve` options (argv after the subcommand) into cfg, which is

@@ -12,11 +12,10 @@
 #include "log.h"
 #include "remote.h"
 
-
 struct watched {
   char *name;
-  long long last; /* newest version printed or skipped */
-  int ready;      /* the answer to subscribe arrived */
+  long long last;  /* newest version printed or skipped */
+  int ready;       /* the answer to subscribe arrived */
   int catching_up; /* history asked for; patches wait in queue */
   cJSON *queue;
 };
@@ -55,8 +54,8 @@ static int emit(struct watch *w, struct watched *s, long long version,
   cJSON_AddStringToObject(o, "name", s->name);
   cJSON_AddNumberToObject(o, "version", (double)version);
   cJSON_AddStringToObject(o, "origin", origin ? origin : "");
-  cJSON_AddItemToObject(o, "ops", ops ? cJSON_Duplicate(ops, 1)
-                                      : cJSON_CreateArray());
+  cJSON_AddItemToObject(o, "ops",
+                        ops ? cJSON_Duplicate(ops, 1) : cJSON_CreateArray());
   cmd_print_json(o, w->c->o.pretty);
   cJSON_Delete(o);
   w->printed++;
@@ -109,8 +108,8 @@ static int on_hello(struct watch *w, struct remote_ws *ws, const cJSON *m) {
   return rc;
 }
 
-static int on_snapshot(struct watch *w, struct remote_ws *ws,
-                       struct watched *s, const cJSON *m) {
+static int on_snapshot(struct watch *w, struct remote_ws *ws, struct watched *s,
+                       const cJSON *m) {
   long long v = (long long)cmd_num_item(m, "version", 0);
   /* A later snapshot: the state came into existence. Its first value is
    * version 1, which is not a change (nor in the history); `get` reads it. */
@@ -146,7 +145,8 @@ static int on_patch(struct watch *w, struct watched *s, const cJSON *m) {
               cJSON_GetObjectItemCaseSensitive(m, "ops"));
 }
 
-/* History fills what a watcher missed (--since), then the patches that arrived meanwhile follow in order. */
+/* History fills what a watcher missed (--since), then the patches that arrived
+ * meanwhile follow in order. */
 static int on_history(struct watch *w, struct watched *s, const cJSON *m) {
   s->catching_up = 0;
   const cJSON *e;
@@ -210,13 +210,13 @@ static int on_ws_message(struct remote_ws *ws, const char *text, size_t len,
 
 int cmd_watch(struct ctx *c) {
   struct watch w = {.c = c};
-  int timeout_ms = c->o.timeout < 0 ? 0
+  int timeout_ms = c->o.timeout < 0                ? 0
                    : c->o.timeout * 1000 > INT_MAX ? INT_MAX
                                                    : (int)(c->o.timeout * 1000);
   if (c->o.timeout == 0) timeout_ms = 1;
-  int rc = remote_ws_run(&c->u, c->token[0] ? c->token : NULL,
-                         "/_mirrorstate/ws", "mirrorstate.v1", timeout_ms,
-                         on_ws_message, &w);
+  int rc =
+      remote_ws_run(&c->u, c->token[0] ? c->token : NULL, "/_mirrorstate/ws",
+                    "mirrorstate.v1", timeout_ms, on_ws_message, &w);
   for (int i = 0; i < w.n; i++) {
     free(w.st[i].name);
     cJSON_Delete(w.st[i].queue);

@@ -29,7 +29,8 @@
 
 void cmd_print_json(const cJSON *v, int pretty) {
   size_t len;
-  char *text = pretty ? json_print_pretty(v, &len) : json_print_compact(v, &len);
+  char *text =
+      pretty ? json_print_pretty(v, &len) : json_print_compact(v, &len);
   if (!text) return;
   fputs(text, stdout);
   if (!pretty) fputc('\n', stdout);
@@ -127,7 +128,8 @@ static int pointer_ok(const char *p) {
   return 1;
 }
 
-/* --- options ---------------------------------------------------------------- */
+/* --- options ----------------------------------------------------------------
+ */
 
 /* The value of option name at argv[*i] ("--name=v" or "--name v"), or NULL
  * if argv[*i] is not that option. */
@@ -235,13 +237,13 @@ static int parse_opts(const struct command *cmd, int argc, char **argv,
   return 0;
 }
 
-/* --- finding the server ----------------------------------------------------- */
+/* --- finding the server -----------------------------------------------------
+ */
 
 /* Fills url/token from the runtime file above the current directory. */
 static void from_runtime_file(struct ctx *c) {
   char cwd[PATH_MAX], path[PATH_MAX + 64];
-  if (!getcwd(cwd, sizeof cwd) ||
-      runtime_find(cwd, path, sizeof path) != 0) {
+  if (!getcwd(cwd, sizeof cwd) || runtime_find(cwd, path, sizeof path) != 0) {
     snprintf(c->url, sizeof c->url, "%s", DEFAULT_URL);
     snprintf(c->from, sizeof c->from, "the default (no %s/%s found)",
              RUNTIME_DIR, RUNTIME_FILE);
@@ -295,7 +297,8 @@ void cmd_unreachable(const struct ctx *c, int rc) {
               c->url, c->from, strerror(rc < 0 ? -rc : EIO));
 }
 
-/* --- HTTP API --------------------------------------------------------------- */
+/* --- HTTP API ---------------------------------------------------------------
+ */
 
 /* One request. On 0, *json holds the parsed body (NULL if it is not JSON;
  * caller frees) and *status the HTTP status. Otherwise returns the exit
@@ -319,7 +322,7 @@ static int api(struct ctx *c, const char *method, const char *path,
   if (r.status == 403) {
     log_error("the server at %s refused the request: %s", c->url,
               cmd_str_item(*json, "message") ? cmd_str_item(*json, "message")
-                                         : "forbidden");
+                                             : "forbidden");
     cJSON_Delete(*json);
     *json = NULL;
     remote_reply_free(&r);
@@ -365,8 +368,8 @@ static void join_names(const cJSON *names, char *out, size_t outlen) {
   out[0] = '\0';
   const cJSON *n;
   cJSON_ArrayForEach(n, names) {
-    int w = snprintf(out + o, outlen - o, "%s%s", o ? ", " : "",
-                     n->valuestring);
+    int w =
+        snprintf(out + o, outlen - o, "%s%s", o ? ", " : "", n->valuestring);
     if (w < 0 || (size_t)w >= outlen - o) break;
     o += (size_t)w;
   }
@@ -380,7 +383,8 @@ static int only_state(struct ctx *c, char *out, size_t outlen) {
   int n = cJSON_GetArraySize(names);
   char list[1024];
   join_names(names, list, sizeof list);
-  if (n == 1) snprintf(out, outlen, "%s", cJSON_GetArrayItem(names, 0)->valuestring);
+  if (n == 1)
+    snprintf(out, outlen, "%s", cJSON_GetArrayItem(names, 0)->valuestring);
   cJSON_Delete(names);
   if (n == 1) return CMD_OK;
   if (n == 0) {
@@ -433,7 +437,8 @@ static int post_change(struct ctx *c, const char *name, const cJSON *msg,
   return rc;
 }
 
-/* --- get, set, patch, revert ------------------------------------------------ */
+/* --- get, set, patch, revert ------------------------------------------------
+ */
 
 /* NAME and POINTER of `get`/`history`: NAME may be left out when the server
  * mirrors one state, and a lone argument starting with '/' is a pointer. */
@@ -451,7 +456,8 @@ static int name_and_pointer(struct ctx *c, char *name, size_t namelen,
   }
   if (*ptr && !pointer_ok(*ptr)) {
     log_error("'%s' is not a JSON Pointer: one is \"\" or starts with '/', "
-              "and '~' is followed by 0 or 1", *ptr);
+              "and '~' is followed by 0 or 1",
+              *ptr);
     return CMD_USAGE;
   }
   if (given) {
@@ -514,7 +520,8 @@ static int cmd_set(struct ctx *c) {
   const char *name = c->o.pos[0], *ptr = c->o.pos[1];
   if (!pointer_ok(ptr)) {
     log_error("'%s' is not a JSON Pointer: one is \"\" or starts with '/', "
-              "and '~' is followed by 0 or 1", ptr);
+              "and '~' is followed by 0 or 1",
+              ptr);
     return CMD_USAGE;
   }
   cJSON *value = parse_arg("JSON_VALUE", c->o.pos[2]);
@@ -563,8 +570,7 @@ static int cmd_revert(struct ctx *c) {
   errno = 0;
   long long v = strtoll(c->o.pos[1], &end, 10);
   if (errno || end == c->o.pos[1] || *end || v < 1) {
-    log_error("VERSION must be a version number (>= 1), not '%s'",
-              c->o.pos[1]);
+    log_error("VERSION must be a version number (>= 1), not '%s'", c->o.pos[1]);
     return CMD_USAGE;
   }
   cJSON *msg = cJSON_CreateObject();
@@ -575,7 +581,8 @@ static int cmd_revert(struct ctx *c) {
   return rc;
 }
 
-/* --- history and status ----------------------------------------------------- */
+/* --- history and status -----------------------------------------------------
+ */
 
 /* "replace /a, add /items/-" from a list of ops. */
 static void ops_summary(const cJSON *ops, char *out, size_t outlen) {
@@ -585,14 +592,13 @@ static void ops_summary(const cJSON *ops, char *out, size_t outlen) {
   const cJSON *op;
   cJSON_ArrayForEach(op, ops) {
     const char *k = cmd_str_item(op, "op"), *p = cmd_str_item(op, "path");
-    int w = snprintf(out + o, outlen - o, "%s%s %s", n ? ", " : "",
-                     k ? k : "?", p && *p ? p : "(root)");
+    int w = snprintf(out + o, outlen - o, "%s%s %s", n ? ", " : "", k ? k : "?",
+                     p && *p ? p : "(root)");
     if (w < 0 || (size_t)w >= outlen - o || ++n == 4) break;
     o += (size_t)w;
   }
   if (n < total && total > 0 && strlen(out) + 20 < outlen)
-    snprintf(out + strlen(out), outlen - strlen(out), " (+%d more)",
-             total - n);
+    snprintf(out + strlen(out), outlen - strlen(out), " (+%d more)", total - n);
 }
 
 static void history_table(const cJSON *entries) {
@@ -651,7 +657,8 @@ static int cmd_history(struct ctx *c) {
 }
 
 static void status_table(const struct ctx *c, const cJSON *j) {
-  const char *srv = cmd_str_item(j, "server"), *ses = cmd_str_item(j, "session");
+  const char *srv = cmd_str_item(j, "server"),
+             *ses = cmd_str_item(j, "session");
   printf("server   %s at %s (session %s)\n", srv ? srv : "?", c->url,
          ses ? ses : "?");
   printf("clients  %.0f connected\n", cmd_num_item(j, "clients", 0));
@@ -660,13 +667,14 @@ static void status_table(const struct ctx *c, const cJSON *j) {
   cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(j, "states")) {
     const char *n = cmd_str_item(s, "name"), *st = cmd_str_item(s, "status"),
                *f = cmd_str_item(s, "file");
-    printf("%-20s %-8.0f %-14s %s\n", n ? n : "?", cmd_num_item(s, "version", 0),
-           st ? st : "?", f ? f : "");
+    printf("%-20s %-8.0f %-14s %s\n", n ? n : "?",
+           cmd_num_item(s, "version", 0), st ? st : "?", f ? f : "");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "error");
     if (cJSON_IsObject(e)) {
       const char *m = cmd_str_item(e, "message");
       printf("%-20s   %s:%.0f:%.0f: %s\n", "", f ? f : n,
-             cmd_num_item(e, "line", 0), cmd_num_item(e, "column", 0), m ? m : "");
+             cmd_num_item(e, "line", 0), cmd_num_item(e, "column", 0),
+             m ? m : "");
     }
   }
   fflush(stdout);
@@ -712,7 +720,8 @@ static int cmd_status(struct ctx *c) {
   return CMD_OK;
 }
 
-/* --- agent-md --------------------------------------------------------------- */
+/* --- agent-md ---------------------------------------------------------------
+ */
 
 /* Prints the part of AGENT.md for apps mirrored by MirrorState: from its
  * marker heading to the end. No server is involved. */
@@ -737,7 +746,8 @@ static int cmd_agent_md(struct ctx *c) {
   return CMD_OK;
 }
 
-/* --- dispatch --------------------------------------------------------------- */
+/* --- dispatch ---------------------------------------------------------------
+ */
 
 static const struct command commands[] = {
     {"get", cmd_get, 0, 2, 0, "mirrorstate get [NAME] [POINTER]"},
@@ -759,7 +769,9 @@ static const struct command *find_command(const char *name) {
   return NULL;
 }
 
-int commands_exists(const char *name) { return find_command(name) != NULL; }
+int commands_exists(const char *name) {
+  return find_command(name) != NULL;
+}
 
 int commands_run(int argc, char **argv) {
   const struct command *cmd = find_command(argv[0]);

@@ -16,9 +16,9 @@ enum { OPT_WATCH = 1, OPT_LIMIT = 2 };
 struct opts {
   const char *url, *token, *origin;
   int pretty, once, help;
-  double timeout;      /* seconds; < 0: none */
-  long limit;          /* history -n; 0: all */
-  long long since;     /* watch --since; < 0: none */
+  double timeout;  /* seconds; < 0: none */
+  long limit;      /* history -n; 0: all */
+  long long since; /* watch --since; < 0: none */
   const char *pos[MAX_POS];
   int npos;
 };

@@ -60,7 +60,8 @@ static void rotate(struct eventlog *log) {
   close(log->fd);
   if (rename(log->path, old) != 0)
     log_warn("--log: cannot rotate %s: %s", log->path, strerror(errno));
-  if (open_append(log) != 0) log_error("--log %s: %s", log->path, strerror(errno));
+  if (open_append(log) != 0)
+    log_error("--log %s: %s", log->path, strerror(errno));
 }
 
 static void write_line(struct eventlog *log, cJSON *o) {

@@ -19,8 +19,8 @@ struct file_sig {
 int file_sig_equal(const struct file_sig *a, const struct file_sig *b);
 
 /* Reads the whole file at path into a new buffer (*buf, NUL-terminated,
- * caller frees) of *len bytes, and its signature (sig may be NULL). -EFBIG if it is larger
- * than max; -EISDIR for a directory. */
+ * caller frees) of *len bytes, and its signature (sig may be NULL). -EFBIG if
+ * it is larger than max; -EISDIR for a directory. */
 int file_read(const char *path, size_t max, char **buf, size_t *len,
               struct file_sig *sig);
 
@@ -30,7 +30,7 @@ int file_stat(const char *path, struct file_sig *sig);
 /* A file an atomic write displaced that was not the one the caller
  * expected: an agent saved between the caller's last look and the write. */
 struct file_swap {
-  char *text;   /* its bytes (NUL-terminated); freed by file_swap_done */
+  char *text; /* its bytes (NUL-terminated); freed by file_swap_done */
   size_t len;
   char kept[PATH_MAX + 40]; /* where it is now, beside the target */
   char target[PATH_MAX];

@@ -235,8 +235,7 @@ void http_api_handle(struct hub *h, int is_post, const char *path,
              (path[11] == '\0' || path[11] == '/')) {
     states_api(h, path + 11, is_post, query ? query : "", body, len, r);
   } else if (is_post) {
-    reply_error(r, 405, ERR_BAD_MESSAGE, "POST goes to /api/states/NAME",
-                NULL);
+    reply_error(r, 405, ERR_BAD_MESSAGE, "POST goes to /api/states/NAME", NULL);
   } else {
     serve_asset(r, path);
   }

@@ -12,9 +12,9 @@ struct hub;
 struct http_reply {
   int status;
   const char *content_type;
-  char *body;          /* malloc'd; the transport frees it */
+  char *body; /* malloc'd; the transport frees it */
   size_t len;
-  long long version;   /* X-MirrorState-Version, or -1 */
+  long long version; /* X-MirrorState-Version, or -1 */
 };
 
 /* Handles a request for path (below /_mirrorstate, e.g. "/api/states").

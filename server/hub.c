@@ -21,8 +21,8 @@ void hub_init(struct hub *h, const struct config *cfg) {
   if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    memcpy(rnd, &ts.tv_nsec, sizeof rnd < sizeof ts.tv_nsec
-                                 ? sizeof rnd : sizeof ts.tv_nsec);
+    memcpy(rnd, &ts.tv_nsec,
+           sizeof rnd < sizeof ts.tv_nsec ? sizeof rnd : sizeof ts.tv_nsec);
   }
   for (int i = 0; i < 8; i++)
     snprintf(h->session_id + 2 * i, 3, "%02x", rnd[i]);
@@ -151,8 +151,7 @@ static cJSON *file_status_msg(const struct state *st) {
     snprintf(message, sizeof message,
              "the file and the state are in sync again");
     break;
-  default:
-    return NULL;
+  default: return NULL;
   }
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "type", "error");
@@ -339,8 +338,8 @@ static void apply_change(struct hub *h, struct state *st, const struct msg *m,
       r->code = ERR_UNKNOWN_VERSION;
       snprintf(r->message, sizeof r->message,
                "version %llu is not in the history (current %llu, %d kept)",
-               (unsigned long long)m->version,
-               (unsigned long long)st->version, st->hist_len);
+               (unsigned long long)m->version, (unsigned long long)st->version,
+               st->hist_len);
       return;
     }
     use = ops = patch_diff(st->current, old);
@@ -506,8 +505,7 @@ void hub_on_message(struct hub *h, struct session *s, const char *buf,
 }
 
 void hub_on_open(struct hub *h, struct session *s) {
-  snprintf(s->id, sizeof s->id, "c%llu",
-           (unsigned long long)++h->next_client);
+  snprintf(s->id, sizeof s->id, "c%llu", (unsigned long long)++h->next_client);
   snprintf(s->role, sizeof s->role, "app");
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "type", "hello");
@@ -526,7 +524,8 @@ void hub_on_open(struct hub *h, struct session *s) {
 
 void hub_on_close(struct hub *h, struct session *s) {
   log_debug("client %s disconnected", s->id);
-  for (int i = 0; i < s->nsubs; i++) free(s->subs[i]);
+  for (int i = 0; i < s->nsubs; i++)
+    free(s->subs[i]);
   free(s->subs);
   s->subs = NULL;
   s->nsubs = 0;

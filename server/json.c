@@ -68,9 +68,9 @@ static void out_indent(struct out *o, int depth) {
  * follows the backslash ('u' for \u00XX). NUL is marked too: it ends the C
  * string. */
 static const char escape_table[256] = {
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r',
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
-    'u', 'u', 'u', 'u', 0,   0,   '"', [92] = '\\'};
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u',
+    'f', 'r', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 0,   0,   '"', [92] = '\\'};
 
 static void out_string(struct out *o, const char *str) {
   const unsigned char *s = (const unsigned char *)(str ? str : "");
@@ -151,15 +151,16 @@ static int out_index_keys_first(struct out *o, const cJSON *v, int depth,
   for (const cJSON *c = v->child; c; c = c->next)
     if (index_key(c->string, &index)) keys[n++] = c;
   qsort(keys, n, sizeof *keys, by_index);
-  for (size_t i = 0; i < n; i++) out_member(o, keys[i], depth, pretty, 1, i == 0);
+  for (size_t i = 0; i < n; i++)
+    out_member(o, keys[i], depth, pretty, 1, i == 0);
   free(keys);
   for (const cJSON *c = v->child; c; c = c->next)
     if (!index_key(c->string, &index)) out_member(o, c, depth, pretty, 1, 0);
   return 1;
 }
 
-static void out_container(struct out *o, const cJSON *v, int depth,
-                          int pretty, int is_object) {
+static void out_container(struct out *o, const cJSON *v, int depth, int pretty,
+                          int is_object) {
   const cJSON *c = v->child;
   if (!c) {
     out_bytes(o, is_object ? "{}" : "[]", 2);
@@ -167,47 +168,36 @@ static void out_container(struct out *o, const cJSON *v, int depth,
   }
   out_char(o, is_object ? '{' : '[');
   if (!is_object || !out_index_keys_first(o, v, depth, pretty))
-    for (; c; c = c->next) out_member(o, c, depth, pretty, is_object, c == v->child);
+    for (; c; c = c->next)
+      out_member(o, c, depth, pretty, is_object, c == v->child);
   if (pretty) out_indent(o, depth);
   out_char(o, is_object ? '}' : ']');
 }
 
 static void out_value(struct out *o, const cJSON *v, int depth, int pretty) {
   switch (v->type & 0xFF) {
-  case cJSON_False:
-    out_bytes(o, "false", 5);
-    break;
-  case cJSON_True:
-    out_bytes(o, "true", 4);
-    break;
-  case cJSON_Number:
-    out_number(o, v->valuedouble);
-    break;
-  case cJSON_String:
-    out_string(o, v->valuestring);
-    break;
+  case cJSON_False: out_bytes(o, "false", 5); break;
+  case cJSON_True: out_bytes(o, "true", 4); break;
+  case cJSON_Number: out_number(o, v->valuedouble); break;
+  case cJSON_String: out_string(o, v->valuestring); break;
   case cJSON_Raw:
     if (v->valuestring)
       out_bytes(o, v->valuestring, strlen(v->valuestring));
     else
       out_bytes(o, "null", 4);
     break;
-  case cJSON_Array:
-    out_container(o, v, depth, pretty, 0);
-    break;
-  case cJSON_Object:
-    out_container(o, v, depth, pretty, 1);
-    break;
-  default:
-    out_bytes(o, "null", 4);
-    break;
+  case cJSON_Array: out_container(o, v, depth, pretty, 0); break;
+  case cJSON_Object: out_container(o, v, depth, pretty, 1); break;
+  default: out_bytes(o, "null", 4); break;
   }
 }
 
 static char *print(const cJSON *v, size_t *len, int pretty) {
   struct out o = {0};
-  if (v) out_value(&o, v, 0, pretty);
-  else out_bytes(&o, "null", 4);
+  if (v)
+    out_value(&o, v, 0, pretty);
+  else
+    out_bytes(&o, "null", 4);
   if (pretty) out_char(&o, '\n');
   if (!out_reserve(&o, 0)) o.failed = 1;
   if (o.failed) {
@@ -260,10 +250,14 @@ static int utf8_length(const unsigned char *p, size_t avail) {
   int n;
   unsigned lo = 0x80, hi = 0xBF;
   if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c >= 0xE0 && c <= 0xEF) n = 3;
-  else if (c >= 0xF0 && c <= 0xF4) n = 4;
-  else return 0;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2;
+  else if (c >= 0xE0 && c <= 0xEF)
+    n = 3;
+  else if (c >= 0xF0 && c <= 0xF4)
+    n = 4;
+  else
+    return 0;
   if (c == 0xE0) lo = 0xA0;
   if (c == 0xED) hi = 0x9F;
   if (c == 0xF0) lo = 0x90;
@@ -307,9 +301,12 @@ static int hex4(const struct scan *sc, size_t at, unsigned *cp) {
   for (size_t i = at; i < at + 4; i++) {
     if (i >= sc->len) return (int)(sc->len - at);
     unsigned c = sc->s[i], v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') v = (c | 0x20) - 'a' + 10;
-    else return (int)(i - at);
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+      v = (c | 0x20) - 'a' + 10;
+    else
+      return (int)(i - at);
     *cp = *cp << 4 | v;
   }
   return 4;
@@ -325,11 +322,11 @@ static int scan_unicode_escape(struct scan *sc) {
   if (n < 4) {
     if (at + 2 + (size_t)n >= sc->len)
       return fail(sc, sc->len, "unterminated string");
-    return fail(sc, at + 2 + (size_t)n, "bad \\u escape: expected 4 hex digits");
+    return fail(sc, at + 2 + (size_t)n,
+                "bad \\u escape: expected 4 hex digits");
   }
   sc->pos = at + 6;
-  if (cp == 0)
-    return fail(sc, at, "\\u0000 in a string is not supported");
+  if (cp == 0) return fail(sc, at, "\\u0000 in a string is not supported");
   if (cp >= 0xDC00 && cp <= 0xDFFF)
     return fail(sc, at, "unpaired surrogate escape is not supported");
   if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -347,12 +344,15 @@ static int scan_unicode_escape(struct scan *sc) {
 static int scan_escape(struct scan *sc) {
   if (sc->pos + 1 >= sc->len) return fail(sc, sc->len, "unterminated string");
   switch (sc->s[sc->pos + 1]) {
-  case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
-  case 't':
-    sc->pos += 2;
-    return 0;
-  case 'u':
-    return scan_unicode_escape(sc);
+  case '"':
+  case '\\':
+  case '/':
+  case 'b':
+  case 'f':
+  case 'n':
+  case 'r':
+  case 't': sc->pos += 2; return 0;
+  case 'u': return scan_unicode_escape(sc);
   default:
     sc->pos++;
     return fail_unexpected(sc, " after a backslash in a string");
@@ -370,7 +370,8 @@ static int scan_string(struct scan *sc) {
   sc->pos++;
   for (;;) {
     size_t pos = sc->pos, len = sc->len;
-    while (pos < len && plain_byte(s[pos])) pos++;
+    while (pos < len && plain_byte(s[pos]))
+      pos++;
     sc->pos = pos;
     if (pos >= len) return fail(sc, len, "unterminated string");
     unsigned char c = s[pos];
@@ -381,7 +382,8 @@ static int scan_string(struct scan *sc) {
     if (c == '\\') {
       if (scan_escape(sc)) return -1;
     } else if (c == '\n') {
-      return fail(sc, pos, "line break inside a string (missing closing quote?)");
+      return fail(sc, pos,
+                  "line break inside a string (missing closing quote?)");
     } else if (c < 0x20) {
       return fail(sc, pos, "control character inside a string must be escaped");
     } else {
@@ -392,10 +394,13 @@ static int scan_string(struct scan *sc) {
   }
 }
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
+static int is_digit(int c) {
+  return c >= '0' && c <= '9';
+}
 
 static void skip_digits(struct scan *sc) {
-  while (sc->pos < sc->len && is_digit(sc->s[sc->pos])) sc->pos++;
+  while (sc->pos < sc->len && is_digit(sc->s[sc->pos]))
+    sc->pos++;
 }
 
 static int scan_number(struct scan *sc) {
@@ -454,8 +459,7 @@ static int scan_array(struct scan *sc, int depth) {
     if (c != ',') return fail_unexpected(sc, ": expected ',' or ']'");
     sc->pos++;
     skip_ws(sc);
-    if (peek(sc) == ']')
-      return fail(sc, sc->pos, "trailing comma before ']'");
+    if (peek(sc) == ']') return fail(sc, sc->pos, "trailing comma before ']'");
   }
 }
 
@@ -482,8 +486,10 @@ static void note_key(struct scan *sc, struct key_seen *seen, size_t start) {
   }
   for (int i = 0; i < seen->n; i++)
     if (seen->hash[i] == h) sc->maybe_duplicates = 1;
-  if (seen->n == TRACKED_KEYS) sc->maybe_duplicates = 1;
-  else seen->hash[seen->n++] = h;
+  if (seen->n == TRACKED_KEYS)
+    sc->maybe_duplicates = 1;
+  else
+    seen->hash[seen->n++] = h;
 }
 
 static int scan_object(struct scan *sc, int depth) {
@@ -515,8 +521,7 @@ static int scan_object(struct scan *sc, int depth) {
     if (c != ',') return fail_unexpected(sc, ": expected ',' or '}'");
     sc->pos++;
     skip_ws(sc);
-    if (peek(sc) == '}')
-      return fail(sc, sc->pos, "trailing comma before '}'");
+    if (peek(sc) == '}') return fail(sc, sc->pos, "trailing comma before '}'");
   }
 }
 
@@ -528,19 +533,22 @@ static int scan_value(struct scan *sc, int depth) {
       return fail(sc, sc->pos, "nested deeper than 1000 levels");
     return peek(sc) == '{' ? scan_object(sc, depth + 1)
                            : scan_array(sc, depth + 1);
-  case '"':
-    return scan_string(sc);
-  case 't':
-    return scan_literal(sc, "true");
-  case 'f':
-    return scan_literal(sc, "false");
-  case 'n':
-    return scan_literal(sc, "null");
-  case '-': case '0': case '1': case '2': case '3': case '4': case '5':
-  case '6': case '7': case '8': case '9':
-    return scan_number(sc);
-  default:
-    return fail_unexpected(sc, "");
+  case '"': return scan_string(sc);
+  case 't': return scan_literal(sc, "true");
+  case 'f': return scan_literal(sc, "false");
+  case 'n': return scan_literal(sc, "null");
+  case '-':
+  case '0':
+  case '1':
+  case '2':
+  case '3':
+  case '4':
+  case '5':
+  case '6':
+  case '7':
+  case '8':
+  case '9': return scan_number(sc);
+  default: return fail_unexpected(sc, "");
   }
 }
 
@@ -578,7 +586,8 @@ static void take_value(cJSON *obj, cJSON *keep, cJSON *dup) {
 
 static size_t key_hash(const char *s) {
   size_t h = 14695981039346656037u;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211u;
   return h;
 }
 
@@ -586,7 +595,8 @@ static size_t key_hash(const char *s) {
  * so a map with many keys stays linear. Returns -1 if out of memory. */
 static int fold_duplicates(cJSON *obj) {
   size_t n = 0;
-  for (cJSON *c = obj->child; c; c = c->next) n++;
+  for (cJSON *c = obj->child; c; c = c->next)
+    n++;
   if (n <= 16) {
     for (cJSON *j = obj->child->next, *next; j; j = next) {
       next = j->next;
@@ -599,15 +609,19 @@ static int fold_duplicates(cJSON *obj) {
     return 0;
   }
   size_t mask = 31;
-  while (mask < 2 * n) mask = mask * 2 + 1;
+  while (mask < 2 * n)
+    mask = mask * 2 + 1;
   cJSON **set = calloc(mask + 1, sizeof *set);
   if (!set) return -1;
   for (cJSON *j = obj->child, *next; j; j = next) {
     next = j->next;
     size_t h = key_hash(j->string) & mask;
-    while (set[h] && strcmp(set[h]->string, j->string) != 0) h = (h + 1) & mask;
-    if (set[h]) take_value(obj, set[h], j);
-    else set[h] = j;
+    while (set[h] && strcmp(set[h]->string, j->string) != 0)
+      h = (h + 1) & mask;
+    if (set[h])
+      take_value(obj, set[h], j);
+    else
+      set[h] = j;
   }
   free(set);
   return 0;
@@ -757,9 +771,12 @@ static char *build_string(struct scan *sc, int *oom) {
 /* As cJSON stores a number: the double, and valueint saturated. */
 static void set_number(cJSON *n, double d) {
   n->valuedouble = d;
-  if (d >= INT_MAX) n->valueint = INT_MAX;
-  else if (d <= (double)INT_MIN) n->valueint = INT_MIN;
-  else n->valueint = (int)d;
+  if (d >= INT_MAX)
+    n->valueint = INT_MAX;
+  else if (d <= (double)INT_MIN)
+    n->valueint = INT_MIN;
+  else
+    n->valueint = (int)d;
 }
 
 static cJSON *build_number(struct scan *sc) {
@@ -775,7 +792,8 @@ static cJSON *build_number(struct scan *sc) {
   if (digits <= 15) {
     uint64_t u = 0;
     size_t i = (size_t)neg;
-    for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) u = u * 10 + (uint64_t)(p[i] - '0');
+    for (; i < len && p[i] >= '0' && p[i] <= '9'; i++)
+      u = u * 10 + (uint64_t)(p[i] - '0');
     if (i == len) {
       set_number(n, neg ? -(double)u : (double)u);
       return n;
@@ -924,22 +942,26 @@ static cJSON *build_value(struct scan *sc, int depth, int *oom) {
     n->valuestring = str;
     return n;
   }
-  case 't':
-    return build_literal(sc, "true", cJSON_True, oom);
-  case 'f':
-    return build_literal(sc, "false", cJSON_False, oom);
-  case 'n':
-    return build_literal(sc, "null", cJSON_NULL, oom);
-  case '-': case '0': case '1': case '2': case '3': case '4': case '5':
-  case '6': case '7': case '8': case '9': {
+  case 't': return build_literal(sc, "true", cJSON_True, oom);
+  case 'f': return build_literal(sc, "false", cJSON_False, oom);
+  case 'n': return build_literal(sc, "null", cJSON_NULL, oom);
+  case '-':
+  case '0':
+  case '1':
+  case '2':
+  case '3':
+  case '4':
+  case '5':
+  case '6':
+  case '7':
+  case '8':
+  case '9': {
     size_t at = sc->pos;
     n = build_number(sc);
     if (!n && sc->pos != at && !sc->msg[0]) *oom = 1;
     return n;
   }
-  default:
-    fail_unexpected(sc, "");
-    return NULL;
+  default: fail_unexpected(sc, ""); return NULL;
   }
 }
 
@@ -980,6 +1002,16 @@ cJSON *json_parse(const char *buf, size_t len, struct json_error *err) {
 
 /* ---- Equality ----------------------------------------------------------- */
 
+cJSON *json_copy_value(const cJSON *v) {
+  cJSON *d = cJSON_Duplicate(v, 1);
+  if (d && d->string) {
+    if (!(d->type & cJSON_StringIsConst)) cJSON_free(d->string);
+    d->string = NULL;
+    d->type &= ~cJSON_StringIsConst;
+  }
+  return d;
+}
+
 int json_equal(const cJSON *a, const cJSON *b) {
   if (a == b) return 1;
   if (!a || !b) return 0;
@@ -988,12 +1020,9 @@ int json_equal(const cJSON *a, const cJSON *b) {
   switch (ta) {
   case cJSON_False:
   case cJSON_True:
-  case cJSON_NULL:
-    return 1;
-  case cJSON_Number:
-    return a->valuedouble == b->valuedouble;
-  case cJSON_String:
-    return strcmp(a->valuestring, b->valuestring) == 0;
+  case cJSON_NULL: return 1;
+  case cJSON_Number: return a->valuedouble == b->valuedouble;
+  case cJSON_String: return strcmp(a->valuestring, b->valuestring) == 0;
   case cJSON_Array: {
     const cJSON *x = a->child, *y = b->child;
     for (; x && y; x = x->next, y = y->next)
@@ -1012,10 +1041,10 @@ int json_equal(const cJSON *a, const cJSON *b) {
       if (!match || !json_equal(x, match)) return 0;
       y = match->next;
     }
-    for (y = b->child; y; y = y->next) nb++;
+    for (y = b->child; y; y = y->next)
+      nb++;
     return na == nb;
   }
-  default:
-    return 0;
+  default: return 0;
   }
 }

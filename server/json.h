@@ -60,6 +60,11 @@ char *json_print_compact(const cJSON *v, size_t *len);
  * Returns the length written (without the NUL). */
 int json_format_number(double d, char *out);
 
+/* A deep copy of v without its key (cJSON_Duplicate keeps an object
+ * member's name), ready to be added anywhere. Caller frees; NULL on
+ * allocation failure. */
+cJSON *json_copy_value(const cJSON *v);
+
 /* Deep equality of two JSON values: object key order is ignored, array
  * order is not, numbers compare exactly. NULL equals only NULL. */
 int json_equal(const cJSON *a, const cJSON *b);

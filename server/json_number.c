@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* A positive finite double as ECMAScript describes it: the value is
  * 0.D1D2...Dk times 10^n, with k as small as possible. */
 struct decimal {
@@ -30,7 +29,8 @@ static int write_uint(uint64_t u, char *out) {
     tmp[n++] = (char)('0' + u % 10);
     u /= 10;
   } while (u);
-  for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  for (int i = 0; i < n; i++)
+    out[i] = tmp[n - 1 - i];
   return n;
 }
 
@@ -74,7 +74,8 @@ static int exact_digits(double a, struct decimal *dec) {
   int lead = (int)floor((e2 - 1) * 0.30102999566398120) + 1;
   int p = 13 - lead > 1 ? 13 - lead : 1;
   u128 scale = 1;
-  for (int i = 0; i < p; i++) scale *= 10;
+  for (int i = 0; i < p; i++)
+    scale *= 10;
   for (; p <= 18 - lead && p <= 21; p++, scale *= 10) {
     u128 nlo = lo * scale, nhi = hi * scale, nv = v * scale;
     u128 dlo = (nlo >> shift) + ((nlo & mask) != 0 || (m & 1));
@@ -111,7 +112,8 @@ static int round_trips(const struct decimal *dec, double a) {
 }
 
 static void strip_zeros(struct decimal *dec) {
-  while (dec->k > 1 && dec->digits[dec->k - 1] == '0') dec->k--;
+  while (dec->k > 1 && dec->digits[dec->k - 1] == '0')
+    dec->k--;
 }
 
 static int try_precision(double a, int prec, struct decimal *dec) {
@@ -124,7 +126,8 @@ static int try_precision(double a, int prec, struct decimal *dec) {
 /* Adds one unit in the last digit. */
 static void increment_digits(struct decimal *dec) {
   int i = dec->k - 1;
-  while (i >= 0 && dec->digits[i] == '9') dec->digits[i--] = '0';
+  while (i >= 0 && dec->digits[i] == '9')
+    dec->digits[i--] = '0';
   if (i >= 0) {
     dec->digits[i]++;
   } else {

@@ -6,8 +6,12 @@
 
 static enum log_level max_level = LOG_INFO;
 
-void log_set_level(enum log_level level) { max_level = level; }
-enum log_level log_get_level(void) { return max_level; }
+void log_set_level(enum log_level level) {
+  max_level = level;
+}
+enum log_level log_get_level(void) {
+  return max_level;
+}
 
 void log_msg(enum log_level level, const char *fmt, ...) {
   static const char *const prefix[] = {"error: ", "warning: ", "", ""};

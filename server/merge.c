@@ -46,16 +46,22 @@ static int key_eq(const struct key *a, const struct key *b) {
 
 static struct slot *index_slot(const struct index *ix, const struct key *k) {
   size_t i = (size_t)key_hash(k) & ix->mask;
-  while (ix->slots[i].item && !key_eq(&ix->slots[i].k, k)) i = (i + 1) & ix->mask;
+  while (ix->slots[i].item && !key_eq(&ix->slots[i].k, k))
+    i = (i + 1) & ix->mask;
   return &ix->slots[i];
 }
 
 /* An array item's id: an object whose "id" is a string or a number. */
 static int item_id(const cJSON *item, struct key *k) {
-  const cJSON *id = cJSON_IsObject(item) ? cJSON_GetObjectItemCaseSensitive(item, "id") : NULL;
-  if (cJSON_IsString(id)) *k = (struct key){id->valuestring, 0};
-  else if (cJSON_IsNumber(id)) *k = (struct key){NULL, id->valuedouble};
-  else return 0;
+  const cJSON *id = cJSON_IsObject(item)
+                        ? cJSON_GetObjectItemCaseSensitive(item, "id")
+                        : NULL;
+  if (cJSON_IsString(id))
+    *k = (struct key){id->valuestring, 0};
+  else if (cJSON_IsNumber(id))
+    *k = (struct key){NULL, id->valuedouble};
+  else
+    return 0;
   return 1;
 }
 
@@ -70,8 +76,10 @@ static int item_key(const cJSON *item, int by_id, struct key *k) {
  * keeps its first member, as lookups do. */
 static int index_build(struct index *ix, const cJSON *c, int by_id) {
   size_t n = 0, cap = 8;
-  for (const cJSON *x = c->child; x; x = x->next) n++;
-  while (cap < 2 * n) cap *= 2;
+  for (const cJSON *x = c->child; x; x = x->next)
+    n++;
+  while (cap < 2 * n)
+    cap *= 2;
   ix->slots = calloc(cap, sizeof *ix->slots);
   ix->mask = cap - 1;
   if (!ix->slots) return -1;
@@ -92,20 +100,12 @@ static const cJSON *index_find(const struct index *ix, const cJSON *item,
   return index_slot(ix, &k)->item;
 }
 
-static cJSON *dup_value(const cJSON *v) {
-  cJSON *d = cJSON_Duplicate(v, 1);
-  if (d && d->string) {
-    if (!(d->type & cJSON_StringIsConst)) cJSON_free(d->string);
-    d->string = NULL;
-    d->type &= ~cJSON_StringIsConst;
-  }
-  return d;
-}
-
 static int append(cJSON *out, const cJSON *like, cJSON *v) {
   if (!v) return -1;
-  if (cJSON_IsArray(out)) return cJSON_AddItemToArray(out, v) ? 0 : (cJSON_Delete(v), -1);
-  return cJSON_AddItemToObject(out, like->string, v) ? 0 : (cJSON_Delete(v), -1);
+  if (cJSON_IsArray(out))
+    return cJSON_AddItemToArray(out, v) ? 0 : (cJSON_Delete(v), -1);
+  return cJSON_AddItemToObject(out, like->string, v) ? 0
+                                                     : (cJSON_Delete(v), -1);
 }
 
 /* Merges members (objects) or id'd items (arrays) one by one, in theirs'
@@ -117,15 +117,18 @@ static cJSON *merge_keyed(const struct index ix[3], const cJSON *ours,
   cJSON *out = by_id ? cJSON_CreateArray() : cJSON_CreateObject();
   int rc = out ? 0 : -1;
   for (const cJSON *t = theirs->child; t && rc == 0; t = t->next) {
-    const cJSON *b = index_find(&ix[0], t, by_id), *o = index_find(&ix[1], t, by_id);
+    const cJSON *b = index_find(&ix[0], t, by_id),
+                *o = index_find(&ix[1], t, by_id);
     if (!by_id && index_find(&ix[2], t, 0) != t) continue; /* repeated key */
-    if (o) rc = append(out, t, merge3(b, o, t));
-    else if (!b || !json_equal(b, t)) rc = append(out, t, dup_value(t));
+    if (o)
+      rc = append(out, t, merge3(b, o, t));
+    else if (!b || !json_equal(b, t))
+      rc = append(out, t, json_copy_value(t));
   }
   for (const cJSON *o = ours->child; o && rc == 0; o = o->next) {
     if (index_find(&ix[2], o, by_id) || index_find(&ix[0], o, by_id)) continue;
     if (!by_id && index_find(&ix[1], o, 0) != o) continue;
-    rc = append(out, o, dup_value(o));
+    rc = append(out, o, json_copy_value(o));
   }
   if (rc == 0) return out;
   cJSON_Delete(out);
@@ -139,10 +142,14 @@ static int try_keyed(const cJSON *base, const cJSON *ours, const cJSON *theirs,
   struct index ix[3] = {{NULL, 0}, {NULL, 0}, {NULL, 0}};
   const cJSON *in[3] = {base, ours, theirs};
   int rc = 0;
-  for (int i = 0; i < 3 && rc == 0; i++) rc = index_build(&ix[i], in[i], by_id);
-  if (rc == 0) *out = merge_keyed(ix, ours, theirs, by_id);
-  else if (rc < 0) *out = NULL;
-  for (int i = 0; i < 3; i++) free(ix[i].slots);
+  for (int i = 0; i < 3 && rc == 0; i++)
+    rc = index_build(&ix[i], in[i], by_id);
+  if (rc == 0)
+    *out = merge_keyed(ix, ours, theirs, by_id);
+  else if (rc < 0)
+    *out = NULL;
+  for (int i = 0; i < 3; i++)
+    free(ix[i].slots);
   return rc > 0;
 }
 
@@ -163,14 +170,15 @@ static cJSON *merge_elements(const cJSON *base, const cJSON *ours,
 
 static int same_length(const cJSON *a, const cJSON *b, const cJSON *c) {
   a = a->child, b = b->child, c = c->child;
-  while (a && b && c) a = a->next, b = b->next, c = c->next;
+  while (a && b && c)
+    a = a->next, b = b->next, c = c->next;
   return !a && !b && !c;
 }
 
 cJSON *merge3(const cJSON *base, const cJSON *ours, const cJSON *theirs) {
   if (!theirs) return NULL;
-  if (!base || !ours || json_equal(ours, base)) return dup_value(theirs);
-  if (json_equal(theirs, base)) return dup_value(ours);
+  if (!base || !ours || json_equal(ours, base)) return json_copy_value(theirs);
+  if (json_equal(theirs, base)) return json_copy_value(ours);
   cJSON *out = NULL;
   if (cJSON_IsObject(base) && cJSON_IsObject(ours) && cJSON_IsObject(theirs)) {
     try_keyed(base, ours, theirs, 0, &out);
@@ -178,7 +186,8 @@ cJSON *merge3(const cJSON *base, const cJSON *ours, const cJSON *theirs) {
   }
   if (cJSON_IsArray(base) && cJSON_IsArray(ours) && cJSON_IsArray(theirs)) {
     if (!try_keyed(base, ours, theirs, 1, &out)) return out;
-    if (same_length(base, ours, theirs)) return merge_elements(base, ours, theirs);
+    if (same_length(base, ours, theirs))
+      return merge_elements(base, ours, theirs);
   }
-  return dup_value(theirs);
+  return json_copy_value(theirs);
 }

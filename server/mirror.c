@@ -20,16 +20,16 @@
 #include "patch.h"
 
 /* IN_ATTRIB too: a chmod can make an unreadable file readable again. */
-#define WATCH_MASK                                                        \
-  (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM | \
+#define WATCH_MASK                                                             \
+  (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM |      \
    IN_DELETE_SELF | IN_ATTRIB | IN_ONLYDIR)
 
 /* A watched directory: the parent of a --file, or a folder below a --dir. */
 struct watch {
   int wd;
-  char *path;      /* absolute, no trailing slash */
-  int root;        /* index of its --dir root, or -1 */
-  char *rel;       /* path below that root ("" or "sub/"), or NULL */
+  char *path; /* absolute, no trailing slash */
+  int root;   /* index of its --dir root, or -1 */
+  char *rel;  /* path below that root ("" or "sub/"), or NULL */
   struct watch *next;
 };
 
@@ -42,7 +42,7 @@ struct mirror_file {
   uv_timer_t settle_timer;
   uv_timer_t write_timer;
   int settling, write_scheduled, dirty, touched;
-  char *last_text;     /* bytes last read from or written to the file */
+  char *last_text; /* bytes last read from or written to the file */
   size_t last_len;
   int have_last;
   struct file_sig sig; /* of last_text */
@@ -126,7 +126,9 @@ static void watch_forget(struct mirror *m, int wd) {
 
 /* --- files --------------------------------------------------------------- */
 
-static void on_settle(uv_timer_t *t) { process_file(t->data, 1); }
+static void on_settle(uv_timer_t *t) {
+  process_file(t->data, 1);
+}
 static void on_write_timer(uv_timer_t *t) {
   struct mirror_file *f = t->data;
   f->write_scheduled = 0;
@@ -213,8 +215,8 @@ static char *line_at(const char *text, size_t len, int line) {
   return strndup(p, n > 300 ? 300 : n);
 }
 
-static void report_invalid(struct mirror_file *f, const char *text,
-                           size_t len, const struct json_error *err) {
+static void report_invalid(struct mirror_file *f, const char *text, size_t len,
+                           const struct json_error *err) {
   struct state *st = f->st;
   st->error = *err;
   free(st->error_text);
@@ -388,8 +390,8 @@ static void disk_catch_up(struct mirror_file *f) {
     if (first >= 0) {
       int ok = 1;
       for (int i = first; i < st->hist_len && ok; i++)
-        ok = patch_apply(&st->disk, store_history(st, i)->ops, NULL, NULL,
-                         0) == PATCH_OK;
+        ok = patch_apply(&st->disk, store_history(st, i)->ops, NULL, NULL, 0) ==
+             PATCH_OK;
       if (ok) {
         f->disk_version = st->version;
         return;
@@ -407,11 +409,15 @@ static struct state *dir_state(struct mirror *m, int root, const char *rel);
 static void scan_dir(struct mirror *m, int root, const char *dir,
                      const char *rel);
 
-static void touch(struct mirror_file *f) { f->touched = 1; }
+static void touch(struct mirror_file *f) {
+  f->touched = 1;
+}
 
 static void rescan_all(struct mirror *m) {
-  for (int i = 0; i < m->nroots; i++) scan_dir(m, i, m->roots[i], "");
-  for (struct mirror_file *f = m->files; f; f = f->next) touch(f);
+  for (int i = 0; i < m->nroots; i++)
+    scan_dir(m, i, m->roots[i], "");
+  for (struct mirror_file *f = m->files; f; f = f->next)
+    touch(f);
 }
 
 static void on_event(struct mirror *m, const struct inotify_event *ev) {
@@ -462,7 +468,8 @@ static void on_event(struct mirror *m, const struct inotify_event *ev) {
 
 /* Reads every queued event, then processes each touched file once. */
 static void drain_events(struct mirror *m) {
-  char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+  char buf[64 * 1024]
+      __attribute__((aligned(__alignof__(struct inotify_event))));
   for (;;) {
     ssize_t n = read(m->ifd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
@@ -493,15 +500,15 @@ static void write_unsaved(struct mirror_file *f) {
   snprintf(path, sizeof path, "%s.unsaved", st->path);
   size_t len;
   char *text = json_print_pretty(st->current, &len);
-  int rc = text ? file_write_atomic(path, text, len, NULL, NULL, 0, NULL)
-                : -ENOMEM;
+  int rc =
+      text ? file_write_atomic(path, text, len, NULL, NULL, 0, NULL) : -ENOMEM;
   free(text);
   if (rc)
     log_error("%s is invalid and the unsaved changes could not be kept: %s",
               st->path, strerror(-rc));
   else
-    log_warn("%s holds invalid JSON: unsaved changes written to %s",
-             st->path, path);
+    log_warn("%s holds invalid JSON: unsaved changes written to %s", st->path,
+             path);
 }
 
 static void write_failed(struct mirror_file *f, int rc) {
@@ -519,8 +526,8 @@ static void write_failed(struct mirror_file *f, int rc) {
 /* The write replaced a save the agent made after our last look (the swap
  * kept it). Returns 1 if it was handled here (text is then owned), 0 if it
  * holds nothing new and the write stands as usual. */
-static int displaced(struct mirror_file *f, struct file_swap *swap,
-                     char *text, size_t len, const struct file_sig *sig) {
+static int displaced(struct mirror_file *f, struct file_swap *swap, char *text,
+                     size_t len, const struct file_sig *sig) {
   struct state *st = f->st;
   struct json_error err;
   cJSON *theirs = json_parse(swap->text, swap->len, &err);
@@ -572,9 +579,9 @@ static void write_file(struct mirror_file *f) {
     file_make_parents(st->path);
   struct file_sig sig;
   struct file_swap swap;
-  rc = file_write_atomic(st->path, text, len, &sig,
-                         f->have_last ? f->last_text : NULL, f->last_len,
-                         &swap);
+  rc =
+      file_write_atomic(st->path, text, len, &sig,
+                        f->have_last ? f->last_text : NULL, f->last_len, &swap);
   if (rc < 0) {
     free(text);
     log_error("cannot write %s: %s", st->path, strerror(-rc));
@@ -667,7 +674,8 @@ static int add_file_arg(struct mirror *m, const char *arg) {
   char name[NAME_MAX_LEN + 1];
   if (name_from_file(arg, name, sizeof name) != 0) {
     log_error("--file %s: cannot name a state after this file (use letters, "
-              "digits, '-', '_', '.')", arg);
+              "digits, '-', '_', '.')",
+              arg);
     return -1;
   }
   if (store_find(&m->h->store, name)) {
@@ -726,6 +734,7 @@ struct mirror *mirror_start(uv_loop_t *loop, struct hub *h,
   m->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (m->ifd < 0) {
     log_error("inotify: %s", strerror(errno));
+    h->mirror = NULL;
     free(m);
     return NULL;
   }
@@ -737,9 +746,11 @@ struct mirror *mirror_start(uv_loop_t *loop, struct hub *h,
     if (add_dir_arg(m, cfg->dirs[i]) != 0) goto fail;
   /* Load every file now; events that raced with the load are read next. */
   m->loading = 1;
-  for (struct mirror_file *f = m->files; f; f = f->next) process_file(f, 1);
+  for (struct mirror_file *f = m->files; f; f = f->next)
+    process_file(f, 1);
   m->loading = 0;
-  for (struct mirror_file *f = m->files; f; f = f->next) f->touched = 0;
+  for (struct mirror_file *f = m->files; f; f = f->next)
+    f->touched = 0;
   uv_poll_start(&m->poll, UV_READABLE, on_inotify);
   return m;
 fail:
@@ -747,7 +758,9 @@ fail:
   return NULL;
 }
 
-static void on_closed(uv_handle_t *h) { (void)h; }
+static void on_closed(uv_handle_t *h) {
+  (void)h;
+}
 
 void mirror_stop(struct mirror *m) {
   m->stopping = 1;
@@ -764,7 +777,8 @@ void mirror_stop(struct mirror *m) {
 void mirror_free(struct mirror *m) {
   if (!m) return;
   if (m->ifd >= 0) close(m->ifd);
-  while (m->watches) watch_forget(m, m->watches->wd);
+  while (m->watches)
+    watch_forget(m, m->watches->wd);
   while (m->files) {
     struct mirror_file *f = m->files;
     m->files = f->next;
@@ -775,6 +789,7 @@ void mirror_free(struct mirror *m) {
     free(f->last_text);
     free(f);
   }
-  for (int i = 0; i < m->nroots; i++) free(m->roots[i]);
+  for (int i = 0; i < m->nroots; i++)
+    free(m->roots[i]);
   free(m);
 }

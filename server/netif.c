@@ -69,8 +69,7 @@ static int add_interface(struct bind_list *out, const char *ifname) {
     else
       continue;
     /* A link-local IPv6 address needs a scope to bind: skip it. */
-    if (family == AF_INET6 &&
-        IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a))
+    if (family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a))
       continue;
     if (inet_ntop(family, a, buf, sizeof buf)) {
       add(out, buf);

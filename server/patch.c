@@ -41,41 +41,51 @@ static int member_count(const cJSON *obj, const char *key) {
 static int validate_ptr(const cJSON *op, const char *member, int i, char *err,
                         size_t errlen) {
   const cJSON *p = cJSON_GetObjectItemCaseSensitive(op, member);
-  if (!p) return fail(PATCH_INVALID, err, errlen, "op %d: missing \"%s\"", i, member);
+  if (!p)
+    return fail(PATCH_INVALID, err, errlen, "op %d: missing \"%s\"", i, member);
   if (!cJSON_IsString(p))
-    return fail(PATCH_INVALID, err, errlen, "op %d: \"%s\" is not a string", i, member);
+    return fail(PATCH_INVALID, err, errlen, "op %d: \"%s\" is not a string", i,
+                member);
   if (!ptr_valid(p->valuestring))
-    return fail(PATCH_INVALID, err, errlen, "op %d: \"%s\" is not a valid JSON Pointer: \"%s\"",
-                i, member, p->valuestring);
+    return fail(PATCH_INVALID, err, errlen,
+                "op %d: \"%s\" is not a valid JSON Pointer: \"%s\"", i, member,
+                p->valuestring);
   return PATCH_OK;
 }
 
 static int validate_op(const cJSON *op, int i, char *err, size_t errlen) {
   static const char *const members[] = {"op", "path", "from", "value"};
-  if (!cJSON_IsObject(op)) return fail(PATCH_INVALID, err, errlen, "op %d: not an object", i);
+  if (!cJSON_IsObject(op))
+    return fail(PATCH_INVALID, err, errlen, "op %d: not an object", i);
   /* RFC 6902 section 4 makes an op with a repeated member an error, and
    * which copy a parser keeps is not portable. */
   for (size_t m = 0; m < sizeof members / sizeof *members; m++)
     if (member_count(op, members[m]) > 1)
-      return fail(PATCH_INVALID, err, errlen, "op %d: duplicate \"%s\" member", i, members[m]);
+      return fail(PATCH_INVALID, err, errlen, "op %d: duplicate \"%s\" member",
+                  i, members[m]);
   const cJSON *name = cJSON_GetObjectItemCaseSensitive(op, "op");
-  if (!name) return fail(PATCH_INVALID, err, errlen, "op %d: missing \"op\"", i);
+  if (!name)
+    return fail(PATCH_INVALID, err, errlen, "op %d: missing \"op\"", i);
   if (!cJSON_IsString(name))
     return fail(PATCH_INVALID, err, errlen, "op %d: \"op\" is not a string", i);
   int kind = op_kind(name->valuestring);
   if (kind < 0)
-    return fail(PATCH_INVALID, err, errlen, "op %d: unknown op \"%s\"", i, name->valuestring);
+    return fail(PATCH_INVALID, err, errlen, "op %d: unknown op \"%s\"", i,
+                name->valuestring);
   int rc = validate_ptr(op, "path", i, err, errlen);
   if (rc == PATCH_OK && (kind == OP_MOVE || kind == OP_COPY))
     rc = validate_ptr(op, "from", i, err, errlen);
-  if (rc == PATCH_OK && (kind == OP_ADD || kind == OP_REPLACE || kind == OP_TEST) &&
+  if (rc == PATCH_OK &&
+      (kind == OP_ADD || kind == OP_REPLACE || kind == OP_TEST) &&
       !cJSON_GetObjectItemCaseSensitive(op, "value"))
-    rc = fail(PATCH_INVALID, err, errlen, "op %d: %s needs a \"value\"", i, op_names[kind]);
+    rc = fail(PATCH_INVALID, err, errlen, "op %d: %s needs a \"value\"", i,
+              op_names[kind]);
   return rc;
 }
 
 int patch_validate(const cJSON *ops, char *err, size_t errlen) {
-  if (!cJSON_IsArray(ops)) return fail(PATCH_INVALID, err, errlen, "patch is not an array");
+  if (!cJSON_IsArray(ops))
+    return fail(PATCH_INVALID, err, errlen, "patch is not an array");
   int i = 0;
   for (const cJSON *op = ops->child; op; op = op->next, i++) {
     int rc = validate_op(op, i, err, errlen);
@@ -128,10 +138,14 @@ struct apply {
 };
 
 static void list_unlink(cJSON *parent, cJSON *node) {
-  if (node == parent->child) parent->child = node->next;
-  else node->prev->next = node->next;
-  if (node->next) node->next->prev = node->prev;
-  else if (parent->child) parent->child->prev = node->prev;
+  if (node == parent->child)
+    parent->child = node->next;
+  else
+    node->prev->next = node->next;
+  if (node->next)
+    node->next->prev = node->prev;
+  else if (parent->child)
+    parent->child->prev = node->prev;
   node->prev = node->next = NULL;
 }
 
@@ -151,8 +165,10 @@ static void list_link(cJSON *parent, cJSON *node, cJSON *next) {
   } else {
     node->next = next;
     node->prev = next->prev;
-    if (next == parent->child) parent->child = node;
-    else node->prev->next = node;
+    if (next == parent->child)
+      parent->child = node;
+    else
+      node->prev->next = node;
     next->prev = node;
   }
 }
@@ -201,8 +217,8 @@ static int link_node(struct apply *a, cJSON *parent, cJSON *node, cJSON *next,
     cJSON_free(k);
     return PATCH_NOMEM;
   }
-  a->undo[a->nundo++] =
-      (struct undo){U_LINKED, parent, node, NULL, node->string, node->type, created};
+  a->undo[a->nundo++] = (struct undo){U_LINKED,     parent,     node,   NULL,
+                                      node->string, node->type, created};
   node->string = k;
   node->type &= ~cJSON_StringIsConst;
   list_link(parent, node, next);
@@ -211,15 +227,16 @@ static int link_node(struct apply *a, cJSON *parent, cJSON *node, cJSON *next,
 
 static int unlink_node(struct apply *a, cJSON *parent, cJSON *node) {
   if (reserve_undo(a)) return PATCH_NOMEM;
-  a->undo[a->nundo++] = (struct undo){U_UNLINKED, parent, node, node->next, NULL, 0, 0};
+  a->undo[a->nundo++] =
+      (struct undo){U_UNLINKED, parent, node, node->next, NULL, 0, 0};
   list_unlink(parent, node);
   return PATCH_OK;
 }
 
 static int set_root(struct apply *a, cJSON *node, int created) {
   if (reserve_undo(a)) return PATCH_NOMEM;
-  a->undo[a->nundo++] =
-      (struct undo){U_ROOT, NULL, node, *a->doc, node->string, node->type, created};
+  a->undo[a->nundo++] = (struct undo){U_ROOT,       NULL,       node,   *a->doc,
+                                      node->string, node->type, created};
   node->string = NULL;
   node->type &= ~cJSON_StringIsConst;
   *a->doc = node;
@@ -239,8 +256,10 @@ static void rollback(struct apply *a) {
       list_link(u->parent, u->node, u->next);
       continue;
     }
-    if (u->kind == U_LINKED) list_unlink(u->parent, u->node);
-    else *a->doc = u->next;
+    if (u->kind == U_LINKED)
+      list_unlink(u->parent, u->node);
+    else
+      *a->doc = u->next;
     restore_key(u);
     if (u->created) cJSON_Delete(u->node);
   }
@@ -277,7 +296,8 @@ static int resolve(struct apply *a, const char *path, struct loc *l) {
     return PATCH_OK;
   }
   int rc = ptr_parent(*a->doc, path, &l->parent, &l->key);
-  if (rc == PATCH_CONFLICT) return conflict(a, "path \"%s\" not found", path, NULL);
+  if (rc == PATCH_CONFLICT)
+    return conflict(a, "path \"%s\" not found", path, NULL);
   if (rc != PATCH_OK) return rc;
   if (cJSON_IsObject(l->parent)) {
     l->node = cJSON_GetObjectItemCaseSensitive(l->parent, l->key);
@@ -289,15 +309,18 @@ static int resolve(struct apply *a, const char *path, struct loc *l) {
   if (strcmp(l->key, "-") == 0) {
     l->node = NULL;
     if (!a->want_inverse) return PATCH_OK;
-    for (cJSON *c = l->parent->child; c; c = c->next) l->index++;
+    for (cJSON *c = l->parent->child; c; c = c->next)
+      l->index++;
     return PATCH_OK;
   }
   if (ptr_index(l->key, &l->index) != 0)
     return conflict(a, "\"%s\": not an array index", path, NULL);
   l->node = l->parent->child;
   size_t i = 0;
-  for (; l->node && i < l->index; i++) l->node = l->node->next;
-  if (i < l->index) return conflict(a, "\"%s\": index out of range", path, NULL);
+  for (; l->node && i < l->index; i++)
+    l->node = l->node->next;
+  if (i < l->index)
+    return conflict(a, "\"%s\": index out of range", path, NULL);
   return PATCH_OK;
 }
 
@@ -322,7 +345,8 @@ static int put(struct apply *a, const char *path, cJSON *node, int created,
     rc = link_node(a, l.parent, node, l.node, NULL, created);
   } else if (rc == PATCH_OK) {
     cJSON *next = l.node ? l.node->next : NULL;
-    if (l.node && (rc = unlink_node(a, l.parent, l.node)) == PATCH_OK) *discarded = l.node;
+    if (l.node && (rc = unlink_node(a, l.parent, l.node)) == PATCH_OK)
+      *discarded = l.node;
     if (rc == PATCH_OK) rc = link_node(a, l.parent, node, next, l.key, created);
   }
   free(l.key);
@@ -339,29 +363,22 @@ static int take(struct apply *a, const char *path, cJSON **node, cJSON **next,
                 cJSON **parent, char **key) {
   struct loc l;
   int rc = resolve(a, path, &l);
-  if (rc == PATCH_OK && !l.node) rc = conflict(a, "path \"%s\" not found", path, NULL);
+  if (rc == PATCH_OK && !l.node)
+    rc = conflict(a, "path \"%s\" not found", path, NULL);
   if (rc == PATCH_OK && !l.parent)
-    rc = fail(PATCH_CONFLICT, a->err, a->errlen, "op %d: cannot remove the whole document",
-              a->index);
+    rc = fail(PATCH_CONFLICT, a->err, a->errlen,
+              "op %d: cannot remove the whole document", a->index);
   if (rc == PATCH_OK) {
     *node = l.node;
     *next = l.node->next;
     *parent = l.parent;
     rc = unlink_node(a, l.parent, l.node);
   }
-  if (rc == PATCH_OK && key) *key = l.key;
-  else free(l.key);
+  if (rc == PATCH_OK && key)
+    *key = l.key;
+  else
+    free(l.key);
   return rc;
-}
-
-static cJSON *dup_value(const cJSON *v) {
-  cJSON *d = cJSON_Duplicate(v, 1);
-  if (d && d->string) {
-    if (!(d->type & cJSON_StringIsConst)) cJSON_free(d->string);
-    d->string = NULL;
-    d->type &= ~cJSON_StringIsConst;
-  }
-  return d;
 }
 
 /* add and copy: the inverse removes the new value or restores the old. */
@@ -393,7 +410,8 @@ static int op_replace(struct apply *a, const char *path, cJSON *value) {
   } else if (rc == PATCH_OK) {
     rc = take(a, path, &old, &next, &parent, &key);
     if (rc == PATCH_OK)
-      rc = link_node(a, parent, value, next, cJSON_IsObject(parent) ? key : NULL, 1);
+      rc = link_node(a, parent, value, next,
+                     cJSON_IsObject(parent) ? key : NULL, 1);
   }
   free(key);
   if (rc == PATCH_OK) return push_inv(a, OP_REPLACE, p, NULL, old, 0);
@@ -415,26 +433,33 @@ static int op_move(struct apply *a, const char *from, const char *path) {
   cJSON *node, *next, *parent, *old;
   char *where;
   if (strcmp(from, path) == 0)
-    return ptr_get(*a->doc, from) ? PATCH_OK : conflict(a, "from \"%s\" not found", from, NULL);
+    return ptr_get(*a->doc, from)
+               ? PATCH_OK
+               : conflict(a, "from \"%s\" not found", from, NULL);
   if (is_proper_prefix(from, path))
-    return conflict(a, "cannot move \"%s\" into its own child \"%s\"", from, path);
+    return conflict(a, "cannot move \"%s\" into its own child \"%s\"", from,
+                    path);
   int rc = take(a, from, &node, &next, &parent, NULL);
   if (rc == PATCH_OK) rc = put(a, path, node, 0, &old, &where);
   if (rc != PATCH_OK) return rc;
   /* Entries are pushed in reverse: the inverse is built last entry first. */
   if (is_proper_prefix(where, from)) {
-    cJSON *copy = a->want_inverse ? dup_value(node) : NULL;
+    cJSON *copy = a->want_inverse ? json_copy_value(node) : NULL;
     char *f = strdup(from);
     rc = f && (copy || !a->want_inverse) ? PATCH_OK : PATCH_NOMEM;
-    if (rc == PATCH_OK) rc = push_inv(a, OP_ADD, f, NULL, copy, 1);
-    else free(f), cJSON_Delete(copy);
+    if (rc == PATCH_OK)
+      rc = push_inv(a, OP_ADD, f, NULL, copy, 1);
+    else
+      free(f), cJSON_Delete(copy);
     if (rc != PATCH_OK) return free(where), rc;
     return push_inv(a, old ? OP_REPLACE : OP_REMOVE, where, NULL, old, 0);
   }
   char *f = strdup(from), *w = old ? strdup(where) : NULL;
   rc = f && (w || !old) ? PATCH_OK : PATCH_NOMEM;
-  if (rc == PATCH_OK && old) rc = push_inv(a, OP_ADD, w, NULL, old, 0);
-  else free(w);
+  if (rc == PATCH_OK && old)
+    rc = push_inv(a, OP_ADD, w, NULL, old, 0);
+  else
+    free(w);
   if (rc == PATCH_OK) return push_inv(a, OP_MOVE, f, where, NULL, 0);
   free(f);
   free(where);
@@ -444,7 +469,8 @@ static int op_move(struct apply *a, const char *from, const char *path) {
 static int op_test(struct apply *a, const char *path, const cJSON *value) {
   cJSON *node = ptr_get(*a->doc, path);
   if (!node) return conflict(a, "path \"%s\" not found", path, NULL);
-  if (!json_equal(node, value)) return conflict(a, "test failed at \"%s\"", path, NULL);
+  if (!json_equal(node, value))
+    return conflict(a, "test failed at \"%s\"", path, NULL);
   return PATCH_OK;
 }
 
@@ -455,13 +481,14 @@ static int apply_op(struct apply *a, const cJSON *op) {
   const char *from = fromj ? fromj->valuestring : NULL;
   cJSON *src;
   switch (op_kind(cJSON_GetObjectItemCaseSensitive(op, "op")->valuestring)) {
-  case OP_ADD: return op_add(a, path, dup_value(value));
+  case OP_ADD: return op_add(a, path, json_copy_value(value));
   case OP_REMOVE: return op_remove(a, path);
-  case OP_REPLACE: return op_replace(a, path, dup_value(value));
+  case OP_REPLACE: return op_replace(a, path, json_copy_value(value));
   case OP_MOVE: return op_move(a, from, path);
   case OP_COPY:
     src = ptr_get(*a->doc, from);
-    return src ? op_add(a, path, dup_value(src)) : conflict(a, "from \"%s\" not found", from, NULL);
+    return src ? op_add(a, path, json_copy_value(src))
+               : conflict(a, "from \"%s\" not found", from, NULL);
   case OP_TEST: return op_test(a, path, value);
   }
   return PATCH_INVALID;
@@ -492,7 +519,8 @@ static int build_inverse(struct apply *a, cJSON **out) {
     ok = o != NULL;
   }
   if (!ok) {
-    for (size_t i = 0; keys && i < a->ninv; i++) cJSON_free(keys[i]);
+    for (size_t i = 0; keys && i < a->ninv; i++)
+      cJSON_free(keys[i]);
     free(keys);
     cJSON_Delete(arr);
     return PATCH_NOMEM;
@@ -513,7 +541,8 @@ static int build_inverse(struct apply *a, cJSON **out) {
 
 static void finish(struct apply *a, int ok) {
   for (size_t i = 0; ok && i < a->nundo; i++)
-    if (a->undo[i].kind != U_UNLINKED && !(a->undo[i].type & cJSON_StringIsConst))
+    if (a->undo[i].kind != U_UNLINKED &&
+        !(a->undo[i].type & cJSON_StringIsConst))
       cJSON_free(a->undo[i].key);
   for (size_t i = 0; i < a->ninv; i++) {
     free(a->inv[i].path);
@@ -527,7 +556,10 @@ int patch_apply(cJSON **doc, const cJSON *ops, cJSON **inverse, char *err,
                 size_t errlen) {
   int rc = patch_validate(ops, err, errlen);
   if (rc != PATCH_OK) return rc;
-  struct apply a = {.doc = doc, .want_inverse = inverse != NULL, .err = err, .errlen = errlen};
+  struct apply a = {.doc = doc,
+                    .want_inverse = inverse != NULL,
+                    .err = err,
+                    .errlen = errlen};
   for (const cJSON *op = ops->child; op; op = op->next, a.index++)
     if ((rc = apply_op(&a, op)) != PATCH_OK) break;
   if (rc == PATCH_OK && inverse) rc = build_inverse(&a, inverse);
@@ -535,7 +567,8 @@ int patch_apply(cJSON **doc, const cJSON *ops, cJSON **inverse, char *err,
   if (rc != PATCH_OK) {
     rollback(&a);
   } else if (!inverse) {
-    for (size_t i = 0; i < a.ninv; i++) cJSON_Delete(a.inv[i].value);
+    for (size_t i = 0; i < a.ninv; i++)
+      cJSON_Delete(a.inv[i].value);
   }
   finish(&a, rc == PATCH_OK);
   return rc;
@@ -552,7 +585,7 @@ struct differ {
 static void emit(struct differ *d, const char *op, const cJSON *value) {
   if (d->nomem) return;
   cJSON *o = cJSON_CreateObject();
-  cJSON *v = value ? dup_value(value) : NULL;
+  cJSON *v = value ? json_copy_value(value) : NULL;
   if (o && (!value || v) && cJSON_AddStringToObject(o, "op", op) &&
       cJSON_AddStringToObject(o, "path", d->path.s ? d->path.s : "") &&
       (!v || cJSON_AddItemToObject(o, "value", v))) {
@@ -588,23 +621,29 @@ static void diff_object(struct differ *d, const cJSON *a, const cJSON *b) {
   const cJSON *cursor = NULL;
   for (const cJSON *x = a->child; x && !d->nomem; x = x->next) {
     const cJSON *y = find_key(b, x->string, &cursor);
-    if (ptr_push(&d->path, x->string)) d->nomem = 1;
-    else if (!y) emit(d, "remove", NULL);
-    else diff_value(d, x, y);
+    if (ptr_push(&d->path, x->string))
+      d->nomem = 1;
+    else if (!y)
+      emit(d, "remove", NULL);
+    else
+      diff_value(d, x, y);
     ptr_truncate(&d->path, mark);
   }
   cursor = NULL;
   for (const cJSON *y = b->child; y && !d->nomem; y = y->next) {
     if (find_key(a, y->string, &cursor)) continue;
-    if (ptr_push(&d->path, y->string)) d->nomem = 1;
-    else emit(d, "add", y);
+    if (ptr_push(&d->path, y->string))
+      d->nomem = 1;
+    else
+      emit(d, "add", y);
     ptr_truncate(&d->path, mark);
   }
 }
 
 static size_t count(const cJSON *arr) {
   size_t n = 0;
-  for (const cJSON *c = arr->child; c; c = c->next) n++;
+  for (const cJSON *c = arr->child; c; c = c->next)
+    n++;
   return n;
 }
 
@@ -615,35 +654,46 @@ static size_t count(const cJSON *arr) {
 static void diff_array(struct differ *d, const cJSON *a, const cJSON *b) {
   size_t na = count(a), nb = count(b), pre = 0, suf = 0, mark = d->path.len;
   const cJSON *x = a->child, *y = b->child;
-  while (x && y && json_equal(x, y)) x = x->next, y = y->next, pre++;
+  while (x && y && json_equal(x, y))
+    x = x->next, y = y->next, pre++;
   const cJSON *xe = a->child ? a->child->prev : NULL;
   const cJSON *ye = b->child ? b->child->prev : NULL;
   while (pre + suf < na && pre + suf < nb && json_equal(xe, ye))
     xe = xe->prev, ye = ye->prev, suf++;
   size_t ma = na - pre - suf, mb = nb - pre - suf, m = ma < mb ? ma : mb;
   for (size_t k = 0; k < m && !d->nomem; k++, x = x->next, y = y->next) {
-    if (ptr_push_index(&d->path, pre + k)) d->nomem = 1;
-    else diff_value(d, x, y);
+    if (ptr_push_index(&d->path, pre + k))
+      d->nomem = 1;
+    else
+      diff_value(d, x, y);
     ptr_truncate(&d->path, mark);
   }
   for (size_t k = m; k < mb && !d->nomem; k++, y = y->next) {
-    if (ptr_push_index(&d->path, pre + k)) d->nomem = 1;
-    else emit(d, "add", y);
+    if (ptr_push_index(&d->path, pre + k))
+      d->nomem = 1;
+    else
+      emit(d, "add", y);
     ptr_truncate(&d->path, mark);
   }
   for (size_t k = ma; k > m && !d->nomem; k--) {
-    if (ptr_push_index(&d->path, pre + k - 1)) d->nomem = 1;
-    else emit(d, "remove", NULL);
+    if (ptr_push_index(&d->path, pre + k - 1))
+      d->nomem = 1;
+    else
+      emit(d, "remove", NULL);
     ptr_truncate(&d->path, mark);
   }
 }
 
 static void diff_value(struct differ *d, const cJSON *a, const cJSON *b) {
   int ta = a->type & 0xFF, tb = b->type & 0xFF;
-  if (ta != tb) emit(d, "replace", b);
-  else if (ta == cJSON_Object) diff_object(d, a, b);
-  else if (ta == cJSON_Array) diff_array(d, a, b);
-  else if (!json_equal(a, b)) emit(d, "replace", b);
+  if (ta != tb)
+    emit(d, "replace", b);
+  else if (ta == cJSON_Object)
+    diff_object(d, a, b);
+  else if (ta == cJSON_Array)
+    diff_array(d, a, b);
+  else if (!json_equal(a, b))
+    emit(d, "replace", b);
 }
 
 cJSON *patch_diff(const cJSON *a, const cJSON *b) {

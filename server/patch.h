@@ -35,8 +35,7 @@ int ptr_valid(const char *ptr);
  * last reference token unescaped. PATCH_INVALID if ptr is malformed or "",
  * PATCH_CONFLICT if the parent does not exist or is not a container,
  * PATCH_NOMEM on allocation failure. */
-int ptr_parent(const cJSON *doc, const char *ptr, cJSON **parent,
-               char **last);
+int ptr_parent(const cJSON *doc, const char *ptr, cJSON **parent, char **last);
 
 /* The member of an object, or element of an array, that one unescaped
  * reference token names. Borrowed; NULL if there is none. */

@@ -50,12 +50,12 @@ cJSON *ptr_child(const cJSON *container, const char *token) {
   size_t i;
   if (ptr_index(token, &i) != 0) return NULL;
   cJSON *c = container->child;
-  while (c && i--) c = c->next;
+  while (c && i--)
+    c = c->next;
   return c;
 }
 
-int ptr_parent(const cJSON *doc, const char *ptr, cJSON **parent,
-               char **last) {
+int ptr_parent(const cJSON *doc, const char *ptr, cJSON **parent, char **last) {
   *parent = NULL;
   *last = NULL;
   if (!ptr_valid(ptr) || *ptr == '\0') return PATCH_INVALID;
@@ -92,7 +92,8 @@ cJSON *ptr_get(const cJSON *doc, const char *ptr) {
 static int reserve(struct ptr_buf *b, size_t extra) {
   if (b->len + extra + 1 <= b->cap) return 0;
   size_t cap = b->cap ? b->cap : 64;
-  while (cap < b->len + extra + 1) cap *= 2;
+  while (cap < b->len + extra + 1)
+    cap *= 2;
   char *s = realloc(b->s, cap);
   if (!s) return PATCH_NOMEM;
   b->s = s;
@@ -102,7 +103,8 @@ static int reserve(struct ptr_buf *b, size_t extra) {
 
 int ptr_push(struct ptr_buf *b, const char *key) {
   size_t extra = 1;
-  for (const char *p = key; *p; p++) extra += (*p == '~' || *p == '/') ? 2 : 1;
+  for (const char *p = key; *p; p++)
+    extra += (*p == '~' || *p == '/') ? 2 : 1;
   if (reserve(b, extra)) return PATCH_NOMEM;
   char *o = b->s + b->len;
   *o++ = '/';

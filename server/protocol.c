@@ -48,8 +48,8 @@ static const char *decode_fields(struct msg *m, char *err, size_t errlen) {
   if (needs_name(m->type)) {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
     if (!cJSON_IsString(name))
-      return fail(err, errlen, ERR_BAD_MESSAGE,
-                  "%s: \"name\" must be a string", "message");
+      return fail(err, errlen, ERR_BAD_MESSAGE, "%s: \"name\" must be a string",
+                  "message");
     m->name = name->valuestring;
   }
   int r = get_uint(root, "base", &m->base);
@@ -100,8 +100,7 @@ static const char *decode_fields(struct msg *m, char *err, size_t errlen) {
     m->page = cJSON_IsString(page) ? page->valuestring : NULL;
     break;
   }
-  default:
-    break;
+  default: break;
   }
   return NULL;
 }

@@ -27,16 +27,16 @@ enum msg_type {
 struct msg {
   enum msg_type type;
   cJSON *root;
-  const char *name;  /* subscribe, unsubscribe, patch, set, history, revert */
+  const char *name; /* subscribe, unsubscribe, patch, set, history, revert */
   int has_base;
-  uint64_t base;     /* patch, set: the version the client last saw */
-  cJSON *ops;        /* patch: validated RFC 6902 ops */
-  cJSON *value;      /* set: state; subscribe: init (may be NULL) */
-  cJSON *ref;        /* any JSON value to echo back, or NULL */
-  uint64_t version;  /* revert */
-  int limit;         /* history: 0 means all */
-  const char *role;  /* identify: "app", "panel" or "cli" */
-  const char *page;  /* identify: the page URL, may be NULL */
+  uint64_t base;    /* patch, set: the version the client last saw */
+  cJSON *ops;       /* patch: validated RFC 6902 ops */
+  cJSON *value;     /* set: state; subscribe: init (may be NULL) */
+  cJSON *ref;       /* any JSON value to echo back, or NULL */
+  uint64_t version; /* revert */
+  int limit;        /* history: 0 means all */
+  const char *role; /* identify: "app", "panel" or "cli" */
+  const char *page; /* identify: the page URL, may be NULL */
 };
 
 /* Error codes of the error message. */

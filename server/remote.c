@@ -55,7 +55,8 @@ static void finish(struct remote_ws *c, int rc) {
 static int rx_append(struct remote_ws *c, const void *data, size_t len) {
   if (c->rx_len + len + 1 > c->rx_cap) {
     size_t cap = c->rx_cap ? c->rx_cap : 4096;
-    while (cap < c->rx_len + len + 1) cap *= 2;
+    while (cap < c->rx_len + len + 1)
+      cap *= 2;
     if (cap > RX_MAX) return -EFBIG;
     char *p = realloc(c->rx, cap);
     if (!p) return -ENOMEM;
@@ -85,8 +86,8 @@ static int add_headers(struct remote_ws *c, struct lws *wsi, void *in,
   if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
                                    (unsigned char *)v, n, p, end) ||
       lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-                                   (unsigned char *)"application/json", 16,
-                                   p, end))
+                                   (unsigned char *)"application/json", 16, p,
+                                   end))
     return -1;
   lws_client_http_body_pending(wsi, 1);
   lws_callback_on_writable(wsi);
@@ -163,8 +164,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     return 0;
   case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
     return add_headers(c, wsi, in, len);
-  case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE:
-    return write_body(c, wsi);
+  case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE: return write_body(c, wsi);
   case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
     c->status = (int)lws_http_client_http_response(wsi);
     read_version(c, wsi);
@@ -179,23 +179,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     if (rc) finish(c, rc);
     return rc ? -1 : 0;
   }
-  case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
-    finish(c, 0);
-    return 0;
+  case LWS_CALLBACK_COMPLETED_CLIENT_HTTP: finish(c, 0); return 0;
   case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
     finish(c, -ECONNRESET); /* no effect after COMPLETED */
     c->wsi = NULL;
     return 0;
-  case LWS_CALLBACK_CLIENT_RECEIVE:
-    return on_ws_receive(c, wsi, in, len);
-  case LWS_CALLBACK_CLIENT_WRITEABLE:
-    return send_next(c, wsi);
+  case LWS_CALLBACK_CLIENT_RECEIVE: return on_ws_receive(c, wsi, in, len);
+  case LWS_CALLBACK_CLIENT_WRITEABLE: return send_next(c, wsi);
   case LWS_CALLBACK_CLIENT_CLOSED:
     finish(c, -ECONNRESET);
     c->wsi = NULL;
     return 0;
-  default:
-    break;
+  default: break;
   }
   return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
@@ -216,8 +211,8 @@ static int conn_init(struct remote_ws *c, const struct remote_url *u,
   c->token = token;
   c->version = -1;
   int v6 = strchr(u->host, ':') != NULL;
-  snprintf(c->host_hdr, sizeof c->host_hdr, "%s%s%s:%d", v6 ? "[" : "",
-           u->host, v6 ? "]" : "", u->port);
+  snprintf(c->host_hdr, sizeof c->host_hdr, "%s%s%s:%d", v6 ? "[" : "", u->host,
+           v6 ? "]" : "", u->port);
   if (uv_loop_init(&c->loop) != 0) return -ENOMEM;
   c->loop_ok = 1;
   uv_timer_init(&c->loop, &c->timer);
@@ -246,8 +241,8 @@ static int conn_init(struct remote_ws *c, const struct remote_url *u,
 
 /* Connects and runs the loop until the connection finishes. */
 static int conn_run(struct remote_ws *c, const struct remote_url *u,
-                    const char *method, const char *path,
-                    const char *protocol, int timeout_ms) {
+                    const char *method, const char *path, const char *protocol,
+                    int timeout_ms) {
   char full[2300];
   snprintf(full, sizeof full, "%s%s", u->prefix, path);
   struct lws_client_connect_info i;
@@ -269,7 +264,9 @@ static int conn_run(struct remote_ws *c, const struct remote_url *u,
   return c->rc;
 }
 
-static void on_closed(uv_handle_t *h) { (void)h; }
+static void on_closed(uv_handle_t *h) {
+  (void)h;
+}
 
 /* Closes the connection, the context and the loop. With a foreign loop lws
  * needs a second destroy after the loop has run the first one's closes
@@ -319,8 +316,8 @@ int remote_url_parse(const char *url, struct remote_url *u) {
   size_t hn = (size_t)(host_end - p);
   if (hn == 0 || hn >= sizeof u->host) return -EINVAL;
   memcpy(u->host, p, hn);
-  const char *colon = host_end < end && *host_end == ']' ? host_end + 1
-                                                         : host_end;
+  const char *colon =
+      host_end < end && *host_end == ']' ? host_end + 1 : host_end;
   if (colon < end && *colon == ':') {
     char *e;
     long port = strtol(colon + 1, &e, 10);
@@ -334,7 +331,8 @@ int remote_url_parse(const char *url, struct remote_url *u) {
   if (slash) {
     const char *ms = strstr(slash, "/_mirrorstate");
     size_t n = ms ? (size_t)(ms - slash) : strlen(slash);
-    while (n > 0 && slash[n - 1] == '/') n--;
+    while (n > 0 && slash[n - 1] == '/')
+      n--;
     if (n >= sizeof u->prefix) return -EINVAL;
     memcpy(u->prefix, slash, n);
   }

@@ -23,7 +23,7 @@ int remote_url_parse(const char *url, struct remote_url *u);
 /* The answer to one request. body is NUL-terminated and owned: free it with
  * remote_reply_free. */
 struct remote_reply {
-  int status;        /* HTTP status */
+  int status; /* HTTP status */
   char *body;
   size_t len;
   long long version; /* X-MirrorState-Version, or -1 when absent */

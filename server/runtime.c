@@ -102,8 +102,8 @@ static int make_private_dir(const char *dir) {
 static int write_private(const char *path, const char *text, size_t len) {
   char tmp[PATH_MAX + 32];
   snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                0600);
+  int fd =
+      open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return -errno;
   ssize_t n = write(fd, text, len);
   int rc = n == (ssize_t)len ? 0 : (n < 0 ? -errno : -EIO);
@@ -153,8 +153,8 @@ int runtime_find(const char *dir, char *out, size_t outlen) {
   if (!realpath(dir, cur)) return -ENOENT;
   for (;;) {
     struct stat sb;
-    int n = snprintf(out, outlen, "%s%s%s/%s", cur,
-                     strcmp(cur, "/") ? "/" : "", RUNTIME_DIR, RUNTIME_FILE);
+    int n = snprintf(out, outlen, "%s%s%s/%s", cur, strcmp(cur, "/") ? "/" : "",
+                     RUNTIME_DIR, RUNTIME_FILE);
     if (n > 0 && (size_t)n < outlen && stat(out, &sb) == 0 &&
         S_ISREG(sb.st_mode))
       return 0;

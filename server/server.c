@@ -28,8 +28,8 @@ struct server {
 
 static void print_url(const char *host, int port) {
   int v6 = strchr(host, ':') != NULL;
-  printf("http://%s%s%s:%d/_mirrorstate/\n", v6 ? "[" : "", host,
-         v6 ? "]" : "", port);
+  printf("http://%s%s%s:%d/_mirrorstate/\n", v6 ? "[" : "", host, v6 ? "]" : "",
+         port);
 }
 
 /* One line per URL a person can use: the bound addresses (loopback for a
@@ -47,7 +47,9 @@ static void print_urls(const struct bind_list *binds, int port) {
   fflush(stdout);
 }
 
-static void on_handle_closed(uv_handle_t *h) { (void)h; }
+static void on_handle_closed(uv_handle_t *h) {
+  (void)h;
+}
 
 /* The second step of a stop: clients were told, now close everything. */
 static void on_stop_timer(uv_timer_t *timer) {
@@ -86,6 +88,7 @@ static void teardown(struct server *srv) {
 int server_run(const struct config *cfg) {
   struct server srv;
   memset(&srv, 0, sizeof srv);
+  int rc = 2;
   signal(SIGPIPE, SIG_IGN);
   /* Freeing a large state leaves many small chunks in glibc's fast bins,
    * which the next large allocation consolidates all at once (a fifth of
@@ -95,29 +98,11 @@ int server_run(const struct config *cfg) {
   hub_init(&srv.hub, cfg);
   store_init(&srv.hub.store, cfg->history);
   if (cfg->log_file &&
-      !(srv.hub.log = eventlog_open(cfg->log_file, EVENTLOG_MAX_BYTES))) {
-    store_free(&srv.hub.store);
-    uv_loop_close(&srv.loop);
-    return 2;
-  }
-  if (!mirror_start(&srv.loop, &srv.hub, cfg)) {
-    uv_run(&srv.loop, UV_RUN_DEFAULT);
-    mirror_free(srv.hub.mirror);
-    eventlog_close(srv.hub.log);
-    store_free(&srv.hub.store);
-    uv_loop_close(&srv.loop);
-    return 2;
-  }
+      !(srv.hub.log = eventlog_open(cfg->log_file, EVENTLOG_MAX_BYTES)))
+    goto out_store;
+  if (!mirror_start(&srv.loop, &srv.hub, cfg)) goto out_mirror;
   struct bind_list binds;
-  if (netif_resolve(cfg->hosts, cfg->nhosts, &binds) != 0) {
-    mirror_stop(srv.hub.mirror);
-    uv_run(&srv.loop, UV_RUN_DEFAULT);
-    mirror_free(srv.hub.mirror);
-    eventlog_close(srv.hub.log);
-    store_free(&srv.hub.store);
-    uv_loop_close(&srv.loop);
-    return 2;
-  }
+  if (netif_resolve(cfg->hosts, cfg->nhosts, &binds) != 0) goto out_stop;
   if (binds.public && !cfg->token)
     log_warn("listening beyond loopback without --token: anyone who can "
              "reach this machine can read and change the mirrored files "
@@ -125,11 +110,8 @@ int server_run(const struct config *cfg) {
              "scripts)");
   struct transport *t;
   if (transport_start(&srv.loop, cfg, &binds, &srv.hub, &t) != 0) {
-    mirror_stop(srv.hub.mirror);
-    transport_destroy(t);
-    uv_run(&srv.loop, UV_RUN_DEFAULT);
-    teardown(&srv);
-    return 1;
+    rc = 1;
+    goto out_transport;
   }
   uv_signal_init(&srv.loop, &srv.sigint);
   uv_signal_init(&srv.loop, &srv.sigterm);
@@ -145,4 +127,20 @@ int server_run(const struct config *cfg) {
   uv_run(&srv.loop, UV_RUN_DEFAULT);
   teardown(&srv);
   return 0;
+
+  /* A failed start unwinds in reverse order. */
+out_transport:
+  transport_destroy(t);
+out_stop:
+  mirror_stop(srv.hub.mirror);
+out_mirror:
+  uv_run(&srv.loop, UV_RUN_DEFAULT);
+  transport_destroy(srv.hub.transport); /* the second destroy, if started */
+  uv_run(&srv.loop, UV_RUN_DEFAULT);
+  mirror_free(srv.hub.mirror);
+  eventlog_close(srv.hub.log);
+out_store:
+  store_free(&srv.hub.store);
+  uv_loop_close(&srv.loop);
+  return rc;
 }

@@ -62,7 +62,8 @@ struct state *store_add(struct store *st, const char *name, const char *path) {
   s->status = FILE_ABSENT;
   /* Appended, so listings keep the order states were given in. */
   struct state **tail = &st->head;
-  while (*tail) tail = &(*tail)->next;
+  while (*tail)
+    tail = &(*tail)->next;
   *tail = s;
   st->nstates++;
   return s;

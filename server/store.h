@@ -33,14 +33,14 @@ struct mirror_file; /* the mirror module's per-file bookkeeping */
 
 struct state {
   char *name;
-  char *path;      /* the file, absolute */
-  cJSON *current;  /* NULL while the state does not exist */
-  cJSON *disk;     /* last value known on disk; NULL if none */
+  char *path;     /* the file, absolute */
+  cJSON *current; /* NULL while the state does not exist */
+  cJSON *disk;    /* last value known on disk; NULL if none */
   uint64_t version;
   enum file_status status;
-  struct json_error error; /* valid while status is FILE_INVALID */
-  char *error_text;        /* the offending line; owned */
-  char *write_error;       /* why the last write failed; owned */
+  struct json_error error;    /* valid while status is FILE_INVALID */
+  char *error_text;           /* the offending line; owned */
+  char *write_error;          /* why the last write failed; owned */
   struct history_entry *hist; /* ring of cap entries */
   int hist_cap, hist_len, hist_head;
   struct mirror_file *file;

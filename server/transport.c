@@ -34,25 +34,25 @@ struct conn {
   struct lws *wsi;
   struct transport *t;
   struct qitem *head, *tail;
-  size_t pending;       /* bytes queued and not yet written */
-  char *rx;             /* the message being received */
+  size_t pending; /* bytes queued and not yet written */
+  char *rx;       /* the message being received */
   size_t rxlen, rxcap;
-  int rx_skip;          /* dropping the rest of an oversized message */
-  int close_code;       /* non-zero: close once the queue is written */
+  int rx_skip;    /* dropping the rest of an oversized message */
+  int close_code; /* non-zero: close once the queue is written */
   char close_reason[64];
 };
 
 /* Per-connection data lws allocates for us (zeroed). */
 struct pss {
-  struct conn *conn;    /* WebSocket */
-  char *body;           /* HTTP POST body */
+  struct conn *conn; /* WebSocket */
+  char *body;        /* HTTP POST body */
   size_t body_len;
   char path[512];
   char query[2048];
   struct http_reply reply;
   size_t sent;
   int replying;
-  int refused;          /* the reply is an error made before the body */
+  int refused; /* the reply is an error made before the body */
 };
 
 struct transport {
@@ -135,13 +135,12 @@ static void mark_close(struct transport *t, struct conn *c, int code,
   }
 }
 
-void transport_send(struct transport *t, struct session *s,
-                    struct outmsg *m) {
+void transport_send(struct transport *t, struct session *s, struct outmsg *m) {
   struct conn *c = s->priv;
   if (!t || !c || c->close_code) return;
   if (c->pending + m->len > t->cfg->max_pending) {
-    log_warn("client %s stopped reading (%zu bytes unsent): dropped",
-             s->id, c->pending);
+    log_warn("client %s stopped reading (%zu bytes unsent): dropped", s->id,
+             c->pending);
     queue_clear(c);
     mark_close(t, c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow");
     return;
@@ -215,8 +214,8 @@ static struct conn *conn_open(struct transport *t, struct lws *wsi) {
   c->t = t;
   c->pub.priv = c;
   now_wall(&c->pub.since_ms);
-  if (lws_hdr_copy(wsi, c->pub.origin, sizeof c->pub.origin,
-                   WSI_TOKEN_ORIGIN) < 0)
+  if (lws_hdr_copy(wsi, c->pub.origin, sizeof c->pub.origin, WSI_TOKEN_ORIGIN) <
+      0)
     c->pub.origin[0] = '\0';
   lws_get_peer_simple(wsi, c->pub.address, sizeof c->pub.address);
   c->pub.next = t->sessions;
@@ -246,7 +245,9 @@ int transport_session_count(const struct transport *t) {
   return t ? t->nsessions : 0;
 }
 
-int transport_port(const struct transport *t) { return t->port; }
+int transport_port(const struct transport *t) {
+  return t->port;
+}
 
 /* --- checks on every request --------------------------------------------- */
 
@@ -323,8 +324,7 @@ static int ws_close_too_large(struct lws *wsi) {
   return -1;
 }
 
-static int ws_too_large(struct transport *t, struct conn *c,
-                        struct lws *wsi) {
+static int ws_too_large(struct transport *t, struct conn *c, struct lws *wsi) {
   char msg[128];
   snprintf(msg, sizeof msg, "message larger than %zu bytes (--max-message)",
            t->cfg->max_message);
@@ -359,7 +359,8 @@ static int ws_receive(struct transport *t, struct conn *c, const char *in,
   if (c->rxlen + len > t->cfg->max_message) return ws_too_large(t, c, wsi);
   if (c->rxlen + len > c->rxcap) {
     size_t cap = c->rxcap ? c->rxcap : 4096;
-    while (cap < c->rxlen + len) cap *= 2;
+    while (cap < c->rxlen + len)
+      cap *= 2;
     char *rx = realloc(c->rx, cap);
     if (!rx) return ws_too_large(t, c, wsi);
     c->rx = rx;
@@ -411,8 +412,8 @@ static int http_send_headers(struct lws *wsi, struct pss *p) {
   unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *ptr = start,
                                      *end = buf + sizeof buf - 1;
   struct http_reply *r = &p->reply;
-  if (lws_add_http_common_headers(wsi, (unsigned int)r->status,
-                                  r->content_type, r->len, &ptr, end))
+  if (lws_add_http_common_headers(wsi, (unsigned int)r->status, r->content_type,
+                                  r->len, &ptr, end))
     return -1;
   if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                   (const unsigned char *)"no-store", 8, &ptr,
@@ -460,8 +461,8 @@ static int http_writable(struct lws *wsi, struct pss *p) {
   } else {
     out = (unsigned char *)r->body + p->sent;
   }
-  int n = lws_write(wsi, out, chunk, final ? LWS_WRITE_HTTP_FINAL
-                                           : LWS_WRITE_HTTP);
+  int n =
+      lws_write(wsi, out, chunk, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
   free(tmp);
   if (n < 0) return -1;
   p->sent += chunk;
@@ -506,8 +507,8 @@ static int http_begin(struct transport *t, struct lws *wsi, struct pss *p,
   }
   if (why) {
     if (status == 403) log_refusal(wsi, p->path, why);
-    http_api_error(&p->reply, status, status == 403 ? "forbidden"
-                                                    : "length_required", why);
+    http_api_error(&p->reply, status,
+                   status == 403 ? "forbidden" : "length_required", why);
     /* A refused POST's body is read and dropped, so the connection stays
      * usable for the client's next request. */
     p->refused = 1;
@@ -539,8 +540,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
   struct transport *t = the_transport;
   struct pss *p = user;
   switch (reason) {
-  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-    return ws_filter(t, wsi);
+  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return ws_filter(t, wsi);
   case LWS_CALLBACK_ESTABLISHED:
     p->conn = conn_open(t, wsi);
     if (!p->conn) return -1;
@@ -560,13 +560,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     if (rc != -2) return rc;
     break; /* lws_callback_http_dummy answers 404 */
   }
-  case LWS_CALLBACK_HTTP_BODY:
-    return http_body(t, p, in, len);
+  case LWS_CALLBACK_HTTP_BODY: return http_body(t, p, in, len);
   case LWS_CALLBACK_HTTP_BODY_COMPLETION:
     if (p->refused) return http_send_headers(wsi, p);
     return http_handle(t, wsi, p, 1);
-  case LWS_CALLBACK_HTTP_WRITEABLE:
-    return http_writable(wsi, p);
+  case LWS_CALLBACK_HTTP_WRITEABLE: return http_writable(wsi, p);
   case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
   case LWS_CALLBACK_CLOSED_HTTP:
     if (p) {
@@ -577,8 +575,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
       p->replying = 0;
     }
     break;
-  default:
-    break;
+  default: break;
   }
   return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
@@ -621,8 +618,7 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
   t->close_timer.data = t;
   the_transport = t;
   hub->transport = t;
-  lws_set_log_level(log_get_level() >= LOG_DEBUG ? LLL_ERR | LLL_WARN
-                                                 : LLL_ERR,
+  lws_set_log_level(log_get_level() >= LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR,
                     lws_log);
 
   struct lws_http_mount *ms = &t->mounts[0], *st = &t->mounts[1];
@@ -643,8 +639,7 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
   void *foreign[] = {loop};
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
-  info.options = LWS_SERVER_OPTION_LIBUV |
-                 LWS_SERVER_OPTION_VALIDATE_UTF8 |
+  info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                  LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
   info.foreign_loops = foreign;
   info.pt_serv_buf_size = 64 * 1024;
@@ -673,7 +668,8 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
     struct lws_vhost *vh = lws_create_vhost(t->ctx, &info);
     if (!vh) {
       log_error("cannot listen on %s port %d (in use, or not an address of "
-                "this machine)", addr, info.port);
+                "this machine)",
+                addr, info.port);
       return -1;
     }
     if (!t->port) t->port = lws_get_vhost_listen_port(vh);

@@ -18,15 +18,15 @@ struct outmsg; /* an encoded frame, shared between send queues */
 /* One WebSocket connection. Fields are read by the hub; the transport owns
  * the struct, which is valid from hub_on_open until hub_on_close returns. */
 struct session {
-  char id[16];       /* "c1", "c2", ... */
-  char role[8];      /* "app", "panel" or "cli" */
-  char *page;        /* page URL the client reported; owned */
-  char origin[256];  /* the Origin header, "" if none */
-  char address[64];  /* peer address */
-  double since_ms;   /* wall clock at connect */
-  char **subs;       /* names subscribed to; owned */
+  char id[16];      /* "c1", "c2", ... */
+  char role[8];     /* "app", "panel" or "cli" */
+  char *page;       /* page URL the client reported; owned */
+  char origin[256]; /* the Origin header, "" if none */
+  char address[64]; /* peer address */
+  double since_ms;  /* wall clock at connect */
+  char **subs;      /* names subscribed to; owned */
   int nsubs;
-  void *priv;        /* the transport's own bookkeeping */
+  void *priv; /* the transport's own bookkeeping */
   struct session *next;
 };
 
@@ -59,8 +59,7 @@ void outmsg_unref(struct outmsg *m);
 
 /* Queues m for s (takes its own reference). A client whose queue exceeds
  * --max-pending is closed with 1008. */
-void transport_send(struct transport *t, struct session *s,
-                    struct outmsg *m);
+void transport_send(struct transport *t, struct session *s, struct outmsg *m);
 
 /* Sends text (copied) to s alone. */
 void transport_send_text(struct transport *t, struct session *s,

@@ -91,9 +91,11 @@ static void test_number_specials(void) {
 }
 
 static const char *const value_names[] = {
-    "scalars", "strings", "empties", "mixed", "deep", "deep_objects",
-    "top_string", "top_number", "top_empty_object", "top_empty_array",
-    "key_order", "duplicate_keys", "whitespace"};
+    "scalars",         "strings",    "empties",
+    "mixed",           "deep",       "deep_objects",
+    "top_string",      "top_number", "top_empty_object",
+    "top_empty_array", "key_order",  "duplicate_keys",
+    "whitespace"};
 
 static void check_printed(const char *name, const char *kind, char *got,
                           size_t got_len) {
@@ -123,7 +125,9 @@ static void test_value_corpus(void) {
     if (!text) continue;
     struct json_error err;
     cJSON *v = json_parse(text, len, &err);
-    if (!v) fprintf(stderr, "%s: %d:%d %s\n", name, err.line, err.column, err.message);
+    if (!v)
+      fprintf(stderr, "%s: %d:%d %s\n", name, err.line, err.column,
+              err.message);
     CHECK(v != NULL);
     char *pretty = json_print_pretty(v, &out_len);
     check_printed(name, "pretty", pretty, out_len);
@@ -206,7 +210,8 @@ static const struct parse_case parse_errors[] = {
     {"\"\\u12\"", 1, 6, "bad \\u escape"},
     {"\"ab\\", 1, 5, "unterminated string"},
     {"\x01 1", 1, 1, "unexpected byte 0x01"},
-    {"{\"a\":\xe2\x80\x9cx\xe2\x80\x9d}", 1, 6, "unexpected character '\xe2\x80\x9c'"},
+    {"{\"a\":\xe2\x80\x9cx\xe2\x80\x9d}", 1, 6,
+     "unexpected character '\xe2\x80\x9c'"},
     /* Valid for JSON.parse, but not representable in cJSON's C strings. */
     {"[\"a\\u0000b\"]", 1, 4, "\\u0000 in a string is not supported"},
     {"\"\\ud800\"", 1, 2, "unpaired surrogate"},
@@ -244,20 +249,23 @@ static void test_parse_errors(void) {
 
 static void test_parse_accepts(void) {
   struct json_error err;
-  cJSON *v = parse_str("\xef\xbb\xbf {\"a\":[1,2.5e3,-0,true,false,null]} \n",
-                       &err);
+  cJSON *v =
+      parse_str("\xef\xbb\xbf {\"a\":[1,2.5e3,-0,true,false,null]} \n", &err);
   CHECK(v != NULL);
   char *out = json_print_compact(v, NULL);
   CHECK_STR(out, "{\"a\":[1,2500,0,true,false,null]}");
   free(out);
   cJSON_Delete(v);
   /* A short document after a byte order mark. */
-  v = parse_str("\xef\xbb\xbf" "1", &err);
+  v = parse_str("\xef\xbb\xbf"
+                "1",
+                &err);
   CHECK(v && v->valuedouble == 1);
   cJSON_Delete(v);
   /* Long numbers and numbers beyond the double range, as JSON.parse. */
   v = parse_str("[3.14159265358979323846264338327950288419716939937510582097"
-                "4944592307816406286, 1e400, -1e400, 1e-400]", &err);
+                "4944592307816406286, 1e400, -1e400, 1e-400]",
+                &err);
   CHECK(v != NULL);
   out = json_print_compact(v, NULL);
   CHECK_STR(out, "[3.141592653589793,null,null,0]");

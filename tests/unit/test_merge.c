@@ -11,7 +11,9 @@
 
 #define CASES "tests/fixtures/merge/cases.json"
 
-static char *print(const cJSON *v) { return v ? cJSON_PrintUnformatted(v) : NULL; }
+static char *print(const cJSON *v) {
+  return v ? cJSON_PrintUnformatted(v) : NULL;
+}
 
 static cJSON *load(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -28,11 +30,13 @@ static cJSON *load(const char *path) {
   return v;
 }
 
-static cJSON *parse(const char *text) { return cJSON_Parse(text); }
+static cJSON *parse(const char *text) {
+  return cJSON_Parse(text);
+}
 
 /* Merges, checks the printed result, and checks that no input changed. */
-static void check_merge(const cJSON *base, const cJSON *ours, const cJSON *theirs,
-                        const char *want) {
+static void check_merge(const cJSON *base, const cJSON *ours,
+                        const cJSON *theirs, const char *want) {
   char *b0 = print(base), *o0 = print(ours), *t0 = print(theirs);
   cJSON *r = merge3(base, ours, theirs);
   char *got = print(r);
@@ -59,7 +63,8 @@ static void test_fixtures(void) {
                 cJSON_GetObjectItemCaseSensitive(c, "theirs"), want);
     free(want);
     if (check_failures != failures)
-      fprintf(stderr, "  in case: %s\n", cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring);
+      fprintf(stderr, "  in case: %s\n",
+              cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring);
   }
   cJSON_Delete(all);
   printf("merge fixtures: %d cases\n", n);
@@ -93,7 +98,8 @@ static cJSON *rand_value(int depth) {
     cJSON *o = cJSON_CreateObject();
     for (unsigned n = below(5); n > 0; n--) {
       const char *k = keys[below(6)];
-      if (!cJSON_GetObjectItemCaseSensitive(o, k)) cJSON_AddItemToObject(o, k, rand_value(depth + 1));
+      if (!cJSON_GetObjectItemCaseSensitive(o, k))
+        cJSON_AddItemToObject(o, k, rand_value(depth + 1));
     }
     return o;
   }
@@ -148,7 +154,8 @@ static void test_random(void) {
       fprintf(stderr, "  iteration %d\n  b: %s\n  x: %s\n", it, pb, px);
       free(pb), free(px);
     }
-    cJSON_Delete(r), cJSON_Delete(base), cJSON_Delete(ours), cJSON_Delete(theirs);
+    cJSON_Delete(r), cJSON_Delete(base), cJSON_Delete(ours),
+        cJSON_Delete(theirs);
     cJSON_Delete(b), cJSON_Delete(x);
   }
   printf("random: %d iterations\n", iterations);

@@ -4,8 +4,8 @@
 
 static void test_valid(void) {
   static const char *const good[] = {
-      "state", "todo-list", "app/ui", "a/b/c", "v1.2", "my state",
-      "user@home", "a+b", "_x", "a.json.bak",
+      "state",    "todo-list", "app/ui", "a/b/c", "v1.2",
+      "my state", "user@home", "a+b",    "_x",    "a.json.bak",
   };
   for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
     check_count++;
@@ -19,16 +19,35 @@ static void test_valid(void) {
 
 static void test_invalid(void) {
   static const char *const bad[] = {
-      "", "/etc/passwd", "..", "../x", "a/../b", "a/..", "a..b", ".hidden",
-      "a/.git/x", "a//b", "a/", "/", "a\\b", "a\nb", "a\tb", "x?y", "x*y",
-      "x:y", "\xc3\xa9t\xc3\xa9", "~/x", "$HOME", "a%2Fb",
+      "",
+      "/etc/passwd",
+      "..",
+      "../x",
+      "a/../b",
+      "a/..",
+      "a..b",
+      ".hidden",
+      "a/.git/x",
+      "a//b",
+      "a/",
+      "/",
+      "a\\b",
+      "a\nb",
+      "a\tb",
+      "x?y",
+      "x*y",
+      "x:y",
+      "\xc3\xa9t\xc3\xa9",
+      "~/x",
+      "$HOME",
+      "a%2Fb",
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     check_count++;
     if (name_valid(bad[i])) {
       check_failures++;
-      fprintf(stderr, "%s:%d: accepted invalid name '%s'\n", __FILE__,
-              __LINE__, bad[i]);
+      fprintf(stderr, "%s:%d: accepted invalid name '%s'\n", __FILE__, __LINE__,
+              bad[i]);
     }
   }
   CHECK(!name_valid(NULL));

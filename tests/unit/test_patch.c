@@ -12,7 +12,9 @@
 
 #define FIXTURES "tests/fixtures/patch"
 
-static char *print(const cJSON *v) { return cJSON_PrintUnformatted(v); }
+static char *print(const cJSON *v) {
+  return cJSON_PrintUnformatted(v);
+}
 
 /* A detached copy: a member's copy would otherwise keep its key. */
 static cJSON *dup(const cJSON *v) {
@@ -59,7 +61,8 @@ static void check_apply(const cJSON *doc0, const cJSON *patch,
   char *before = print(doc), err[256] = "";
   int rc = patch_apply(&doc, patch, &inv, err, sizeof err);
   CHECK(rc == want_rc);
-  CHECK(patch_validate(patch, NULL, 0) == (want_rc == PATCH_INVALID ? PATCH_INVALID : PATCH_OK));
+  CHECK(patch_validate(patch, NULL, 0) ==
+        (want_rc == PATCH_INVALID ? PATCH_INVALID : PATCH_OK));
   if (rc != PATCH_OK) {
     char *after = print(doc);
     CHECK_STR(after, before);
@@ -103,8 +106,9 @@ static void run_case(const char *file, const cJSON *c) {
     check_diff(a, cJSON_GetObjectItemCaseSensitive(c, "b"),
                cJSON_GetObjectItemCaseSensitive(c, "ops"));
   } else {
-    int want = !error ? PATCH_OK
-             : strcmp(error->valuestring, "invalid") == 0 ? PATCH_INVALID : PATCH_CONFLICT;
+    int want = !error                                       ? PATCH_OK
+               : strcmp(error->valuestring, "invalid") == 0 ? PATCH_INVALID
+                                                            : PATCH_CONFLICT;
     check_apply(cJSON_GetObjectItemCaseSensitive(c, "doc"),
                 cJSON_GetObjectItemCaseSensitive(c, "patch"),
                 cJSON_GetObjectItemCaseSensitive(c, "expected"), want);
@@ -138,12 +142,14 @@ static void test_fixtures(void) {
 }
 
 static void test_pointer(void) {
-  cJSON *doc = parse("{\"foo\":[\"bar\",\"baz\"],\"\":0,\"a/b\":1,\"c%d\":2,\"e^f\":3,"
-                     "\"g|h\":4,\"i\\\\j\":5,\"k\\\"l\":6,\" \":7,\"m~n\":8}");
+  cJSON *doc =
+      parse("{\"foo\":[\"bar\",\"baz\"],\"\":0,\"a/b\":1,\"c%d\":2,\"e^f\":3,"
+            "\"g|h\":4,\"i\\\\j\":5,\"k\\\"l\":6,\" \":7,\"m~n\":8}");
   CHECK(ptr_get(doc, "") == doc);
   CHECK(cJSON_IsArray(ptr_get(doc, "/foo")));
   CHECK_STR(ptr_get(doc, "/foo/0")->valuestring, "bar");
-  const char *ptrs[] = {"/", "/a~1b", "/c%d", "/e^f", "/g|h", "/i\\j", "/k\"l", "/ ", "/m~0n"};
+  const char *ptrs[] = {"/",     "/a~1b", "/c%d", "/e^f", "/g|h",
+                        "/i\\j", "/k\"l", "/ ",   "/m~0n"};
   for (int i = 0; i < 9; i++) {
     cJSON *v = ptr_get(doc, ptrs[i]);
     CHECK(v && v->valuedouble == i);
@@ -154,15 +160,19 @@ static void test_pointer(void) {
   CHECK(ptr_get(doc, "/foo/0/x") == NULL);
   CHECK(ptr_get(doc, "/m~n") == NULL);
   CHECK(ptr_get(doc, "foo") == NULL);
-  CHECK(ptr_valid("") && ptr_valid("/") && ptr_valid("/~0~1") && ptr_valid("//a"));
-  CHECK(!ptr_valid("a") && !ptr_valid("/~") && !ptr_valid("/~2") && !ptr_valid(NULL));
+  CHECK(ptr_valid("") && ptr_valid("/") && ptr_valid("/~0~1") &&
+        ptr_valid("//a"));
+  CHECK(!ptr_valid("a") && !ptr_valid("/~") && !ptr_valid("/~2") &&
+        !ptr_valid(NULL));
   size_t i = 99;
   CHECK(ptr_index("0", &i) == 0 && i == 0);
   CHECK(ptr_index("120", &i) == 0 && i == 120);
-  CHECK(ptr_index("01", &i) < 0 && ptr_index("-", &i) < 0 && ptr_index("", &i) < 0);
+  CHECK(ptr_index("01", &i) < 0 && ptr_index("-", &i) < 0 &&
+        ptr_index("", &i) < 0);
   CHECK(ptr_index("1e3", &i) < 0 && ptr_index("99999999999999999999", &i) < 0);
   struct ptr_buf b = {0};
-  CHECK(ptr_push(&b, "a/b") == 0 && ptr_push(&b, "~") == 0 && ptr_push_index(&b, 12) == 0);
+  CHECK(ptr_push(&b, "a/b") == 0 && ptr_push(&b, "~") == 0 &&
+        ptr_push_index(&b, 12) == 0);
   CHECK_STR(b.s, "/a~1b/~0/12");
   ptr_truncate(&b, 5);
   CHECK_STR(b.s, "/a~1b");
@@ -172,8 +182,9 @@ static void test_pointer(void) {
 
 static void test_messages(void) {
   char err[128];
-  cJSON *p = parse("[{\"op\":\"add\",\"path\":\"/a\",\"value\":1},{\"op\":\"remove\","
-                   "\"path\":\"/a\"},{\"op\":\"frobnicate\",\"path\":\"/x\"}]");
+  cJSON *p =
+      parse("[{\"op\":\"add\",\"path\":\"/a\",\"value\":1},{\"op\":\"remove\","
+            "\"path\":\"/a\"},{\"op\":\"frobnicate\",\"path\":\"/x\"}]");
   CHECK(patch_validate(p, err, sizeof err) == PATCH_INVALID);
   CHECK_STR(err, "op 2: unknown op \"frobnicate\"");
   cJSON_Delete(p);
@@ -181,7 +192,8 @@ static void test_messages(void) {
   CHECK(patch_validate(p, err, sizeof err) == PATCH_INVALID);
   CHECK_STR(err, "op 0: add needs a \"value\"");
   cJSON_Delete(p);
-  p = parse("[{\"op\":\"test\",\"path\":\"/a\",\"value\":1},{\"op\":\"remove\",\"path\":\"/b\"}]");
+  p = parse("[{\"op\":\"test\",\"path\":\"/"
+            "a\",\"value\":1},{\"op\":\"remove\",\"path\":\"/b\"}]");
   cJSON *doc = parse("{\"a\":1}");
   CHECK(patch_apply(&doc, p, NULL, err, sizeof err) == PATCH_CONFLICT);
   CHECK_STR(err, "op 1: path \"/b\" not found");
@@ -192,23 +204,33 @@ static void test_messages(void) {
 /* Each patch changes the document in many ways, then fails on its last op:
  * the document must print exactly as before, key order included. */
 static void test_atomic(void) {
-  const char *doc_text =
-      "{\"a\":1,\"b\":{\"x\":[1,2,3],\"y\":\"s\"},\"c\":[{\"id\":1},{\"id\":2}],\"d\":null,\"e\":\"z\"}";
+  const char *doc_text = "{\"a\":1,\"b\":{\"x\":[1,2,3],\"y\":\"s\"},\"c\":[{"
+                         "\"id\":1},{\"id\":2}],\"d\":null,\"e\":\"z\"}";
   const char *patches[] = {
-      "[{\"op\":\"remove\",\"path\":\"/b\"},{\"op\":\"test\",\"path\":\"/a\",\"value\":2}]",
-      "[{\"op\":\"remove\",\"path\":\"/a\"},{\"op\":\"add\",\"path\":\"/a\",\"value\":1},"
+      "[{\"op\":\"remove\",\"path\":\"/b\"},{\"op\":\"test\",\"path\":\"/"
+      "a\",\"value\":2}]",
+      "[{\"op\":\"remove\",\"path\":\"/a\"},{\"op\":\"add\",\"path\":\"/"
+      "a\",\"value\":1},"
       "{\"op\":\"remove\",\"path\":\"/nope\"}]",
-      "[{\"op\":\"replace\",\"path\":\"/b/y\",\"value\":[]},{\"op\":\"add\",\"path\":\"/b/x/1\",\"value\":9},"
-      "{\"op\":\"move\",\"from\":\"/c/0\",\"path\":\"/b/x/-\"},{\"op\":\"copy\",\"from\":\"/b\",\"path\":\"/c/0\"},"
+      "[{\"op\":\"replace\",\"path\":\"/b/"
+      "y\",\"value\":[]},{\"op\":\"add\",\"path\":\"/b/x/1\",\"value\":9},"
+      "{\"op\":\"move\",\"from\":\"/c/0\",\"path\":\"/b/x/"
+      "-\"},{\"op\":\"copy\",\"from\":\"/b\",\"path\":\"/c/0\"},"
       "{\"op\":\"add\",\"path\":\"/b/x/99\",\"value\":0}]",
-      "[{\"op\":\"move\",\"from\":\"/e\",\"path\":\"/a\"},{\"op\":\"move\",\"from\":\"/b/x\",\"path\":\"/b\"},"
-      "{\"op\":\"replace\",\"path\":\"\",\"value\":{\"new\":true}},{\"op\":\"add\",\"path\":\"/new2\",\"value\":1},"
+      "[{\"op\":\"move\",\"from\":\"/e\",\"path\":\"/"
+      "a\"},{\"op\":\"move\",\"from\":\"/b/x\",\"path\":\"/b\"},"
+      "{\"op\":\"replace\",\"path\":\"\",\"value\":{\"new\":true}},{\"op\":"
+      "\"add\",\"path\":\"/new2\",\"value\":1},"
       "{\"op\":\"test\",\"path\":\"/new\",\"value\":false}]",
-      "[{\"op\":\"move\",\"from\":\"/b\",\"path\":\"\"},{\"op\":\"add\",\"path\":\"/q\",\"value\":1},"
+      "[{\"op\":\"move\",\"from\":\"/"
+      "b\",\"path\":\"\"},{\"op\":\"add\",\"path\":\"/q\",\"value\":1},"
       "{\"op\":\"remove\",\"path\":\"/x/5\"}]",
-      "[{\"op\":\"add\",\"path\":\"/b\",\"value\":0},{\"op\":\"add\",\"path\":\"/d\",\"value\":{}},"
-      "{\"op\":\"add\",\"path\":\"/d/k\",\"value\":1},{\"op\":\"remove\",\"path\":\"/d\"},"
-      "{\"op\":\"remove\",\"path\":\"/c/1\"},{\"op\":\"remove\",\"path\":\"/c/0\"},"
+      "[{\"op\":\"add\",\"path\":\"/"
+      "b\",\"value\":0},{\"op\":\"add\",\"path\":\"/d\",\"value\":{}},"
+      "{\"op\":\"add\",\"path\":\"/d/"
+      "k\",\"value\":1},{\"op\":\"remove\",\"path\":\"/d\"},"
+      "{\"op\":\"remove\",\"path\":\"/c/1\"},{\"op\":\"remove\",\"path\":\"/c/"
+      "0\"},"
       "{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/a/b\"}]",
   };
   for (size_t i = 0; i < sizeof patches / sizeof *patches; i++) {
@@ -239,21 +261,32 @@ static void check_text(const char *doc_text, const char *patch_text,
 
 /* Replacing keeps a key where it was; the inverse uses concrete indices. */
 static void test_order_and_inverse(void) {
-  check_text("{\"a\":1,\"b\":2,\"c\":3}", "[{\"op\":\"add\",\"path\":\"/b\",\"value\":9}]",
-             "{\"a\":1,\"b\":9,\"c\":3}", "[{\"op\":\"replace\",\"path\":\"/b\",\"value\":2}]");
-  check_text("{\"a\":1,\"b\":2,\"c\":3}", "[{\"op\":\"replace\",\"path\":\"/a\",\"value\":[]}]",
-             "{\"a\":[],\"b\":2,\"c\":3}", "[{\"op\":\"replace\",\"path\":\"/a\",\"value\":1}]");
-  check_text("{\"l\":[1,2]}", "[{\"op\":\"add\",\"path\":\"/l/-\",\"value\":3}]",
+  check_text("{\"a\":1,\"b\":2,\"c\":3}",
+             "[{\"op\":\"add\",\"path\":\"/b\",\"value\":9}]",
+             "{\"a\":1,\"b\":9,\"c\":3}",
+             "[{\"op\":\"replace\",\"path\":\"/b\",\"value\":2}]");
+  check_text("{\"a\":1,\"b\":2,\"c\":3}",
+             "[{\"op\":\"replace\",\"path\":\"/a\",\"value\":[]}]",
+             "{\"a\":[],\"b\":2,\"c\":3}",
+             "[{\"op\":\"replace\",\"path\":\"/a\",\"value\":1}]");
+  check_text("{\"l\":[1,2]}",
+             "[{\"op\":\"add\",\"path\":\"/l/-\",\"value\":3}]",
              "{\"l\":[1,2,3]}", "[{\"op\":\"remove\",\"path\":\"/l/2\"}]");
-  check_text("{\"a\":1,\"b\":2}", "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/b\"}]", "{\"b\":1}",
-             "[{\"op\":\"move\",\"path\":\"/a\",\"from\":\"/b\"},{\"op\":\"add\",\"path\":\"/b\",\"value\":2}]");
-  check_text("{\"a\":{\"b\":1}}", "[{\"op\":\"move\",\"from\":\"/a/b\",\"path\":\"\"}]", "1",
-             "[{\"op\":\"replace\",\"path\":\"\",\"value\":{\"a\":{}}},{\"op\":\"add\",\"path\":\"/a/b\",\"value\":1}]");
+  check_text("{\"a\":1,\"b\":2}",
+             "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/b\"}]", "{\"b\":1}",
+             "[{\"op\":\"move\",\"path\":\"/a\",\"from\":\"/"
+             "b\"},{\"op\":\"add\",\"path\":\"/b\",\"value\":2}]");
+  check_text("{\"a\":{\"b\":1}}",
+             "[{\"op\":\"move\",\"from\":\"/a/b\",\"path\":\"\"}]", "1",
+             "[{\"op\":\"replace\",\"path\":\"\",\"value\":{\"a\":{}}},{\"op\":"
+             "\"add\",\"path\":\"/a/b\",\"value\":1}]");
   check_text("[1,2,3]",
-             "[{\"op\":\"remove\",\"path\":\"/0\"},{\"op\":\"add\",\"path\":\"/-\",\"value\":4},"
+             "[{\"op\":\"remove\",\"path\":\"/0\"},{\"op\":\"add\",\"path\":\"/"
+             "-\",\"value\":4},"
              "{\"op\":\"test\",\"path\":\"/2\",\"value\":4}]",
              "[2,3,4]",
-             "[{\"op\":\"remove\",\"path\":\"/2\"},{\"op\":\"add\",\"path\":\"/0\",\"value\":1}]");
+             "[{\"op\":\"remove\",\"path\":\"/2\"},{\"op\":\"add\",\"path\":\"/"
+             "0\",\"value\":1}]");
 }
 
 /* ---- randomized properties ---- */
@@ -267,7 +300,8 @@ static unsigned below(unsigned n) {
   return (unsigned)((rng_state >> 33) % n);
 }
 
-static const char *const keys[] = {"a", "b", "c", "id", "", "a/b", "~", "~1", "x y", "-", "0"};
+static const char *const keys[] = {"a", "b",  "c",   "id", "", "a/b",
+                                   "~", "~1", "x y", "-",  "0"};
 #define NKEYS (sizeof keys / sizeof *keys)
 
 static cJSON *rand_value(int depth) {
@@ -285,13 +319,15 @@ static cJSON *rand_value(int depth) {
     cJSON *o = cJSON_CreateObject();
     for (unsigned n = below(5); n > 0; n--) {
       const char *k = keys[below(NKEYS)];
-      if (!cJSON_GetObjectItemCaseSensitive(o, k)) cJSON_AddItemToObject(o, k, rand_value(depth + 1));
+      if (!cJSON_GetObjectItemCaseSensitive(o, k))
+        cJSON_AddItemToObject(o, k, rand_value(depth + 1));
     }
     return o;
   }
   default: {
     cJSON *a = cJSON_CreateArray();
-    for (unsigned n = below(5); n > 0; n--) cJSON_AddItemToArray(a, rand_value(depth + 1));
+    for (unsigned n = below(5); n > 0; n--)
+      cJSON_AddItemToArray(a, rand_value(depth + 1));
     return a;
   }
   }
@@ -309,15 +345,18 @@ static void collect(cJSON *v, struct ptr_buf *b, struct nodes *out) {
   out->path[out->n++] = strdup(b->s ? b->s : "");
   size_t mark = b->len, i = 0;
   for (cJSON *c = v->child; c; c = c->next, i++) {
-    if (cJSON_IsObject(v)) ptr_push(b, c->string);
-    else ptr_push_index(b, i);
+    if (cJSON_IsObject(v))
+      ptr_push(b, c->string);
+    else
+      ptr_push_index(b, i);
     collect(c, b, out);
     ptr_truncate(b, mark);
   }
 }
 
 static void free_nodes(struct nodes *ns) {
-  for (int i = 0; i < ns->n; i++) free(ns->path[i]);
+  for (int i = 0; i < ns->n; i++)
+    free(ns->path[i]);
   ns->n = 0;
 }
 
@@ -326,10 +365,12 @@ static void free_nodes(struct nodes *ns) {
  * generator rebuilds the array instead. */
 static void insert_at(cJSON *arr, int at, cJSON *item) {
   cJSON *tmp = cJSON_CreateArray();
-  while (arr->child) cJSON_AddItemToArray(tmp, cJSON_DetachItemFromArray(arr, 0));
+  while (arr->child)
+    cJSON_AddItemToArray(tmp, cJSON_DetachItemFromArray(arr, 0));
   for (int i = 0; tmp->child || i == at; i++) {
     if (i == at) cJSON_AddItemToArray(arr, item);
-    if (tmp->child) cJSON_AddItemToArray(arr, cJSON_DetachItemFromArray(tmp, 0));
+    if (tmp->child)
+      cJSON_AddItemToArray(arr, cJSON_DetachItemFromArray(tmp, 0));
   }
   cJSON_Delete(tmp);
 }
@@ -346,13 +387,18 @@ static cJSON *mutate(cJSON *doc) {
     if (cJSON_IsArray(c) && below(2)) {
       insert_at(c, (int)below((unsigned)size + 1), rand_value(3));
     } else if (cJSON_IsArray(c) && size) {
-      if (below(2)) cJSON_DeleteItemFromArray(c, (int)below((unsigned)size));
-      else cJSON_ReplaceItemInArray(c, (int)below((unsigned)size), rand_value(3));
+      if (below(2))
+        cJSON_DeleteItemFromArray(c, (int)below((unsigned)size));
+      else
+        cJSON_ReplaceItemInArray(c, (int)below((unsigned)size), rand_value(3));
     } else if (cJSON_IsObject(c)) {
       const char *k = keys[below(NKEYS)];
-      if (cJSON_GetObjectItemCaseSensitive(c, k) && below(2)) cJSON_DeleteItemFromObjectCaseSensitive(c, k);
-      else if (cJSON_GetObjectItemCaseSensitive(c, k)) cJSON_ReplaceItemInObjectCaseSensitive(c, k, rand_value(3));
-      else cJSON_AddItemToObject(c, k, rand_value(3));
+      if (cJSON_GetObjectItemCaseSensitive(c, k) && below(2))
+        cJSON_DeleteItemFromObjectCaseSensitive(c, k);
+      else if (cJSON_GetObjectItemCaseSensitive(c, k))
+        cJSON_ReplaceItemInObjectCaseSensitive(c, k, rand_value(3));
+      else
+        cJSON_AddItemToObject(c, k, rand_value(3));
     } else if (c == doc) {
       cJSON_Delete(doc);
       doc = rand_value(1);
@@ -364,7 +410,8 @@ static cJSON *mutate(cJSON *doc) {
 
 static char *target_path(const struct nodes *ns) {
   int i = (int)below((unsigned)ns->n);
-  if (below(3) == 0 || (!cJSON_IsObject(ns->node[i]) && !cJSON_IsArray(ns->node[i])))
+  if (below(3) == 0 ||
+      (!cJSON_IsObject(ns->node[i]) && !cJSON_IsArray(ns->node[i])))
     return strdup(ns->path[i]);
   char *s = malloc(strlen(ns->path[i]) + 40);
   if (cJSON_IsObject(ns->node[i])) {
@@ -375,13 +422,15 @@ static char *target_path(const struct nodes *ns) {
   } else if (below(2)) {
     sprintf(s, "%s/-", ns->path[i]);
   } else {
-    sprintf(s, "%s/%u", ns->path[i], below((unsigned)cJSON_GetArraySize(ns->node[i]) + 2));
+    sprintf(s, "%s/%u", ns->path[i],
+            below((unsigned)cJSON_GetArraySize(ns->node[i]) + 2));
   }
   return s;
 }
 
 static cJSON *rand_patch(cJSON *doc) {
-  static const char *const names[] = {"add", "remove", "replace", "move", "copy", "test"};
+  static const char *const names[] = {"add",  "remove", "replace",
+                                      "move", "copy",   "test"};
   struct nodes ns = {.n = 0};
   struct ptr_buf b = {0};
   collect(doc, &b, &ns);
@@ -392,11 +441,14 @@ static cJSON *rand_patch(cJSON *doc) {
     cJSON *op = cJSON_CreateObject();
     cJSON_AddStringToObject(op, "op", names[k]);
     int src = (int)below((unsigned)ns.n);
-    char *path = k == 0 || k == 3 || k == 4 ? target_path(&ns) : strdup(ns.path[src]);
+    char *path =
+        k == 0 || k == 3 || k == 4 ? target_path(&ns) : strdup(ns.path[src]);
     if (k == 3 || k == 4) cJSON_AddStringToObject(op, "from", ns.path[src]);
     cJSON_AddStringToObject(op, "path", path);
-    if (k == 5 && below(2)) cJSON_AddItemToObject(op, "value", dup(ns.node[src]));
-    else if (k == 0 || k == 2 || k == 5) cJSON_AddItemToObject(op, "value", rand_value(2));
+    if (k == 5 && below(2))
+      cJSON_AddItemToObject(op, "value", dup(ns.node[src]));
+    else if (k == 0 || k == 2 || k == 5)
+      cJSON_AddItemToObject(op, "value", rand_value(2));
     cJSON_AddItemToArray(p, op);
     free(path);
   }
@@ -431,15 +483,16 @@ static void test_random(void) {
     }
     if (check_failures != failures) {
       char *pa = print(a), *pb = print(b), *pp = print(p);
-      fprintf(stderr, "  iteration %d\n  a: %s\n  b: %s\n  patch: %s\n", it, pa, pb, pp);
+      fprintf(stderr, "  iteration %d\n  a: %s\n  b: %s\n  patch: %s\n", it, pa,
+              pb, pp);
       free(pa), free(pb), free(pp);
     }
     free(before);
     cJSON_Delete(inv), cJSON_Delete(doc), cJSON_Delete(p);
     cJSON_Delete(a), cJSON_Delete(b);
   }
-  printf("random: %d iterations, random patches %d applied, %d rolled back\n", iterations,
-         applied, failed);
+  printf("random: %d iterations, random patches %d applied, %d rolled back\n",
+         iterations, applied, failed);
   CHECK(applied > iterations / 5 && failed > iterations / 10);
 }
 
@@ -453,17 +506,22 @@ static cJSON *big_doc(int items) {
   for (int i = 0; i < items; i++) {
     cJSON *it = cJSON_CreateObject(), *meta = cJSON_CreateObject();
     cJSON_AddNumberToObject(it, "id", i);
-    snprintf(text, sizeof text, "Item number %d, with a title long enough to look real", i);
+    snprintf(text, sizeof text,
+             "Item number %d, with a title long enough to look real", i);
     cJSON_AddStringToObject(it, "title", text);
     cJSON_AddBoolToObject(it, "done", i % 3 == 0);
-    cJSON_AddItemToObject(it, "tags", cJSON_CreateStringArray((const char *[]){"alpha", "beta"}, 2));
+    cJSON_AddItemToObject(
+        it, "tags",
+        cJSON_CreateStringArray((const char *[]){"alpha", "beta"}, 2));
     cJSON_AddNumberToObject(meta, "created", 1700000000.0 + i);
     cJSON_AddStringToObject(meta, "owner", "someone@example.com");
-    cJSON_AddStringToObject(meta, "notes", "Lorem ipsum dolor sit amet, consectetur adipiscing.");
+    cJSON_AddStringToObject(
+        meta, "notes", "Lorem ipsum dolor sit amet, consectetur adipiscing.");
     cJSON_AddItemToObject(it, "meta", meta);
     cJSON_AddItemToArray(list, it);
   }
-  cJSON_AddItemToObject(root, "settings", parse("{\"theme\":\"dark\",\"size\":3}"));
+  cJSON_AddItemToObject(root, "settings",
+                        parse("{\"theme\":\"dark\",\"size\":3}"));
   return root;
 }
 
@@ -473,8 +531,9 @@ static void test_big(void) {
   char *text = print(a);
   size_t size = strlen(text);
   free(text);
-  cJSON_ReplaceItemInObjectCaseSensitive(ptr_get(b, "/items/31234/meta"), "owner",
-                                         cJSON_CreateString("someone.else@example.com"));
+  cJSON_ReplaceItemInObjectCaseSensitive(
+      ptr_get(b, "/items/31234/meta"), "owner",
+      cJSON_CreateString("someone.else@example.com"));
   double t0 = now_ms();
   cJSON *ops = patch_diff(a, b);
   double t1 = now_ms();
@@ -485,16 +544,20 @@ static void test_big(void) {
   CHECK(patch_apply(&a, ops, &inv, NULL, 0) == PATCH_OK);
   double t3 = now_ms();
   CHECK(json_equal(a, b));
-  cJSON *fail = parse("[{\"op\":\"remove\",\"path\":\"/items/0\"},{\"op\":\"add\",\"path\":\"/items/-\","
-                      "\"value\":1},{\"op\":\"remove\",\"path\":\"/title\"},{\"op\":\"test\",\"path\":\"/x\","
+  cJSON *fail = parse("[{\"op\":\"remove\",\"path\":\"/items/"
+                      "0\"},{\"op\":\"add\",\"path\":\"/items/-\","
+                      "\"value\":1},{\"op\":\"remove\",\"path\":\"/"
+                      "title\"},{\"op\":\"test\",\"path\":\"/x\","
                       "\"value\":1}]");
   double t4 = now_ms();
   CHECK(patch_apply(&a, fail, NULL, NULL, 0) == PATCH_CONFLICT);
   double t5 = now_ms();
   CHECK(patch_apply(&a, inv, NULL, NULL, 0) == PATCH_OK);
-  CHECK_STR(ptr_get(a, "/items/31234/meta/owner")->valuestring, "someone@example.com");
+  CHECK_STR(ptr_get(a, "/items/31234/meta/owner")->valuestring,
+            "someone@example.com");
   CHECK_STR(ptr_get(a, "/title")->valuestring, "A large state");
-  printf("%.1f MB document: diff %.1f ms, apply %.3f ms, failing 4-op patch %.3f ms\n",
+  printf("%.1f MB document: diff %.1f ms, apply %.3f ms, failing 4-op patch "
+         "%.3f ms\n",
          size / 1e6, t1 - t0, t3 - t2, t5 - t4);
   cJSON_Delete(fail), cJSON_Delete(inv), cJSON_Delete(ops);
   cJSON_Delete(a), cJSON_Delete(b);

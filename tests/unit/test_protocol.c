@@ -115,8 +115,9 @@ static void test_good_messages(void) {
   CHECK(m.type == MSG_REVERT && m.version == 3);
   msg_free(&m);
 
-  CHECK(decode("{\"type\":\"identify\",\"role\":\"panel\",\"page\":\"http://x/\"}",
-               &m, NULL, NULL) == NULL);
+  CHECK(decode(
+            "{\"type\":\"identify\",\"role\":\"panel\",\"page\":\"http://x/\"}",
+            &m, NULL, NULL) == NULL);
   CHECK(m.type == MSG_IDENTIFY);
   CHECK_STR(m.role, "panel");
   CHECK_STR(m.page, "http://x/");
@@ -143,8 +144,9 @@ static void test_encoders(void) {
   free(s);
   cJSON *ops = cJSON_Parse("[{\"op\":\"remove\",\"path\":\"/b\"}]");
   s = msg_patch("todo", 4, ops, "client:c2", &len);
-  CHECK_STR(s, "{\"type\":\"patch\",\"name\":\"todo\",\"version\":4,\"ops\":"
-               "[{\"op\":\"remove\",\"path\":\"/b\"}],\"origin\":\"client:c2\"}");
+  CHECK_STR(s,
+            "{\"type\":\"patch\",\"name\":\"todo\",\"version\":4,\"ops\":"
+            "[{\"op\":\"remove\",\"path\":\"/b\"}],\"origin\":\"client:c2\"}");
   free(s);
   cJSON *ref = cJSON_CreateNumber(12);
   s = msg_ack("todo", ref, 4, &len);
