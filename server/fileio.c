@@ -147,9 +147,25 @@ static int replace_target(const char *tmp, const char *target, int want_swap,
   return rename(tmp, target) == 0 ? 0 : -errno;
 }
 
+/* Non-zero if the file at path is, without doubt, the one known: same
+ * inode, size and mtime, and that mtime well in the past. (File times come
+ * from a coarse clock: a write within the same tick may leave them equal,
+ * so a recent match proves nothing and the bytes must be compared.) */
+static int surely_known(const char *path, const struct file_known *known) {
+  struct file_sig now = {0};
+  struct timespec clock;
+  if (!known->sig || file_stat(path, &now) != 0 ||
+      !file_sig_equal(&now, known->sig) ||
+      clock_gettime(CLOCK_REALTIME, &clock) != 0)
+    return 0;
+  double age = (double)(clock.tv_sec - now.mtime.tv_sec) +
+               (double)(clock.tv_nsec - now.mtime.tv_nsec) / 1e9;
+  return age > 0.1;
+}
+
 int file_write_atomic(const char *path, const char *data, size_t len,
-                      struct file_sig *sig, const char *expected,
-                      size_t expected_len, struct file_swap *swap) {
+                      struct file_sig *sig, const struct file_known *known,
+                      struct file_swap *swap) {
   char target[PATH_MAX], tmp[PATH_MAX + 40];
   int rc = resolve_target(path, target, sizeof target);
   if (rc) return rc;
@@ -183,15 +199,20 @@ int file_write_atomic(const char *path, const char *data, size_t len,
   }
   if (sig) sig_from_stat(sig, &sb);
   if (!exchanged) return 0;
-  /* tmp now holds the file we replaced: was it the one expected? */
-  char *text;
-  size_t n;
-  struct file_sig ignored;
-  if (file_read(tmp, (size_t)-1 / 2, &text, &n, &ignored) != 0) {
+  /* tmp now holds the file we replaced: was it the one known? Reading it
+   * is needed only when its signature leaves a doubt. */
+  int has_known = known && known->text;
+  if (has_known && surely_known(tmp, known)) {
     unlink(tmp);
     return 0;
   }
-  if (expected && n == expected_len && memcmp(text, expected, n) == 0) {
+  char *text;
+  size_t n;
+  if (file_read(tmp, (size_t)-1 / 2, &text, &n, NULL) != 0) {
+    unlink(tmp);
+    return 0;
+  }
+  if (has_known && n == known->len && memcmp(text, known->text, n) == 0) {
     free(text);
     unlink(tmp);
     return 0;

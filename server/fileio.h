@@ -43,15 +43,20 @@ struct file_swap {
  * (and owner, where allowed) is kept; a new file gets 0666 less the umask.
  * On success *sig (may be NULL) is the new file's signature.
  *
- * expected/expected_len are the bytes the caller believes the file holds
- * (NULL: no file). Returns 0 if so (or if swap is NULL); returns 1 if the
+ * known is what the caller believes the file holds (NULL, or known->text
+ * NULL: no file). Returns 0 if so (or if swap is NULL); returns 1 if the
  * file replaced held something else, which is then kept and described in
  * *swap, for the caller to merge (then file_swap_done) or put back
  * (file_swap_restore). On failure returns a negative errno: the old file is
  * untouched and the temporary file removed. */
+struct file_known {
+  const char *text; /* the bytes; NULL: no file */
+  size_t len;
+  const struct file_sig *sig; /* their signature, or NULL */
+};
 int file_write_atomic(const char *path, const char *data, size_t len,
-                      struct file_sig *sig, const char *expected,
-                      size_t expected_len, struct file_swap *swap);
+                      struct file_sig *sig, const struct file_known *known,
+                      struct file_swap *swap);
 
 /* Puts a displaced file back over its target (the write is undone). */
 int file_swap_restore(struct file_swap *swap);

@@ -501,7 +501,7 @@ static void write_unsaved(struct mirror_file *f) {
   size_t len;
   char *text = json_print_pretty(st->current, &len);
   int rc =
-      text ? file_write_atomic(path, text, len, NULL, NULL, 0, NULL) : -ENOMEM;
+      text ? file_write_atomic(path, text, len, NULL, NULL, NULL) : -ENOMEM;
   free(text);
   if (rc)
     log_error("%s is invalid and the unsaved changes could not be kept: %s",
@@ -579,9 +579,9 @@ static void write_file(struct mirror_file *f) {
     file_make_parents(st->path);
   struct file_sig sig;
   struct file_swap swap;
-  rc =
-      file_write_atomic(st->path, text, len, &sig,
-                        f->have_last ? f->last_text : NULL, f->last_len, &swap);
+  struct file_known known = {f->have_last ? f->last_text : NULL, f->last_len,
+                             f->have_sig ? &f->sig : NULL};
+  rc = file_write_atomic(st->path, text, len, &sig, &known, &swap);
   if (rc < 0) {
     free(text);
     log_error("cannot write %s: %s", st->path, strerror(-rc));

@@ -84,7 +84,8 @@ const errorCode = (e) => (e === 'invalid' ? 'invalid_patch' : e);
 // cannot see that document as invalid (the fixture says as much).
 const JS_CANNOT_SEE = new Set(['rfc6902-a13-duplicate-member.json']);
 
-test('shared patch fixtures: apply', { skip: fixtureFiles.length === 0 && 'no fixtures in tests/fixtures/patch' }, () => {
+test('shared patch fixtures: apply', () => {
+  assert.ok(fixtureFiles.length > 0, 'no fixtures in tests/fixtures/patch');
   let ran = 0;
   for (const f of fixtureFiles) {
     if (f === 'diff.json' || JS_CANNOT_SEE.has(f)) continue;
@@ -103,7 +104,8 @@ test('shared patch fixtures: apply', { skip: fixtureFiles.length === 0 && 'no fi
   assert.ok(ran > 0);
 });
 
-test('shared patch fixtures: diff gives the same ops as the C engine', { skip: !fixtureFiles.includes('diff.json') && 'no diff fixtures' }, () => {
+test('shared patch fixtures: diff gives the same ops as the C engine', () => {
+  assert.ok(fixtureFiles.includes('diff.json'), 'no diff fixtures');
   for (const c of load('diff.json')) {
     const ops = diff(c.a, c.b);
     if (c.ops !== undefined) assert.deepEqual(ops, c.ops, c.name);
