@@ -122,6 +122,13 @@ int server_run(const struct config *cfg) {
   /* The runtime file first: once a URL is printed, the CLI can find it. */
   runtime_write(&srv.hub, transport_port(t));
   print_urls(&binds, transport_port(t));
+  if (cfg->static_dir) {
+    const char *a =
+        netif_is_wildcard(binds.addr[0]) ? "127.0.0.1" : binds.addr[0];
+    int v6 = strchr(a, ':') != NULL;
+    log_info("the app (--static %s) is at http://%s%s%s:%d/", cfg->static_dir,
+             v6 ? "[" : "", a, v6 ? "]" : "", transport_port(t));
+  }
   log_info("mirroring %d state%s; stop with Ctrl-C", srv.hub.store.nstates,
            srv.hub.store.nstates == 1 ? "" : "s");
   uv_run(&srv.loop, UV_RUN_DEFAULT);
