@@ -175,7 +175,10 @@ void hub_file_status(struct hub *h, struct state *st) {
     log_warn("%s:%d:%d: invalid JSON: %s (not overwritten until fixed)",
              st->path, st->error.line, st->error.column, st->error.message);
   else if (st->status == FILE_OK)
-    log_info("%s: valid JSON again", st->path);
+    log_info("%s: in sync again", st->path);
+  else if (st->status == FILE_WRITE_FAILED)
+    log_error("cannot write %s: %s (kept in memory; retried)", st->path,
+              st->write_error ? st->write_error : "unknown error");
   else
     log_warn("%s: %s", st->path,
              cJSON_GetObjectItem(o, "message")->valuestring);

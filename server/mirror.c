@@ -511,13 +511,19 @@ static void write_unsaved(struct mirror_file *f) {
              path);
 }
 
-static void write_failed(struct mirror_file *f, int rc) {
+/* why: what went wrong, for clients and the log (hub_file_status tells
+ * both). Reported once per failure, not on every retry. */
+static void write_failed(struct mirror_file *f, int rc, const char *why) {
   struct state *st = f->st;
-  free(st->write_error);
-  st->write_error = strdup(strerror(-rc));
-  set_status(f, FILE_WRITE_FAILED);
-  /* Retry, so the change lands once space or permission returns. */
-  if (!f->m->stopping) {
+  if (st->status != FILE_WRITE_FAILED || !st->write_error ||
+      strcmp(st->write_error, why) != 0) {
+    free(st->write_error);
+    st->write_error = strdup(why);
+    set_status(f, FILE_WRITE_FAILED);
+  }
+  /* Retry, so the change lands once space or permission returns; a state
+   * too large to write waits for the next change instead. */
+  if (!f->m->stopping && rc != -EFBIG) {
     f->write_scheduled = 1;
     uv_timer_start(&f->write_timer, on_write_timer, 1000, 0);
   }
@@ -575,6 +581,14 @@ static void write_file(struct mirror_file *f) {
   size_t len;
   char *text = json_print_pretty(st->current, &len);
   if (!text) return;
+  if (len > m->cfg->max_state) {
+    /* Written, it could not be read back: keep it in memory and say so. */
+    char why[96];
+    snprintf(why, sizeof why, "the state is %zu bytes, over --max-state", len);
+    free(text);
+    write_failed(f, -EFBIG, why);
+    return;
+  }
   if (st->status == FILE_ABSENT || st->status == FILE_REMOVED)
     file_make_parents(st->path);
   struct file_sig sig;
@@ -584,8 +598,7 @@ static void write_file(struct mirror_file *f) {
   rc = file_write_atomic(st->path, text, len, &sig, &known, &swap);
   if (rc < 0) {
     free(text);
-    log_error("cannot write %s: %s", st->path, strerror(-rc));
-    write_failed(f, rc);
+    write_failed(f, rc, strerror(-rc));
     return;
   }
   if (rc == 1 && displaced(f, &swap, text, len, &sig)) return;

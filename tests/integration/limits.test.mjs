@@ -1,7 +1,7 @@
-// Limits: message size.
+// Limits: message size, pending output, state size.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { pretty, setup, waitForFile } from './harness.mjs';
+import { pretty, readText, setup, waitFor, waitForFile } from './harness.mjs';
 
 test('--max-message: an oversized message gets too_large and close 1009; others keep being served', async (t) => {
   const h = setup(t);
@@ -103,4 +103,22 @@ test('--max-pending: a client that stops reading is dropped; the others are unaf
   // The reference: "it is closed with 1008". The client reads again right
   // after, so a close frame sent within a grace period reaches it.
   assert.equal(closed.code, 1008, `slow client closed with ${JSON.stringify(closed)}`);
+});
+
+test('--max-state: a state too large to write stays in memory with write_failed; the file is written once it fits', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { a: 1 });
+  const srv = await h.server({ files: [f], args: ['--max-state', '200'] });
+  const c = await h.client(srv);
+  await c.subscribe('s');
+  await c.patchAcked('s', [{ op: 'add', path: '/big', value: 'x'.repeat(300) }]);
+  const e = await c.next({ type: 'error', code: 'write_failed' });
+  assert.match(e.message, /max-state/);
+  assert.equal(readText(f), pretty({ a: 1 }), 'the file is untouched');
+  await waitFor(() => /cannot write .*s\.json: the state is \d+ bytes, over --max-state/.test(srv.stderr),
+    { message: 'the write error on stderr' });
+  // Shrinking it again lets the write through.
+  await c.patchAcked('s', [{ op: 'remove', path: '/big' }, { op: 'replace', path: '/a', value: 2 }]);
+  await waitForFile(f, pretty({ a: 2 }));
+  await c.next({ type: 'error', code: 'file_ok' });
 });
