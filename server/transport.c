@@ -522,7 +522,16 @@ static int http_begin(struct transport *t, struct lws *wsi, struct pss *p,
 static int http_body(struct transport *t, struct pss *p, const char *in,
                      size_t len) {
   if (p->refused) return 0;
-  if (p->body_len + len > t->cfg->max_message) return -1;
+  if (p->body_len + len > t->cfg->max_message) {
+    /* Read the rest and drop it, then answer: the client sees why. */
+    free(p->body);
+    p->body = NULL;
+    p->body_len = 0;
+    http_api_error(&p->reply, 413, "too_large",
+                   "the body is larger than --max-message");
+    p->refused = 1;
+    return 0;
+  }
   char *b = realloc(p->body, p->body_len + len + 1);
   if (!b) return -1;
   memcpy(b + p->body_len, in, len);

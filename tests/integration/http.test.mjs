@@ -234,3 +234,16 @@ test('--token: API and WebSocket need the token (query or Bearer)', async (t) =>
   if (b.status !== 101) problems.push(`upgrade with Bearer: ${b.status} ${b.body}`);
   assert.deepEqual(problems, []);
 });
+
+test('a POST body over --max-message gets 413 with a JSON error; nothing applied', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { a: 1 });
+  const srv = await h.server({ files: [f], args: ['--max-message', '200'] });
+  const body = JSON.stringify({ type: 'patch', ops: [{ op: 'add', path: '/b', value: 'x'.repeat(500) }] });
+  const r = await request(srv, '/_mirrorstate/api/states/s', {
+    method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, body,
+  });
+  assert.equal(r.status, 413, r.body);
+  assert.equal(r.json.code, 'too_large');
+  assert.deepEqual((await request(srv, '/_mirrorstate/api/states/s')).json, { a: 1 });
+});
