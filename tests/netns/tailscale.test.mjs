@@ -21,7 +21,11 @@ function netnsUnavailable() {
   if (process.getuid && process.getuid() !== 0) return 'not root: ip netns needs root';
   const r = spawnSync('ip', ['netns', 'add', `${tag}-probe`]);
   if (r.status !== 0) return `ip netns unavailable: ${String(r.stderr).trim()}`;
+  // Entering a namespace also needs a mount namespace of its own, which a
+  // chroot (where / is not a mount point) cannot give.
+  const enter = spawnSync('ip', ['-n', `${tag}-probe`, 'link', 'set', 'lo', 'up']);
   spawnSync('ip', ['netns', 'del', `${tag}-probe`]);
+  if (enter.status !== 0) return `cannot enter a network namespace: ${String(enter.stderr).trim()}`;
   return false;
 }
 const skip = netnsUnavailable();
