@@ -67,18 +67,39 @@ static void out_indent(struct out *o, int depth) {
 /* For each byte, 0 if JSON.stringify copies it, else the character that
  * follows the backslash ('u' for \u00XX). NUL is marked too: it ends the C
  * string. */
-static const char escape_table[256] = {
+static const char escape_table[128] = {
     'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u',
     'f', 'r', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
     'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 0,   0,   '"', [92] = '\\'};
 
+static int utf8_length(const unsigned char *p, size_t avail);
+
+/* Strings from parsed text are valid UTF-8, but the server also prints
+ * strings of its own making (file paths, messages that quote and cut what
+ * a client sent). Invalid bytes print as U+FFFD, as JavaScript would show
+ * them, so the output is always valid UTF-8: a browser closes a WebSocket
+ * whose text frame is not. */
 static void out_string(struct out *o, const char *str) {
   const unsigned char *s = (const unsigned char *)(str ? str : "");
   const unsigned char *run = s;
   out_char(o, '"');
   for (;; s++) {
-    char e = escape_table[*s];
+    /* Bytes from 0x80 start a multi-byte sequence (or are stray): they
+     * are checked before they are copied. */
+    char e = *s < 0x80 ? escape_table[*s] : 'x';
     if (!e) continue;
+    if (e == 'x') {
+      /* The NUL terminator fails the continuation check, so 4 is safe. */
+      int n = utf8_length(s, 4);
+      if (n > 0) {
+        s += n - 1;
+        continue;
+      }
+      out_bytes(o, (const char *)run, (size_t)(s - run));
+      out_bytes(o, "\xef\xbf\xbd", 3);
+      run = s + 1;
+      continue;
+    }
     out_bytes(o, (const char *)run, (size_t)(s - run));
     if (!*s) break;
     if (e == 'u') {

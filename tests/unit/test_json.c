@@ -333,7 +333,36 @@ static void test_equal(void) {
   cJSON_Delete(d);
 }
 
+/* Strings the server makes itself may hold invalid UTF-8 (a file path, a
+ * client's text cut short): the printer writes U+FFFD for each bad byte and
+ * keeps valid sequences, so its output always parses. */
+static void test_print_invalid_utf8(void) {
+  static const struct {
+    const char *in, *want;
+  } cases[] = {
+      {"caf\xc3\xa9", "\"caf\xc3\xa9\""},           /* valid: kept */
+      {"\xe0\xb8", "\"\xef\xbf\xbd\xef\xbf\xbd\""}, /* cut short */
+      {"a\xff"
+       "b",
+       "\"a\xef\xbf\xbd"
+       "b\""}, /* stray byte */
+      {"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
+      {"\xf0\x9f\x98\x80!", "\"\xf0\x9f\x98\x80!\""}, /* emoji */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    cJSON *v = cJSON_CreateString(cases[i].in);
+    size_t len;
+    char *out = json_print_compact(v, &len);
+    CHECK_STR(out, cases[i].want);
+    CHECK(out && json_parse(out, len, NULL) != NULL);
+    if (out) cJSON_Delete(json_parse(out, len, NULL));
+    free(out);
+    cJSON_Delete(v);
+  }
+}
+
 int main(void) {
+  test_print_invalid_utf8();
   test_number_corpus();
   test_number_specials();
   test_value_corpus();
