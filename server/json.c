@@ -460,30 +460,6 @@ static int scan_literal(struct scan *sc, const char *word) {
   return 0;
 }
 
-static int scan_value(struct scan *sc, int depth);
-
-static int scan_array(struct scan *sc, int depth) {
-  sc->pos++;
-  skip_ws(sc);
-  if (peek(sc) == ']') {
-    sc->pos++;
-    return 0;
-  }
-  for (;;) {
-    if (scan_value(sc, depth)) return -1;
-    skip_ws(sc);
-    int c = peek(sc);
-    if (c == ']') {
-      sc->pos++;
-      return 0;
-    }
-    if (c != ',') return fail_unexpected(sc, ": expected ',' or ']'");
-    sc->pos++;
-    skip_ws(sc);
-    if (peek(sc) == ']') return fail(sc, sc->pos, "trailing comma before ']'");
-  }
-}
-
 /* Duplicate keys are rare, and folding them needs a walk of the whole tree,
  * so the scan notes whether any object may hold one: two keys with the
  * same hash, a key with an escape (its raw bytes may differ from its text),
@@ -511,66 +487,6 @@ static void note_key(struct scan *sc, struct key_seen *seen, size_t start) {
     sc->maybe_duplicates = 1;
   else
     seen->hash[seen->n++] = h;
-}
-
-static int scan_object(struct scan *sc, int depth) {
-  struct key_seen seen = {.n = 0};
-  sc->pos++;
-  skip_ws(sc);
-  if (peek(sc) == '}') {
-    sc->pos++;
-    return 0;
-  }
-  for (;;) {
-    if (peek(sc) != '"')
-      return fail_unexpected(sc, ": expected a double-quoted property name");
-    size_t key_start = sc->pos;
-    if (scan_string(sc)) return -1;
-    note_key(sc, &seen, key_start);
-    skip_ws(sc);
-    if (peek(sc) != ':')
-      return fail_unexpected(sc, ": expected ':' after the property name");
-    sc->pos++;
-    skip_ws(sc);
-    if (scan_value(sc, depth)) return -1;
-    skip_ws(sc);
-    int c = peek(sc);
-    if (c == '}') {
-      sc->pos++;
-      return 0;
-    }
-    if (c != ',') return fail_unexpected(sc, ": expected ',' or '}'");
-    sc->pos++;
-    skip_ws(sc);
-    if (peek(sc) == '}') return fail(sc, sc->pos, "trailing comma before '}'");
-  }
-}
-
-static int scan_value(struct scan *sc, int depth) {
-  switch (peek(sc)) {
-  case '{':
-  case '[':
-    if (depth >= MAX_DEPTH)
-      return fail(sc, sc->pos, "nested deeper than 1000 levels");
-    return peek(sc) == '{' ? scan_object(sc, depth + 1)
-                           : scan_array(sc, depth + 1);
-  case '"': return scan_string(sc);
-  case 't': return scan_literal(sc, "true");
-  case 'f': return scan_literal(sc, "false");
-  case 'n': return scan_literal(sc, "null");
-  case '-':
-  case '0':
-  case '1':
-  case '2':
-  case '3':
-  case '4':
-  case '5':
-  case '6':
-  case '7':
-  case '8':
-  case '9': return scan_number(sc);
-  default: return fail_unexpected(sc, "");
-  }
 }
 
 static void set_error(struct json_error *err, const char *buf, size_t offset,

@@ -93,7 +93,7 @@ struct outmsg *outmsg_take(char *text, size_t len) {
   return m;
 }
 
-struct outmsg *outmsg_new(const char *text, size_t len) {
+static struct outmsg *outmsg_new(const char *text, size_t len) {
   char *copy = malloc(len + 1);
   if (!copy) return NULL;
   memcpy(copy, text, len);
@@ -167,17 +167,13 @@ void transport_send(struct transport *t, struct session *s, struct outmsg *m) {
   lws_callback_on_writable(c->wsi);
 }
 
-void transport_send_text(struct transport *t, struct session *s,
-                         const char *text, size_t len) {
+/* Sends text (copied) to s alone. */
+static void send_text(struct transport *t, struct session *s, const char *text,
+                      size_t len) {
   struct outmsg *m = outmsg_new(text, len);
   if (!m) return;
   transport_send(t, s, m);
   outmsg_unref(m);
-}
-
-void transport_close(struct transport *t, struct session *s, int code,
-                     const char *reason) {
-  if (t && s->priv) mark_close(t, s->priv, code, reason);
 }
 
 static void on_close_timer(uv_timer_t *timer) {
@@ -373,7 +369,7 @@ static int ws_receive(struct transport *t, struct conn *c, const char *in,
     size_t n;
     char *text = msg_error(ERR_BAD_MESSAGE, "binary frames are not supported",
                            NULL, NULL, &n);
-    if (text) transport_send_text(t, &c->pub, text, n);
+    if (text) send_text(t, &c->pub, text, n);
     free(text);
   } else {
     hub_on_message(t->hub, &c->pub, c->rx, c->rxlen);

@@ -49,25 +49,16 @@ int transport_port(const struct transport *t);
 struct session *transport_sessions(struct transport *t);
 int transport_session_count(const struct transport *t);
 
-/* Makes a frame from text (copied). Returns NULL on allocation failure.
- * The caller holds one reference: drop it with outmsg_unref after queueing
- * it to every recipient. */
-struct outmsg *outmsg_new(const char *text, size_t len);
-/* Same, taking ownership of a malloc'd text (avoids a copy of big frames). */
+/* Makes a frame from a malloc'd text and frees the text (it is copied
+ * behind the LWS_PRE headroom lws needs). Returns NULL on allocation
+ * failure. The caller holds one reference: drop it with outmsg_unref after
+ * queueing it to every recipient, who share the one copy. */
 struct outmsg *outmsg_take(char *text, size_t len);
 void outmsg_unref(struct outmsg *m);
 
 /* Queues m for s (takes its own reference). A client whose queue exceeds
  * --max-pending is closed with 1008. */
 void transport_send(struct transport *t, struct session *s, struct outmsg *m);
-
-/* Sends text (copied) to s alone. */
-void transport_send_text(struct transport *t, struct session *s,
-                         const char *text, size_t len);
-
-/* Closes s with a WebSocket close code after its queued output is sent. */
-void transport_close(struct transport *t, struct session *s, int code,
-                     const char *reason);
 
 /* Begins a graceful stop: every client is sent a close frame (1001). */
 void transport_shutdown(struct transport *t);
