@@ -98,8 +98,9 @@ export function readJSON(file) {
   }
 }
 
-/** Launches Debian's Chromium headless with a fresh profile. */
-export async function launchBrowser() {
+/** Launches Debian's Chromium headless with a fresh profile; options go
+ * to playwright's launchPersistentContext (viewport, colorScheme, ...). */
+export async function launchBrowser(options = {}) {
   const profile = tempDir('mirrorstate-chromium-');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -108,6 +109,7 @@ export async function launchBrowser() {
       '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
     viewport: { width: 900, height: 720 },
     timeout: WAIT * 2,
+    ...options,
   });
   context.setDefaultTimeout(WAIT);
   const close = async () => {

@@ -7,75 +7,20 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.resolve(ROOT, process.env.MIRRORSTATE_BIN || 'build/mirrorstate');
-const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
-const WAIT = 10000; // every wait is bounded by this
+import * as lib from './lib.mjs';
 
-let tmp, file, server, base, port, browser, page;
+const { BIN, ARTIFACTS, WAIT, until, stopServer } = lib;
+
+let tmp, file, server, base, port, browser, closeBrowser, page;
 const sockets = [];
 
-function startServer(stateFile, listenPort = 0, extra = []) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['serve', '--file', stateFile, '--port', String(listenPort), '--host', '127.0.0.1', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`server did not print its URL within ${WAIT} ms\nstdout: ${out}\nstderr: ${err}`));
-    }, WAIT);
-    proc.stderr.on('data', (d) => { err += d; });
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = /^(http:\/\/127\.0\.0\.1:(\d+)\/_mirrorstate\/)\s*$/m.exec(out.split('\n')[0] + '\n');
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, url: m[1], port: Number(m[2]), stderr: () => err });
-      }
-    });
-    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}\nstdout: ${out}\nstderr: ${err}`)); });
-  });
-}
-
-function stopServer(s) {
-  return new Promise((resolve) => {
-    if (!s || s.proc.exitCode !== null) return resolve();
-    const timer = setTimeout(() => { s.proc.kill('SIGKILL'); resolve(); }, WAIT);
-    s.proc.once('exit', () => { clearTimeout(timer); resolve(); });
-    s.proc.kill('SIGTERM');
-  });
-}
-
-async function until(fn, what) {
-  const deadline = Date.now() + WAIT;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-// Writes like an agent's edit tool: a temp file renamed over the target.
-function agentWrite(text) {
-  const t = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(t, text);
-  fs.renameSync(t, file);
-}
+const startServer = (stateFile, listenPort = 0, extra = []) =>
+  lib.startServer(['--file', stateFile, ...extra], { port: listenPort });
+const agentWrite = (text) => lib.agentWrite(file, text);
 
 function readState() {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -110,7 +55,7 @@ const valueAt = (pointer) => page.locator(`#tree .row[data-path="${pointer}"] > 
 
 before(async () => {
   assert.ok(fs.existsSync(BIN), `server binary not found: ${BIN} (build it first)`);
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-panel-'));
+  tmp = lib.tempDir('ms-panel-');
   file = path.join(tmp, 'todo.json');
   fs.writeFileSync(file, JSON.stringify({
     items: [{ id: 1, text: 'milk', done: false }, { id: 2, text: 'bread', done: true }],
@@ -119,14 +64,10 @@ before(async () => {
   }, null, 2) + '\n');
   server = await startServer(file);
   ({ url: base, port } = server);
-  // A fresh profile per run, in the temp directory.
-  browser = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-quic', '--disable-sync'],
+  ({ context: browser, close: closeBrowser } = await lib.launchBrowser({
     viewport: { width: 1360, height: 760 },
     colorScheme: 'light',
-  });
+  }));
   page = browser.pages()[0] || await browser.newPage();
   page.setDefaultTimeout(WAIT);
   page.on('pageerror', (e) => console.error('page error:', e.message));
@@ -135,7 +76,7 @@ before(async () => {
 
 after(async () => {
   for (const ws of sockets) ws.terminate();
-  if (browser) await browser.close().catch(() => {});
+  if (closeBrowser) await closeBrowser();
   await stopServer(server);
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });

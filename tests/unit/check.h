@@ -3,7 +3,9 @@
 #ifndef MS_CHECK_H
 #define MS_CHECK_H
 
+#include <cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int check_failures;
@@ -29,6 +31,24 @@ static int check_count;
               g_ ? g_ : "(null)", (int)strlen(__FILE__) + 6, "", w_);        \
     }                                                                        \
   } while (0)
+
+/* Reads and parses a JSON fixture (path relative to the repository root,
+ * where ctest runs the tests). Returns a new tree (caller frees) or NULL. */
+static inline cJSON *check_load_json(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
+  fclose(f);
+  if (!buf) return NULL;
+  buf[got] = '\0';
+  cJSON *v = cJSON_Parse(buf);
+  free(buf);
+  return v;
+}
 
 /* Ends main(): prints a summary line and returns the exit status. */
 #define CHECK_DONE()                                                         \

@@ -15,21 +15,6 @@ static char *print(const cJSON *v) {
   return v ? cJSON_PrintUnformatted(v) : NULL;
 }
 
-static cJSON *load(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)n + 1);
-  size_t got = fread(buf, 1, (size_t)n, f);
-  fclose(f);
-  buf[got] = '\0';
-  cJSON *v = cJSON_Parse(buf);
-  free(buf);
-  return v;
-}
-
 static cJSON *parse(const char *text) {
   return cJSON_Parse(text);
 }
@@ -52,7 +37,7 @@ static void check_merge(const cJSON *base, const cJSON *ours,
 }
 
 static void test_fixtures(void) {
-  cJSON *all = load(CASES);
+  cJSON *all = check_load_json(CASES);
   CHECK(cJSON_IsArray(all));
   int n = 0;
   for (const cJSON *c = all ? all->child : NULL; c; c = c->next, n++) {

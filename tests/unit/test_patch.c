@@ -32,21 +32,6 @@ static cJSON *parse(const char *text) {
   return v;
 }
 
-static cJSON *load(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)n + 1);
-  size_t got = fread(buf, 1, (size_t)n, f);
-  fclose(f);
-  buf[got] = '\0';
-  cJSON *v = cJSON_Parse(buf);
-  free(buf);
-  return v;
-}
-
 static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -129,7 +114,7 @@ static void test_fixtures(void) {
   for (int i = 0; i < n; i++) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", FIXTURES, list[i]->d_name);
-    cJSON *all = load(path);
+    cJSON *all = check_load_json(path);
     CHECK(cJSON_IsArray(all));
     if (!all) fprintf(stderr, "  cannot read %s\n", path);
     for (const cJSON *c = all ? all->child : NULL; c; c = c->next, cases++)
