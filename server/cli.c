@@ -2,11 +2,13 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -60,6 +62,10 @@ void cli_print_help(void) {
       "  --max-state N       largest state file (default 256 MiB)\n"
       "  --max-clients N     most connections at once (default 4096)\n"
       "  --history N         versions kept per state (default 100)\n"
+      "  --max-states N      most states at once; further names under --dir\n"
+      "                      are refused (default 10000)\n"
+      "  --follow-symlinks   follow symbolic links that lead outside a --dir\n"
+      "                      or a --file's directory (default: refused)\n"
       "  --log FILE          append one JSON line per change to FILE\n"
       "  -v, --verbose       log every change\n"
       "  -q, --quiet         log only warnings and errors\n"
@@ -82,6 +88,7 @@ static void defaults(struct config *cfg) {
   cfg->max_state = 256u << 20;
   cfg->max_clients = 4096;
   cfg->history = 100;
+  cfg->max_states = 10000;
   cfg->token = getenv("MIRRORSTATE_TOKEN");
   if (cfg->token && !*cfg->token) cfg->token = NULL;
 }
@@ -111,13 +118,25 @@ static int push(const char **list, int *n, const char *opt, const char *v) {
 
 static int read_token_file(const char *path, struct config *cfg) {
   static char buf[512];
-  FILE *f = fopen(path, "r");
-  if (!f) {
+  /* O_NONBLOCK and the type check: a FIFO there must not hang the start. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  struct stat sb;
+  if (fd < 0 || fstat(fd, &sb) != 0) {
+    log_error("--token-file %s: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    log_error("--token-file %s: not a regular file", path);
+    close(fd);
+    return -1;
+  }
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n < 0) {
     log_error("--token-file %s: %s", path, strerror(errno));
     return -1;
   }
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
   buf[n] = '\0';
   buf[strcspn(buf, "\r\n")] = '\0';
   if (!*buf) {
@@ -146,6 +165,8 @@ enum {
   OPT_MAX_CLIENTS,
   OPT_HISTORY,
   OPT_LOG,
+  OPT_MAX_STATES,
+  OPT_FOLLOW_SYMLINKS,
 };
 
 static const struct option serve_options[] = {
@@ -166,6 +187,8 @@ static const struct option serve_options[] = {
     {"max-clients", required_argument, 0, OPT_MAX_CLIENTS},
     {"history", required_argument, 0, OPT_HISTORY},
     {"log", required_argument, 0, OPT_LOG},
+    {"max-states", required_argument, 0, OPT_MAX_STATES},
+    {"follow-symlinks", no_argument, 0, OPT_FOLLOW_SYMLINKS},
     {"verbose", no_argument, 0, 'v'},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
@@ -223,6 +246,11 @@ static int apply_option(int c, const char *arg, struct config *cfg) {
     if (parse_num(opt, arg, 1, 100000, &v)) return -1;
     cfg->history = (int)v;
     return 0;
+  case OPT_MAX_STATES:
+    if (parse_num(opt, arg, 1, 10000000, &v)) return -1;
+    cfg->max_states = (int)v;
+    return 0;
+  case OPT_FOLLOW_SYMLINKS: cfg->follow_symlinks = 1; return 0;
   case 'v': cfg->verbose = 1; return 0;
   case 'q': cfg->verbose = -1; return 0;
   default: return -1;

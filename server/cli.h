@@ -29,6 +29,8 @@ struct config {
   size_t max_state;       /* --max-state: bytes of one state's file */
   int max_clients;        /* --max-clients */
   int history;            /* --history: versions kept per state */
+  int max_states;         /* --max-states: states at once */
+  int follow_symlinks;    /* --follow-symlinks: links may lead out */
   int verbose;            /* -v: 1, -q: -1 */
 };
 

@@ -21,11 +21,21 @@ struct eventlog {
 };
 
 static int open_append(struct eventlog *log) {
-  /* The log holds state values: readable by the owner only. */
-  log->fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  /* The log holds state values: readable by the owner only. O_NONBLOCK:
+   * opening a FIFO for writing would wait for a reader; it is refused. */
+  log->fd = open(log->path,
+                 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+                     O_NONBLOCK,
+                 0600);
   if (log->fd < 0) return -1;
   struct stat sb;
-  log->size = fstat(log->fd, &sb) == 0 ? (size_t)sb.st_size : 0;
+  if (fstat(log->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    close(log->fd);
+    log->fd = -1;
+    errno = ENODEV;
+    return -1;
+  }
+  log->size = (size_t)sb.st_size;
   return 0;
 }
 
@@ -37,7 +47,8 @@ struct eventlog *eventlog_open(const char *path, size_t max_bytes) {
   }
   log->max_bytes = max_bytes;
   if (open_append(log) != 0) {
-    log_error("--log %s: %s", path, strerror(errno));
+    log_error("--log %s: %s", path,
+              errno == ENODEV ? "not a regular file" : strerror(errno));
     free(log->path);
     free(log);
     return NULL;
@@ -61,7 +72,8 @@ static void rotate(struct eventlog *log) {
   if (rename(log->path, old) != 0)
     log_warn("--log: cannot rotate %s: %s", log->path, strerror(errno));
   if (open_append(log) != 0)
-    log_error("--log %s: %s", log->path, strerror(errno));
+    log_error("--log %s: %s", log->path,
+              errno == ENODEV ? "not a regular file" : strerror(errno));
 }
 
 static void write_line(struct eventlog *log, cJSON *o) {

@@ -1,4 +1,4 @@
-/* Whole-file reads and atomic writes. */
+/* Whole-file reads and atomic writes, confined to a root. */
 #include "fileio.h"
 
 #include <errno.h>
@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,62 +31,39 @@ int file_stat(const char *path, struct file_sig *sig) {
   return 0;
 }
 
-int file_read(const char *path, size_t max, char **buf, size_t *len,
-              struct file_sig *sig) {
-  *buf = NULL;
-  *len = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return -errno;
-  struct stat sb;
-  if (fstat(fd, &sb) != 0) {
-    int e = errno;
-    close(fd);
-    return -e;
+/* --- confinement --------------------------------------------------------- */
+
+int file_root_contains(const struct file_root *root, const char *real) {
+  if (!root || root->ndirs == 0) return 1;
+  for (int i = 0; i < root->ndirs; i++) {
+    const char *d = root->dirs[i];
+    size_t n = strlen(d);
+    if (n == 1 && d[0] == '/') return 1;
+    if (strncmp(real, d, n) == 0 && (real[n] == '/' || real[n] == '\0'))
+      return 1;
   }
-  if (S_ISDIR(sb.st_mode)) {
-    close(fd);
-    return -EISDIR;
-  }
-  if ((size_t)sb.st_size > max) {
-    close(fd);
-    return -EFBIG;
-  }
-  if (sig) sig_from_stat(sig, &sb);
-  /* The size may change while we read (a writer mid-save): read to EOF. */
-  size_t cap = (size_t)sb.st_size + 1, n = 0;
-  char *data = malloc(cap + 1);
-  for (;;) {
-    if (!data) {
-      close(fd);
-      return -ENOMEM;
-    }
-    ssize_t r = read(fd, data + n, cap - n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      int e = errno;
-      free(data);
-      close(fd);
-      return -e;
-    }
-    if (r == 0) break;
-    n += (size_t)r;
-    if (n > max) {
-      free(data);
-      close(fd);
-      return -EFBIG;
-    }
-    if (n == cap) {
-      cap *= 2;
-      char *bigger = realloc(data, cap + 1);
-      if (!bigger) free(data);
-      data = bigger;
-    }
-  }
-  close(fd);
-  data[n] = '\0';
-  *buf = data;
-  *len = n;
   return 0;
+}
+
+/* Whether the open fd lies inside root: 1, 0, or a negative errno. The
+ * kernel's name for the fd is the file really opened, so a link swapped
+ * after the open changes nothing. Without /proc, the real path of path
+ * stands in, if it still names the same file. */
+static int fd_inside(int fd, const char *path, const struct file_root *root) {
+  char real[PATH_MAX + 16], link[40];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, real, sizeof real - 1);
+  if (n >= 0) {
+    real[n] = '\0';
+  } else {
+    struct stat a, b;
+    if (!path || !realpath(path, real)) return -errno;
+    if (fstat(fd, &a) != 0 || stat(real, &b) != 0 || a.st_dev != b.st_dev ||
+        a.st_ino != b.st_ino)
+      return -EAGAIN;
+  }
+  /* A file unlinked meanwhile reads "PATH (deleted)": still PATH. */
+  return file_root_contains(root, real);
 }
 
 /* The path a write must replace: a symlink's final target, or path. */
@@ -108,6 +86,134 @@ static int resolve_target(const char *path, char *out, size_t outlen) {
   return -ELOOP;
 }
 
+int file_leads_inside(const struct file_root *root, const char *path) {
+  if (!root || root->follow || root->ndirs == 0) return 1;
+  char cur[PATH_MAX], real[PATH_MAX];
+  int rc = resolve_target(path, cur, sizeof cur);
+  if (rc == -ELOOP) return 1; /* leads nowhere: reading it says so */
+  if (rc) return rc;
+  /* The deepest part that exists decides: what is missing below it can
+   * only be created there. */
+  for (;;) {
+    if (realpath(cur, real)) return file_root_contains(root, real);
+    if (errno != ENOENT && errno != ENOTDIR) return -errno;
+    char *slash = strrchr(cur, '/');
+    if (!slash || slash == cur) return 0;
+    *slash = '\0';
+  }
+}
+
+/* --- reading ------------------------------------------------------------- */
+
+const char *file_kind(const char *path) {
+  struct stat sb;
+  if (stat(path, &sb) != 0) return "not a regular file";
+  if (S_ISDIR(sb.st_mode)) return "a directory";
+  if (S_ISFIFO(sb.st_mode)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(sb.st_mode)) return "a socket";
+  if (S_ISCHR(sb.st_mode)) return "a character device";
+  if (S_ISBLK(sb.st_mode)) return "a block device";
+  return "not a regular file";
+}
+
+static int check_regular(const struct stat *sb) {
+  if (S_ISDIR(sb->st_mode)) return -EISDIR;
+  return S_ISREG(sb->st_mode) ? 0 : -ENODEV;
+}
+
+/* Reads fd to EOF (the size may change while we read: a writer mid-save). */
+static int read_fd(int fd, size_t max, struct file_text *out) {
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) return -errno;
+  if ((size_t)sb.st_size > max) return -EFBIG;
+  sig_from_stat(&out->sig, &sb);
+  size_t cap = (size_t)sb.st_size + 1, n = 0;
+  char *data = malloc(cap + 1);
+  for (;;) {
+    if (!data) return -ENOMEM;
+    ssize_t r = read(fd, data + n, cap - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      int e = errno;
+      free(data);
+      return -e;
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+    if (n > max) {
+      free(data);
+      return -EFBIG;
+    }
+    if (n == cap) {
+      cap *= 2;
+      char *bigger = realloc(data, cap + 1);
+      if (!bigger) free(data);
+      data = bigger;
+    }
+  }
+  data[n] = '\0';
+  out->buf = data;
+  out->len = n;
+  return 0;
+}
+
+#define READ_FLAGS (O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+
+/* Opens for reading the file that the O_PATH descriptor pfd (of dirfd and
+ * name, with status sb) refers to: through /proc, or by name again when
+ * /proc is missing, as long as the name still leads to the same file. */
+static int reopen(int pfd, int dirfd, const char *name, const struct stat *sb) {
+  char link[40];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", pfd);
+  int fd = open(link, READ_FLAGS);
+  if (fd >= 0 || errno != ENOENT) return fd >= 0 ? fd : -errno;
+  fd = openat(dirfd, name, READ_FLAGS);
+  if (fd < 0) return -errno;
+  struct stat now;
+  if (fstat(fd, &now) != 0 || now.st_dev != sb->st_dev ||
+      now.st_ino != sb->st_ino) {
+    close(fd);
+    return -EAGAIN;
+  }
+  return fd;
+}
+
+/* file_read relative to dirfd; nofollow: the name itself must not be a
+ * symlink (the displaced file of a swap). */
+static int read_at(int dirfd, const char *name, int nofollow,
+                   const struct file_root *root, size_t max,
+                   struct file_text *out) {
+  memset(out, 0, sizeof *out);
+  /* O_PATH opens nothing: no FIFO blocks and no device acts on it. */
+  int pfd = openat(dirfd, name, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+  if (pfd < 0) return -errno;
+  struct stat sb;
+  int rc = fstat(pfd, &sb) != 0 ? -errno : check_regular(&sb);
+  if (!rc && root && root->ndirs > 0) {
+    rc = fd_inside(pfd, dirfd == AT_FDCWD ? name : NULL, root);
+    if (rc == 0) {
+      out->outside = 1;
+      rc = root->follow ? 0 : -EXDEV;
+    } else if (rc == 1) {
+      rc = 0;
+    }
+  }
+  int fd = rc ? -1 : reopen(pfd, dirfd, name, &sb);
+  close(pfd);
+  if (rc) return rc;
+  if (fd < 0) return fd;
+  rc = read_fd(fd, max, out);
+  close(fd);
+  return rc;
+}
+
+int file_read(const char *path, const struct file_root *root, size_t max,
+              struct file_text *out) {
+  return read_at(AT_FDCWD, path, 0, root, max, out);
+}
+
+/* --- writing ------------------------------------------------------------- */
+
 static int write_all(int fd, const char *data, size_t len) {
   while (len > 0) {
     ssize_t w = write(fd, data, len);
@@ -125,37 +231,63 @@ static mode_t new_file_mode(void) {
   return 0666 & ~mask;
 }
 
-/* Moves tmp over target. With swap, the old target is exchanged into
- * tmp's place rather than unlinked, so what it held can be checked; sets
- * *exchanged accordingly. */
-static int replace_target(const char *tmp, const char *target, int want_swap,
-                          int *exchanged) {
+/* Creates ".BASE.mirrorstate-XXXXXX" in dirfd (a dot-name keeps editors
+ * and the --dir scan from taking it for a state), its name in tmp. */
+static int make_temp(int dirfd, const char *base, char *tmp, size_t tmplen) {
+  static const char chars[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  for (int tries = 0; tries < 100; tries++) {
+    unsigned char rnd[6];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) return -EIO;
+    char suffix[7];
+    for (int i = 0; i < 6; i++)
+      suffix[i] = chars[rnd[i] % (sizeof chars - 1)];
+    suffix[6] = '\0';
+    if ((size_t)snprintf(tmp, tmplen, ".%s.mirrorstate-%s", base, suffix) >=
+        tmplen)
+      return -ENAMETOOLONG;
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+                                    O_CLOEXEC, 0600);
+    if (fd >= 0 || errno != EEXIST) return fd >= 0 ? fd : -errno;
+  }
+  return -EEXIST;
+}
+
+/* Moves tmp over target, both in dirfd. With swap, the old target is
+ * exchanged into tmp's place rather than unlinked, so what it held can be
+ * checked; sets *exchanged accordingly. */
+static int replace_target(int dirfd, const char *tmp, const char *target,
+                          int want_swap, int *exchanged) {
   *exchanged = 0;
   for (int tries = 0; want_swap && tries < 8; tries++) {
-    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_EXCHANGE) == 0) {
+    if (renameat2(dirfd, tmp, dirfd, target, RENAME_EXCHANGE) == 0) {
       *exchanged = 1;
       return 0;
     }
     if (errno == EINVAL || errno == ENOSYS) break; /* no support: rename */
     if (errno != ENOENT) return -errno;
     /* No target: create it, unless someone does so right now. */
-    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) == 0)
-      return 0;
+    if (renameat2(dirfd, tmp, dirfd, target, RENAME_NOREPLACE) == 0) return 0;
     if (errno == EINVAL || errno == ENOSYS) break;
     if (errno != EEXIST) return -errno;
   }
-  return rename(tmp, target) == 0 ? 0 : -errno;
+  return renameat(dirfd, tmp, dirfd, target) == 0 ? 0 : -errno;
 }
 
-/* Non-zero if the file at path is, without doubt, the one known: same
- * inode, size and mtime, and that mtime well in the past. (File times come
- * from a coarse clock: a write within the same tick may leave them equal,
- * so a recent match proves nothing and the bytes must be compared.) */
-static int surely_known(const char *path, const struct file_known *known) {
-  struct file_sig now = {0};
+/* Non-zero if the file name in dirfd is, without doubt, the one known:
+ * same inode, size and mtime, and that mtime well in the past. (File times
+ * come from a coarse clock: a write within the same tick may leave them
+ * equal, so a recent match proves nothing and the bytes must be
+ * compared.) */
+static int surely_known(int dirfd, const char *name,
+                        const struct file_known *known) {
+  struct stat sb;
+  struct file_sig now;
   struct timespec clock;
-  if (!known->sig || file_stat(path, &now) != 0 ||
-      !file_sig_equal(&now, known->sig) ||
+  if (!known->sig || fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+    return 0;
+  sig_from_stat(&now, &sb);
+  if (!S_ISREG(sb.st_mode) || !file_sig_equal(&now, known->sig) ||
       clock_gettime(CLOCK_REALTIME, &clock) != 0)
     return 0;
   double age = (double)(clock.tv_sec - now.mtime.tv_sec) +
@@ -163,22 +295,89 @@ static int surely_known(const char *path, const struct file_known *known) {
   return age > 0.1;
 }
 
-int file_write_atomic(const char *path, const char *data, size_t len,
-                      struct file_sig *sig, const struct file_known *known,
-                      struct file_swap *swap) {
-  char target[PATH_MAX], tmp[PATH_MAX + 40];
+/* Opens the directory a write goes into, checked against root. */
+static int open_dir_inside(const char *dir, const struct file_root *root) {
+  int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return -errno;
+  if (root && !root->follow && root->ndirs > 0) {
+    int in = fd_inside(dfd, dir, root);
+    if (in != 1) {
+      close(dfd);
+      return in == 0 ? -EXDEV : in;
+    }
+  }
+  return dfd;
+}
+
+/* After the exchange, tmp in dirfd holds what the target held. Returns
+ * 0 (nothing to report: dirfd closed), 1 (*swap filled, owns dirfd) or 2
+ * (not a regular file: put back, dirfd closed). */
+static int check_displaced(int dirfd, const char *tmp, const char *base,
+                           const struct file_known *known,
+                           struct file_swap *swap) {
+  int has_known = known && known->text;
+  struct file_text t;
+  int rc;
+  if (has_known && surely_known(dirfd, tmp, known)) {
+    rc = 0;
+  } else if ((rc = read_at(dirfd, tmp, 1, NULL, (size_t)-1 / 2, &t)) ==
+                 -EISDIR ||
+             rc == -ENODEV || rc == -ELOOP) {
+    /* A directory, FIFO or symlink took the target's place meanwhile:
+     * put it back (our file returns to tmp) and let the caller look. */
+    if (renameat2(dirfd, tmp, dirfd, base, RENAME_EXCHANGE) != 0) {
+      /* Cannot happen short of a second racer; leave both names. */
+      close(dirfd);
+      return 2;
+    }
+    unlinkat(dirfd, tmp, 0);
+    close(dirfd);
+    return 2;
+  } else if (rc == 0) {
+    if (has_known && t.len == known->len &&
+        memcmp(t.buf, known->text, t.len) == 0) {
+      free(t.buf);
+    } else {
+      swap->text = t.buf;
+      swap->len = t.len;
+      swap->dirfd = dirfd;
+      snprintf(swap->kept, sizeof swap->kept, "%.*s", NAME_MAX, tmp);
+      snprintf(swap->target, sizeof swap->target, "%.*s", NAME_MAX, base);
+      return 1;
+    }
+  }
+  unlinkat(dirfd, tmp, 0);
+  close(dirfd);
+  return 0;
+}
+
+int file_write_atomic(const char *path, const struct file_root *root,
+                      const char *data, size_t len, struct file_sig *sig,
+                      const struct file_known *known, struct file_swap *swap) {
+  char target[PATH_MAX], dir[PATH_MAX], tmp[NAME_MAX + 1];
   int rc = resolve_target(path, target, sizeof target);
   if (rc) return rc;
   const char *slash = strrchr(target, '/');
-  int dirlen = slash ? (int)(slash - target) : 0;
   const char *base = slash ? slash + 1 : target;
-  /* A dot-name keeps editors and the --dir scan from taking it for a state. */
-  snprintf(tmp, sizeof tmp, "%.*s%s.%s.mirrorstate-XXXXXX", dirlen, target,
-           slash ? "/" : "", base);
-  int fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0) return -errno;
+  if (!slash)
+    snprintf(dir, sizeof dir, ".");
+  else
+    snprintf(dir, sizeof dir, "%.*s", slash == target ? 1 : (int)(slash - target),
+             target);
+  int dfd = open_dir_inside(dir, root);
+  if (dfd < 0) return dfd;
   struct stat old;
-  if (stat(target, &old) == 0) {
+  int have_old = fstatat(dfd, base, &old, AT_SYMLINK_NOFOLLOW) == 0;
+  if (have_old && !S_ISREG(old.st_mode) && !S_ISLNK(old.st_mode)) {
+    close(dfd);
+    return S_ISDIR(old.st_mode) ? -EISDIR : -ENODEV;
+  }
+  int fd = make_temp(dfd, base, tmp, sizeof tmp);
+  if (fd < 0) {
+    close(dfd);
+    return fd;
+  }
+  if (have_old && S_ISREG(old.st_mode)) {
     fchmod(fd, old.st_mode & 07777);
     if (fchown(fd, old.st_uid, old.st_gid) != 0) {
       /* Not permitted for other owners unless root; the mode still holds. */
@@ -192,52 +391,39 @@ int file_write_atomic(const char *path, const char *data, size_t len,
   if (!rc && fstat(fd, &sb) != 0) rc = -errno;
   if (close(fd) != 0 && !rc) rc = -errno;
   int exchanged = 0;
-  if (!rc) rc = replace_target(tmp, target, swap != NULL, &exchanged);
+  if (!rc) rc = replace_target(dfd, tmp, base, swap != NULL, &exchanged);
   if (rc) {
-    unlink(tmp);
+    unlinkat(dfd, tmp, 0);
+    close(dfd);
     return rc;
   }
   if (sig) sig_from_stat(sig, &sb);
-  if (!exchanged) return 0;
-  /* tmp now holds the file we replaced: was it the one known? Reading it
-   * is needed only when its signature leaves a doubt. */
-  int has_known = known && known->text;
-  if (has_known && surely_known(tmp, known)) {
-    unlink(tmp);
+  if (!exchanged) {
+    close(dfd);
     return 0;
   }
-  char *text;
-  size_t n;
-  if (file_read(tmp, (size_t)-1 / 2, &text, &n, NULL) != 0) {
-    unlink(tmp);
-    return 0;
-  }
-  if (has_known && n == known->len && memcmp(text, known->text, n) == 0) {
-    free(text);
-    unlink(tmp);
-    return 0;
-  }
-  swap->text = text;
-  swap->len = n;
-  snprintf(swap->kept, sizeof swap->kept, "%s", tmp);
-  snprintf(swap->target, sizeof swap->target, "%s", target);
-  return 1;
+  return check_displaced(dfd, tmp, base, known, swap);
 }
 
 int file_swap_restore(struct file_swap *swap) {
-  int rc = rename(swap->kept, swap->target) == 0 ? 0 : -errno;
+  int rc = renameat(swap->dirfd, swap->kept, swap->dirfd, swap->target) == 0
+               ? 0
+               : -errno;
+  close(swap->dirfd);
   free(swap->text);
   swap->text = NULL;
   return rc;
 }
 
 void file_swap_done(struct file_swap *swap) {
-  unlink(swap->kept);
+  unlinkat(swap->dirfd, swap->kept, 0);
+  close(swap->dirfd);
   free(swap->text);
   swap->text = NULL;
 }
 
-int file_make_parents(const char *path) {
+/* mkdir -p of path's parent, with no confinement. */
+static int make_parents_plain(const char *path) {
   char buf[PATH_MAX];
   snprintf(buf, sizeof buf, "%s", path);
   for (char *p = buf + 1; *p; p++) {
@@ -246,5 +432,57 @@ int file_make_parents(const char *path) {
     if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -errno;
     *p = '/';
   }
+  return 0;
+}
+
+int file_make_parents(const char *path, const struct file_root *root) {
+  if (!root || root->follow || root->ndirs == 0)
+    return make_parents_plain(path);
+  size_t top = 0;
+  const char *dir = NULL;
+  for (int i = 0; i < root->ndirs && !dir; i++) {
+    size_t n = strlen(root->dirs[i]);
+    if (strncmp(path, root->dirs[i], n) == 0 && path[n] == '/') {
+      dir = root->dirs[i];
+      top = n + 1;
+    }
+  }
+  if (!dir) return 0; /* no directory of ours to create: the write tells */
+  int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  /* One component at a time from the root's own descriptor, each checked
+   * where it really is before anything is made inside it. */
+  char sofar[PATH_MAX];
+  for (size_t seg = top, end; path[seg]; seg = end + 1) {
+    const char *slash = strchr(path + seg, '/');
+    if (!slash) break;
+    end = (size_t)(slash - path);
+    size_t n = end - seg;
+    char name[NAME_MAX + 1];
+    if (n == 0) continue;
+    if (n > NAME_MAX || end >= sizeof sofar) {
+      close(fd);
+      return -ENAMETOOLONG;
+    }
+    memcpy(name, path + seg, n);
+    name[n] = '\0';
+    memcpy(sofar, path, end);
+    sofar[end] = '\0';
+    if (mkdirat(fd, name, 0777) != 0 && errno != EEXIST) {
+      int e = errno;
+      close(fd);
+      return -e;
+    }
+    int next = openat(fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    close(fd);
+    if (next < 0) return -errno;
+    int in = fd_inside(next, sofar, root);
+    if (in != 1) {
+      close(next);
+      return in == 0 ? -EXDEV : in;
+    }
+    fd = next;
+  }
+  close(fd);
   return 0;
 }

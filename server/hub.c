@@ -67,6 +67,13 @@ static int subscribed(const struct session *s, const char *name) {
   return 0;
 }
 
+int hub_subscribers(struct hub *h, const char *name) {
+  int n = 0;
+  for (struct session *s = transport_sessions(h->transport); s; s = s->next)
+    n += subscribed(s, name);
+  return n;
+}
+
 /* Sends text to every subscriber of name but except. */
 static void broadcast(struct hub *h, const char *name, char *text, size_t len,
                       struct session *except) {
@@ -472,8 +479,10 @@ void hub_on_message(struct hub *h, struct session *s, const char *buf,
   if (m.name) {
     st = mirror_state(h->mirror, m.name);
     if (!st) {
-      char msg[300];
-      snprintf(msg, sizeof msg, "\"%.200s\" is not a mirrored state", m.name);
+      char msg[400];
+      const char *why = mirror_why(h->mirror);
+      snprintf(msg, sizeof msg, "\"%.200s\" is not a mirrored state%s%s",
+               m.name, why ? ": " : "", why ? why : "");
       send_error(h, s, ERR_UNKNOWN_STATE, msg, m.name, m.ref);
       msg_free(&m);
       return;
@@ -483,6 +492,7 @@ void hub_on_message(struct hub *h, struct session *s, const char *buf,
   case MSG_SUBSCRIBE: on_subscribe(h, s, st, &m); break;
   case MSG_UNSUBSCRIBE:
     remove_sub(s, st->name);
+    mirror_unused(h->mirror);
     clients_changed(h);
     break;
   case MSG_PATCH:
@@ -530,6 +540,7 @@ void hub_on_close(struct hub *h, struct session *s) {
   for (int i = 0; i < s->nsubs; i++)
     free(s->subs[i]);
   free(s->subs);
+  if (s->nsubs) mirror_unused(h->mirror);
   s->subs = NULL;
   s->nsubs = 0;
   free(s->page);

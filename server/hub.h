@@ -49,6 +49,9 @@ void hub_appeared(struct hub *h, struct state *st, const cJSON *ops);
  * tells subscribers, panels, the log and stderr. */
 void hub_file_status(struct hub *h, struct state *st);
 
+/* Number of sessions subscribed to name. */
+int hub_subscribers(struct hub *h, const char *name);
+
 /* Tells panels the list of states changed. */
 void hub_states_changed(struct hub *h);
 

@@ -16,6 +16,7 @@
 #include "json.h"
 #include "log.h"
 #include "merge.h"
+#include "mirror_int.h"
 #include "names.h"
 #include "patch.h"
 
@@ -23,47 +24,6 @@
 #define WATCH_MASK                                                             \
   (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM |      \
    IN_DELETE_SELF | IN_ATTRIB | IN_ONLYDIR)
-
-/* A watched directory: the parent of a --file, or a folder below a --dir. */
-struct watch {
-  int wd;
-  char *path; /* absolute, no trailing slash */
-  int root;   /* index of its --dir root, or -1 */
-  char *rel;  /* path below that root ("" or "sub/"), or NULL */
-  struct watch *next;
-};
-
-/* The mirror's bookkeeping for one state's file. */
-struct mirror_file {
-  struct mirror *m;
-  struct state *st;
-  char *dir, *base;           /* where the file is named */
-  char *real_dir, *real_base; /* where a symlink points, or NULL */
-  uv_timer_t settle_timer;
-  uv_timer_t write_timer;
-  int settling, write_scheduled, dirty, touched;
-  char *last_text; /* bytes last read from or written to the file */
-  size_t last_len;
-  int have_last;
-  struct file_sig sig; /* of last_text */
-  int have_sig;
-  uint64_t disk_version; /* current's version that equals disk; 0: none */
-  struct mirror_file *next;
-};
-
-struct mirror {
-  uv_loop_t *loop;
-  struct hub *h;
-  const struct config *cfg;
-  int ifd;
-  uv_poll_t poll;
-  struct watch *watches;
-  struct mirror_file *files;
-  char *roots[CLI_MAX_LIST]; /* --dir roots, absolute */
-  int nroots;
-  int stopping;
-  int loading; /* reading the files at start */
-};
 
 static void process_file(struct mirror_file *f, int final);
 static void write_file(struct mirror_file *f);
@@ -86,8 +46,8 @@ static void split(const char *path, char **dir, char **base) {
   *base = strdup(slash ? slash + 1 : path);
 }
 
-static struct watch *watch_add(struct mirror *m, const char *dir, int root,
-                               const char *rel) {
+struct watch *mirror__watch_add(struct mirror *m, const char *dir, int root,
+                                const char *rel) {
   int wd = inotify_add_watch(m->ifd, dir, WATCH_MASK);
   if (wd < 0) {
     log_warn("cannot watch %s: %s", dir, strerror(errno));
@@ -153,18 +113,29 @@ static void remove_stale_temps(const char *dir, const char *base) {
   closedir(d);
 }
 
-static struct mirror_file *file_add(struct mirror *m, struct state *st) {
+/* Where the symlink at path really leads, if that is a place this file
+ * may be read from: real (PATH_MAX) is filled and 1 returned. */
+static int link_inside(const struct mirror_file *f, const char *path,
+                       char *real) {
+  struct stat lsb;
+  return lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode) &&
+         realpath(path, real) &&
+         (f->root->follow || file_root_contains(f->root, real));
+}
+
+static struct mirror_file *file_add(struct mirror *m, struct state *st,
+                                    const struct file_root *root,
+                                    int dir_root) {
   struct mirror_file *f = calloc(1, sizeof *f);
   if (!f) return NULL;
   f->m = m;
   f->st = st;
+  f->root = root;
+  f->dir_root = dir_root;
   split(st->path, &f->dir, &f->base);
   remove_stale_temps(f->dir, f->base);
   char real[PATH_MAX];
-  struct stat lsb;
-  if (lstat(st->path, &lsb) == 0 && S_ISLNK(lsb.st_mode) &&
-      realpath(st->path, real))
-    split(real, &f->real_dir, &f->real_base);
+  if (link_inside(f, st->path, real)) split(real, &f->real_dir, &f->real_base);
   uv_timer_init(m->loop, &f->settle_timer);
   uv_timer_init(m->loop, &f->write_timer);
   f->settle_timer.data = f->write_timer.data = f;
@@ -215,6 +186,7 @@ static char *line_at(const char *text, size_t len, int line) {
   return strndup(p, n > 300 ? 300 : n);
 }
 
+/* text may be NULL (nothing may be quoted). */
 static void report_invalid(struct mirror_file *f, const char *text, size_t len,
                            const struct json_error *err) {
   struct state *st = f->st;
@@ -224,12 +196,33 @@ static void report_invalid(struct mirror_file *f, const char *text, size_t len,
   set_status(f, FILE_INVALID);
 }
 
+/* Why a file cannot be read, in words that quote nothing from it (out
+ * holds at least 96 bytes). */
+static void read_error_text(struct mirror_file *f, int rc, char *out,
+                            size_t outlen) {
+  switch (rc) {
+  case -EFBIG:
+    snprintf(out, outlen, "cannot read the file: larger than --max-state");
+    break;
+  case -ENODEV:
+  case -EISDIR:
+    snprintf(out, outlen, "cannot read the file: it is %.30s, not a file",
+             file_kind(f->st->path));
+    break;
+  case -EXDEV:
+    snprintf(out, outlen, "not read: a symlink leads it out of the mirrored "
+                          "directory (--follow-symlinks)");
+    break;
+  default:
+    snprintf(out, outlen, "cannot read the file: %.60s", strerror(-rc));
+  }
+}
+
 static void report_io_error(struct mirror_file *f, int rc) {
   /* Whatever the file holds once readable again is news. */
   f->have_last = f->have_sig = 0;
   struct json_error err = {0};
-  snprintf(err.message, sizeof err.message, "cannot read the file: %s",
-           rc == -EFBIG ? "larger than --max-state" : strerror(-rc));
+  read_error_text(f, rc, err.message, sizeof err.message);
   err.line = err.column = 1;
   report_invalid(f, NULL, 0, &err);
 }
@@ -299,11 +292,8 @@ static void merge_from_disk(struct mirror_file *f, cJSON *theirs) {
 /* The file may have become a symlink (or pointed elsewhere) since start:
  * watch where it points now, so edits made through the target are seen. */
 static void follow_link(struct mirror_file *f) {
-  struct stat lsb;
   char real[PATH_MAX];
-  if (lstat(f->st->path, &lsb) != 0 || !S_ISLNK(lsb.st_mode) ||
-      !realpath(f->st->path, real))
-    return;
+  if (!link_inside(f, f->st->path, real)) return;
   char *dir, *base;
   split(real, &dir, &base);
   if (f->real_dir && strcmp(dir, f->real_dir) == 0 &&
@@ -316,16 +306,14 @@ static void follow_link(struct mirror_file *f) {
   free(f->real_base);
   f->real_dir = dir;
   f->real_base = base;
-  watch_add(f->m, dir, -1, NULL);
+  mirror__watch_add(f->m, dir, -1, NULL);
 }
 
 static void process_file(struct mirror_file *f, int final) {
   struct state *st = f->st;
-  char *text;
-  size_t len;
-  struct file_sig sig;
+  struct file_text ft;
   follow_link(f);
-  int rc = file_read(st->path, f->m->cfg->max_state, &text, &len, &sig);
+  int rc = file_read(st->path, f->root, f->m->cfg->max_state, &ft);
   if (rc == -ENOENT) {
     uv_timer_stop(&f->settle_timer);
     f->settling = 0;
@@ -333,13 +321,20 @@ static void process_file(struct mirror_file *f, int final) {
     if (st->current) {
       set_status(f, FILE_REMOVED);
       f->dirty = 1; /* written again on the next change */
+    } else if (st->status != FILE_ABSENT) {
+      st->status = FILE_ABSENT; /* never had a value: as if never seen */
+      hub_states_changed(f->m->h);
     }
+    if (!st->current && f->dir_root >= 0) mirror__sweep_soon(f->m);
     return;
   }
   if (rc) {
     report_io_error(f, rc);
     return;
   }
+  char *text = ft.buf;
+  size_t len = ft.len;
+  struct file_sig sig = ft.sig;
   if (f->have_last && len == f->last_len &&
       memcmp(text, f->last_text, len) == 0) {
     /* Our own write, or a save of the same bytes: nothing new. */
@@ -366,7 +361,15 @@ static void process_file(struct mirror_file *f, int final) {
       return;
     }
     f->settling = 0;
-    report_invalid(f, text, len, &err);
+    if (ft.outside) {
+      /* Followed out of the root on request: say where, quote nothing. */
+      snprintf(err.message, sizeof err.message,
+               "invalid JSON (a file outside the mirrored directory is not "
+               "quoted)");
+      report_invalid(f, NULL, 0, &err);
+    } else {
+      report_invalid(f, text, len, &err);
+    }
     remember(f, text, len, &sig);
     return;
   }
@@ -405,17 +408,13 @@ static void disk_catch_up(struct mirror_file *f) {
 
 /* --- inotify ------------------------------------------------------------- */
 
-static struct state *dir_state(struct mirror *m, int root, const char *rel);
-static void scan_dir(struct mirror *m, int root, const char *dir,
-                     const char *rel);
-
 static void touch(struct mirror_file *f) {
   f->touched = 1;
 }
 
 static void rescan_all(struct mirror *m) {
   for (int i = 0; i < m->nroots; i++)
-    scan_dir(m, i, m->roots[i], "");
+    mirror__scan(m, i, m->roots[i], "");
   for (struct mirror_file *f = m->files; f; f = f->next)
     touch(f);
 }
@@ -444,23 +443,29 @@ static void on_event(struct mirror *m, const struct inotify_event *ev) {
       char dir[PATH_MAX], rel[PATH_MAX];
       snprintf(dir, sizeof dir, "%s/%s", w->path, ev->name);
       snprintf(rel, sizeof rel, "%s%s/", w->rel, ev->name);
-      scan_dir(m, w->root, dir, rel); /* files may already be inside */
+      mirror__scan(m, w->root, dir, rel); /* files may already be inside */
     }
     return;
   }
   struct mirror_file *f = file_find(m, w->path, ev->name);
   /* A creation alone carries no content yet (its CLOSE_WRITE follows),
-   * unless it is a symlink, which gets no other event. */
+   * unless it is a symlink or a FIFO, socket or device, which get no other
+   * event (and are then reported as unreadable, without being opened). */
+  int created = 0;
   if ((ev->mask & IN_CREATE) && !(ev->mask & ~(IN_CREATE | IN_ISDIR))) {
     struct stat lsb;
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", w->path, ev->name);
-    if (!f || lstat(path, &lsb) != 0 || !S_ISLNK(lsb.st_mode)) return;
+    if (lstat(path, &lsb) != 0 || S_ISREG(lsb.st_mode) ||
+        S_ISDIR(lsb.st_mode) || (S_ISLNK(lsb.st_mode) && !f))
+      return;
+    created = 1;
   }
-  if (!f && w->root >= 0 && (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))) {
+  if (!f && w->root >= 0 &&
+      (created || (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)))) {
     char rel[PATH_MAX];
     snprintf(rel, sizeof rel, "%s%s", w->rel, ev->name);
-    struct state *st = dir_state(m, w->root, rel);
+    struct state *st = mirror__dir_state(m, w->root, rel);
     f = st ? st->file : NULL;
   }
   if (f) touch(f);
@@ -500,8 +505,16 @@ static void write_unsaved(struct mirror_file *f) {
   snprintf(path, sizeof path, "%s.unsaved", st->path);
   size_t len;
   char *text = json_print_pretty(st->current, &len);
-  int rc =
-      text ? file_write_atomic(path, text, len, NULL, NULL, NULL) : -ENOMEM;
+  int rc = text ? file_write_atomic(path, f->root, text, len, NULL, NULL, NULL)
+                : -ENOMEM;
+  if (rc == -EXDEV && unlink(path) == 0) {
+    /* A symlink there led out of the directory: the changes go into a
+     * file of that name instead, never through the link. */
+    log_warn("%s was a symbolic link leading outside the mirrored "
+             "directory: replaced by a file",
+             path);
+    rc = file_write_atomic(path, f->root, text, len, NULL, NULL, NULL);
+  }
   free(text);
   if (rc)
     log_error("%s is invalid and the unsaved changes could not be kept: %s",
@@ -589,16 +602,31 @@ static void write_file(struct mirror_file *f) {
     write_failed(f, -EFBIG, why);
     return;
   }
+  rc = 0;
   if (st->status == FILE_ABSENT || st->status == FILE_REMOVED)
-    file_make_parents(st->path);
+    rc = file_make_parents(st->path, f->root);
   struct file_sig sig;
   struct file_swap swap;
   struct file_known known = {f->have_last ? f->last_text : NULL, f->last_len,
                              f->have_sig ? &f->sig : NULL};
-  rc = file_write_atomic(st->path, text, len, &sig, &known, &swap);
+  if (rc == 0)
+    rc = file_write_atomic(st->path, f->root, text, len, &sig, &known, &swap);
+  if (rc == 2 || rc == -ENODEV || rc == -EISDIR) {
+    /* Something that is not a regular file is there (it was put back if
+     * it came in mid-write): reading it reports it, and nothing is written
+     * over it. */
+    free(text);
+    f->have_last = f->have_sig = 0;
+    process_file(f, 1);
+    return;
+  }
   if (rc < 0) {
     free(text);
-    write_failed(f, rc, strerror(-rc));
+    write_failed(f, rc,
+                 rc == -EXDEV ? "a symbolic link leads it outside the "
+                                "mirrored directory (not followed without "
+                                "--follow-symlinks)"
+                              : strerror(-rc));
     return;
   }
   if (rc == 1 && displaced(f, &swap, text, len, &sig)) return;
@@ -627,61 +655,69 @@ void mirror_flush(struct mirror *m) {
 
 /* --- states -------------------------------------------------------------- */
 
-static struct state *new_state(struct mirror *m, const char *name,
-                               const char *path) {
+struct state *mirror__new_state(struct mirror *m, const char *name,
+                                const char *path, const struct file_root *root,
+                                int dir_root) {
   struct state *st = store_add(&m->h->store, name, path);
   if (!st) return NULL;
-  if (!file_add(m, st)) return NULL;
-  return st;
-}
-
-/* The state for a file at rel below --dir root, created (and loaded) if
- * new. NULL if rel names no valid state. */
-static struct state *dir_state(struct mirror *m, int root, const char *rel) {
-  char name[NAME_MAX_LEN + 1], path[PATH_MAX];
-  if (name_from_relpath(rel, name, sizeof name) != 0) return NULL;
-  struct state *st = store_find(&m->h->store, name);
-  if (st) return st;
-  snprintf(path, sizeof path, "%s/%s", m->roots[root], rel);
-  st = new_state(m, name, path);
-  if (st) hub_states_changed(m->h);
-  return st;
-}
-
-static void scan_dir(struct mirror *m, int root, const char *dir,
-                     const char *rel) {
-  watch_add(m, dir, root, rel);
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (de->d_name[0] == '.' || strcmp(de->d_name, "node_modules") == 0)
-      continue;
-    char path[PATH_MAX], sub[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-    struct stat sb;
-    if (stat(path, &sb) != 0) continue;
-    if (S_ISDIR(sb.st_mode)) {
-      snprintf(sub, sizeof sub, "%s%s/", rel, de->d_name);
-      scan_dir(m, root, path, sub);
-    } else if (S_ISREG(sb.st_mode)) {
-      snprintf(sub, sizeof sub, "%s%s", rel, de->d_name);
-      struct state *st = dir_state(m, root, sub);
-      if (st) touch(st->file);
-    }
+  if (!file_add(m, st, root, dir_root)) {
+    store_remove(&m->h->store, st);
+    return NULL;
   }
-  closedir(d);
+  return st;
 }
 
-struct state *mirror_state(struct mirror *m, const char *name) {
-  struct state *st = store_find(&m->h->store, name);
-  if (st || m->nroots == 0 || !name_valid(name)) return st;
-  char rel[PATH_MAX];
-  snprintf(rel, sizeof rel, "%s.json", name);
-  return dir_state(m, 0, rel);
+static void free_file(struct mirror_file *f) {
+  free(f->dir);
+  free(f->base);
+  free(f->real_dir);
+  free(f->real_base);
+  free(f->last_text);
+  free(f);
+}
+
+static void on_dropped_timer(uv_handle_t *h) {
+  struct mirror_file *f = h->data;
+  if (--f->closing == 0) free_file(f);
+}
+
+void mirror__drop(struct mirror *m, struct mirror_file *f) {
+  for (struct mirror_file **p = &m->files; *p; p = &(*p)->next)
+    if (*p == f) {
+      *p = f->next;
+      break;
+    }
+  store_remove(&m->h->store, f->st);
+  f->st = NULL;
+  f->closing = 2;
+  uv_close((uv_handle_t *)&f->settle_timer, on_dropped_timer);
+  uv_close((uv_handle_t *)&f->write_timer, on_dropped_timer);
 }
 
 /* --- start and stop ------------------------------------------------------ */
+
+/* A --file's root: the real directory it is named in, and the one it
+ * really is in at start when it is a symlink (the link the user named is
+ * theirs to make). NULL with errno set on failure. */
+static const struct file_root *file_root_add(struct mirror *m,
+                                             const char *dir,
+                                             const char *path) {
+  char real[PATH_MAX];
+  struct file_root *r = &m->file_roots[m->nfile_roots];
+  char **dirs = m->file_root_dirs[m->nfile_roots];
+  if (!realpath(dir, real) || !(dirs[0] = strdup(real))) return NULL;
+  m->nfile_roots++;
+  r->dirs[r->ndirs++] = dirs[0];
+  r->follow = m->cfg->follow_symlinks;
+  char *slash;
+  if (realpath(path, real) && (slash = strrchr(real, '/'))) {
+    *slash = '\0';
+    if (slash == real) real[1] = '\0';
+    if (strcmp(real, dirs[0]) != 0 && (dirs[1] = strdup(real)))
+      r->dirs[r->ndirs++] = dirs[1];
+  }
+  return r;
+}
 
 static int add_file_arg(struct mirror *m, const char *arg) {
   char name[NAME_MAX_LEN + 1];
@@ -701,20 +737,25 @@ static int add_file_arg(struct mirror *m, const char *arg) {
   split(path, &dir, &base);
   struct stat sb;
   int rc = -1;
+  const struct file_root *root = NULL;
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
     log_error("--file %s: the directory %s does not exist", arg, dir);
   } else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
     log_error("--file %s: is a directory (use --dir to mirror a directory)",
               arg);
+  } else if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+    log_error("--file %s: is %s, not a regular file", arg, file_kind(path));
   } else if (stat(path, &sb) == 0 && access(path, R_OK | W_OK) != 0) {
     log_error("--file %s: %s", arg, strerror(errno));
-  } else if (!new_state(m, name, path)) {
+  } else if (!(root = file_root_add(m, dir, path))) {
+    log_error("--file %s: %s", arg, strerror(errno));
+  } else if (!mirror__new_state(m, name, path, root, -1)) {
     log_error("out of memory");
-  } else if (!watch_add(m, dir, -1, NULL)) {
+  } else if (!mirror__watch_add(m, dir, -1, NULL)) {
     log_error("--file %s: cannot watch %s", arg, dir);
   } else {
     struct mirror_file *f = store_find(&m->h->store, name)->file;
-    if (f->real_dir) watch_add(m, f->real_dir, -1, NULL);
+    if (f->real_dir) mirror__watch_add(m, f->real_dir, -1, NULL);
     rc = 0;
   }
   free(dir);
@@ -731,8 +772,12 @@ static int add_dir_arg(struct mirror *m, const char *arg) {
   }
   char real[PATH_MAX];
   if (!realpath(arg, real) || !(m->roots[m->nroots] = strdup(real))) return -1;
+  struct file_root *r = &m->dir_roots[m->nroots];
+  r->dirs[0] = m->roots[m->nroots];
+  r->ndirs = 1;
+  r->follow = m->cfg->follow_symlinks;
   m->nroots++;
-  scan_dir(m, m->nroots - 1, real, "");
+  mirror__scan(m, m->nroots - 1, real, "");
   return 0;
 }
 
@@ -753,6 +798,8 @@ struct mirror *mirror_start(uv_loop_t *loop, struct hub *h,
   }
   uv_poll_init(loop, &m->poll, m->ifd);
   m->poll.data = m;
+  uv_timer_init(loop, &m->sweep_timer);
+  m->sweep_timer.data = m;
   for (int i = 0; i < cfg->nfiles; i++)
     if (add_file_arg(m, cfg->files[i]) != 0) goto fail;
   for (int i = 0; i < cfg->ndirs; i++)
@@ -777,8 +824,10 @@ static void on_closed(uv_handle_t *h) {
 
 void mirror_stop(struct mirror *m) {
   m->stopping = 1;
-  if (!uv_is_closing((uv_handle_t *)&m->poll))
+  if (!uv_is_closing((uv_handle_t *)&m->poll)) {
     uv_close((uv_handle_t *)&m->poll, on_closed);
+    uv_close((uv_handle_t *)&m->sweep_timer, on_closed);
+  }
   for (struct mirror_file *f = m->files; f; f = f->next) {
     if (!uv_is_closing((uv_handle_t *)&f->settle_timer)) {
       uv_close((uv_handle_t *)&f->settle_timer, on_closed);
@@ -795,14 +844,13 @@ void mirror_free(struct mirror *m) {
   while (m->files) {
     struct mirror_file *f = m->files;
     m->files = f->next;
-    free(f->dir);
-    free(f->base);
-    free(f->real_dir);
-    free(f->real_base);
-    free(f->last_text);
-    free(f);
+    free_file(f);
   }
   for (int i = 0; i < m->nroots; i++)
     free(m->roots[i]);
+  for (int i = 0; i < m->nfile_roots; i++) {
+    free(m->file_root_dirs[i][0]);
+    free(m->file_root_dirs[i][1]);
+  }
   free(m);
 }

@@ -19,8 +19,18 @@ struct mirror *mirror_start(uv_loop_t *loop, struct hub *h,
                             const struct config *cfg);
 
 /* The state called name: an existing one, or for a valid name under a --dir,
- * a new state with no value yet. NULL if name is not mirrored. */
+ * a new state with no value yet. NULL if name is not mirrored, leads out of
+ * its --dir through a symlink, or --max-states states exist already
+ * (mirror_why says which). A state made by a look-up that gets no file, no
+ * value and no subscriber is dropped on the next loop turn: looking names up
+ * leaves nothing behind. */
 struct state *mirror_state(struct mirror *m, const char *name);
+
+/* Why the last mirror_state returned NULL (a static string). */
+const char *mirror_why(const struct mirror *m);
+
+/* A subscription ended: a state it alone kept may go (on the next turn). */
+void mirror_unused(struct mirror *m);
 
 /* st->current changed: schedule a write (after --write-delay). */
 void mirror_changed(struct mirror *m, struct state *st);

@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fileio.h"
 #include "hub.h"
 #include "json.h"
 #include "log.h"
@@ -102,8 +101,8 @@ static int make_private_dir(const char *dir) {
 static int write_private(const char *path, const char *text, size_t len) {
   char tmp[PATH_MAX + 32];
   snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-  int fd =
-      open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  unlink(tmp); /* a stale one; O_EXCL then never opens what else is there */
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return -errno;
   ssize_t n = write(fd, text, len);
   int rc = n == (ssize_t)len ? 0 : (n < 0 ? -errno : -EIO);
@@ -148,16 +147,52 @@ void runtime_remove(const struct hub *h) {
   rmdir(dir); /* fails harmlessly when something else lives there */
 }
 
+/* Why a runtime file (or its directory) with status sb is not to be
+ * trusted, or NULL. What it says decides where the CLI sends its token:
+ * only a file the user wrote, that no one else can change, may say it. */
+static const char *untrusted(const struct stat *sb, int want_dir, char *buf,
+                             size_t buflen) {
+  if (want_dir ? !S_ISDIR(sb->st_mode) : !S_ISREG(sb->st_mode))
+    return want_dir ? "not a directory" : "not a regular file";
+  if (sb->st_uid != geteuid()) {
+    snprintf(buf, buflen, "owned by uid %ld, not by you (uid %ld)",
+             (long)sb->st_uid, (long)geteuid());
+    return buf;
+  }
+  if (sb->st_mode & 022) {
+    snprintf(buf, buflen, "writable by %s (mode %04o)",
+             sb->st_mode & 002 ? "everyone" : "its group",
+             (unsigned)(sb->st_mode & 07777));
+    return buf;
+  }
+  return NULL;
+}
+
+static void say_ignored(const char *path, const char *why) {
+  log_warn("ignoring %s: %s; the CLI only uses a runtime file that you own "
+           "and nobody else can write (give --url instead)",
+           path, why);
+}
+
 int runtime_find(const char *dir, char *out, size_t outlen) {
-  char cur[PATH_MAX];
+  char cur[PATH_MAX], rtdir[PATH_MAX + 16], why[96];
   if (!realpath(dir, cur)) return -ENOENT;
   for (;;) {
-    struct stat sb;
-    int n = snprintf(out, outlen, "%s%s%s/%s", cur, strcmp(cur, "/") ? "/" : "",
-                     RUNTIME_DIR, RUNTIME_FILE);
-    if (n > 0 && (size_t)n < outlen && stat(out, &sb) == 0 &&
-        S_ISREG(sb.st_mode))
-      return 0;
+    struct stat sb, db;
+    const char *sep = strcmp(cur, "/") ? "/" : "";
+    int n = snprintf(out, outlen, "%s%s%s/%s", cur, sep, RUNTIME_DIR,
+                     RUNTIME_FILE);
+    snprintf(rtdir, sizeof rtdir, "%s%s%s", cur, sep, RUNTIME_DIR);
+    if (n > 0 && (size_t)n < outlen && lstat(out, &sb) == 0) {
+      const char *bad = lstat(rtdir, &db) != 0 ? strerror(errno)
+                                                : untrusted(&db, 1, why, sizeof why);
+      if (bad)
+        say_ignored(rtdir, bad);
+      else if ((bad = untrusted(&sb, 0, why, sizeof why)))
+        say_ignored(out, bad);
+      else
+        return 0;
+    }
     char *slash = strrchr(cur, '/');
     if (!slash || strcmp(cur, "/") == 0) return -ENOENT;
     if (slash == cur)
@@ -168,11 +203,24 @@ int runtime_find(const char *dir, char *out, size_t outlen) {
 }
 
 cJSON *runtime_read(const char *path) {
-  char *buf;
-  size_t len;
-  struct file_sig sig;
-  if (file_read(path, RUNTIME_MAX_BYTES, &buf, &len, &sig) != 0) return NULL;
-  cJSON *o = json_parse(buf, len, NULL);
+  /* Checked again on what is opened: O_NOFOLLOW, O_NONBLOCK (a FIFO must
+   * not hang the CLI or the server's exit), and the owner and mode. */
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  struct stat sb;
+  char why[96];
+  const char *bad = fstat(fd, &sb) != 0 ? strerror(errno)
+                                         : untrusted(&sb, 0, why, sizeof why);
+  if (!bad && sb.st_size > RUNTIME_MAX_BYTES) bad = "too large";
+  if (bad) {
+    say_ignored(path, bad);
+    close(fd);
+    return NULL;
+  }
+  char *buf = malloc((size_t)sb.st_size + 1);
+  ssize_t n = buf ? read(fd, buf, (size_t)sb.st_size) : -1;
+  close(fd);
+  cJSON *o = n >= 0 ? json_parse(buf, (size_t)n, NULL) : NULL;
   free(buf);
   if (!cJSON_IsObject(o)) {
     cJSON_Delete(o);

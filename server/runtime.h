@@ -25,11 +25,17 @@ int runtime_write(const struct hub *h, int port);
 void runtime_remove(const struct hub *h);
 
 /* Looks for .mirrorstate/server.json in dir and each of its parents.
+ * Only a file the current user owns, that is a regular file (not a
+ * symlink) and not writable by group or others, in a .mirrorstate
+ * directory of the same kind, counts: any other is skipped with a warning
+ * saying why, since the file decides where the CLI sends its token.
  * Returns 0 with the file's path in out, or -ENOENT. */
 int runtime_find(const char *dir, char *out, size_t outlen);
 
-/* Reads a runtime file. Returns a new JSON object (caller frees with
- * cJSON_Delete), or NULL if it cannot be read or is not an object. */
+/* Reads a runtime file, checking on the opened file what runtime_find
+ * checks, without blocking on a FIFO. Returns a new JSON object (caller
+ * frees with cJSON_Delete), or NULL if it cannot be read, is not to be
+ * trusted (with a warning) or is not an object. */
 cJSON *runtime_read(const char *path);
 
 #endif

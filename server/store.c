@@ -19,24 +19,38 @@ static void entry_clear(struct history_entry *e) {
   e->ops = e->inverse = NULL;
 }
 
+static void state_free(struct state *s) {
+  for (int i = 0; i < s->hist_len; i++)
+    entry_clear(&s->hist[(s->hist_head + i) % s->hist_cap]);
+  free(s->hist);
+  cJSON_Delete(s->current);
+  cJSON_Delete(s->disk);
+  free(s->error_text);
+  free(s->write_error);
+  free(s->name);
+  free(s->path);
+  free(s);
+}
+
 void store_free(struct store *st) {
   struct state *s = st->head;
   while (s) {
     struct state *next = s->next;
-    for (int i = 0; i < s->hist_len; i++)
-      entry_clear(&s->hist[(s->hist_head + i) % s->hist_cap]);
-    free(s->hist);
-    cJSON_Delete(s->current);
-    cJSON_Delete(s->disk);
-    free(s->error_text);
-    free(s->write_error);
-    free(s->name);
-    free(s->path);
-    free(s);
+    state_free(s);
     s = next;
   }
   st->head = NULL;
   st->nstates = 0;
+}
+
+void store_remove(struct store *st, struct state *s) {
+  for (struct state **p = &st->head; *p; p = &(*p)->next)
+    if (*p == s) {
+      *p = s->next;
+      st->nstates--;
+      state_free(s);
+      return;
+    }
 }
 
 struct state *store_find(struct store *st, const char *name) {

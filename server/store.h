@@ -1,7 +1,8 @@
 /* Named states: their values, versions and history. No I/O.
  *
  * A state is created for every --file, and for every valid name under a
- * --dir that a file or a client asks for. `current` is what the browsers
+ * --dir that a file or a client asks for (one asked for that gets no file,
+ * value or subscriber is removed again). `current` is what the browsers
  * see; `disk` is the last value known to be in the file, the base of the
  * three-way merge when the file changes. */
 #ifndef MS_STORE_H
@@ -62,6 +63,9 @@ struct state *store_find(struct store *st, const char *name);
 /* Adds a state with no value yet. Returns it (owned by the store), or NULL
  * on allocation failure. name and path are copied. */
 struct state *store_add(struct store *st, const char *name, const char *path);
+
+/* Unlinks s from the store and frees it (s->file is the caller's). */
+void store_remove(struct store *st, struct state *s);
 
 /* Applies ops to s->current (which must exist) as the next version.
  * Returns PATCH_OK (and the new version in s->version; an empty or no-op
