@@ -27,7 +27,10 @@ static int open_append(struct eventlog *log) {
                  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
                      O_NONBLOCK,
                  0600);
-  if (log->fd < 0) return -1;
+  if (log->fd < 0) {
+    if (errno == ENXIO) errno = ENODEV; /* a FIFO without a reader */
+    return -1;
+  }
   struct stat sb;
   if (fstat(log->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
     close(log->fd);

@@ -11,6 +11,13 @@
  *   FAILWRITE_CALLS    comma list of write,fsync,rename,open (default
  *                      write,fsync,rename)
  *
+ *   FAILWRITE_MOVE_FROM, FAILWRITE_MOVE_TO
+ *                      instead of failing, move FROM over TO (once: while
+ *                      FROM exists) and let the call go on: something
+ *                      appears at TO at that exact point, e.g. a FIFO in
+ *                      a file's place between the server's fsync and its
+ *                      rename
+ *
  * For write() and fsync() the path is the descriptor's, read from
  * /proc/self/fd; for rename() and renameat2() either path may match; open() matches its
  * path argument. Each injected fault adds a line to FAILWRITE_COUNT, a
@@ -72,6 +79,15 @@ static int should_fail(const char *call, const char *path) {
   in_shim = 1;
   struct stat sb;
   int on = stat(control, &sb) == 0;
+  const char *from = getenv("FAILWRITE_MOVE_FROM");
+  const char *to = getenv("FAILWRITE_MOVE_TO");
+  if (on && from && to) {
+    /* A directory cannot be renamed over a file: the file goes first. */
+    if (lstat(from, &sb) == 0 && rename(from, to) != 0 &&
+        (errno == ENOTDIR || errno == EISDIR) && unlink(to) == 0)
+      rename(from, to);
+    on = 0;
+  }
   in_shim = 0;
   if (on) count(call, path);
   return on;
