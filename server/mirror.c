@@ -133,7 +133,6 @@ static struct mirror_file *file_add(struct mirror *m, struct state *st,
   f->root = root;
   f->dir_root = dir_root;
   split(st->path, &f->dir, &f->base);
-  remove_stale_temps(f->dir, f->base);
   char real[PATH_MAX];
   if (link_inside(f, st->path, real)) split(real, &f->real_dir, &f->real_base);
   uv_timer_init(m->loop, &f->settle_timer);
@@ -738,6 +737,7 @@ static int add_file_arg(struct mirror *m, const char *arg) {
   struct stat sb;
   int rc = -1;
   const struct file_root *root = NULL;
+  remove_stale_temps(dir, base);
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
     log_error("--file %s: the directory %s does not exist", arg, dir);
   } else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
@@ -800,12 +800,12 @@ struct mirror *mirror_start(uv_loop_t *loop, struct hub *h,
   m->poll.data = m;
   uv_timer_init(loop, &m->sweep_timer);
   m->sweep_timer.data = m;
+  m->loading = 1;
   for (int i = 0; i < cfg->nfiles; i++)
     if (add_file_arg(m, cfg->files[i]) != 0) goto fail;
   for (int i = 0; i < cfg->ndirs; i++)
     if (add_dir_arg(m, cfg->dirs[i]) != 0) goto fail;
   /* Load every file now; events that raced with the load are read next. */
-  m->loading = 1;
   for (struct mirror_file *f = m->files; f; f = f->next)
     process_file(f, 1);
   m->loading = 0;

@@ -91,6 +91,14 @@ static int leads_out(const struct file_root *r, const char *path) {
   return !realpath(path, real) || !file_root_contains(r, real);
 }
 
+/* A server killed mid-write leaves its temporary file behind
+ * (".NAME.json.mirrorstate-XXXXXX"): those are removed on start. */
+static int stale_temp(const char *name) {
+  static const char mark[] = ".json.mirrorstate-";
+  const char *p = strstr(name, mark);
+  return name[0] == '.' && p && strlen(p + sizeof mark - 1) == 6;
+}
+
 static void scan(struct mirror *m, int root, const char *dir, const char *rel,
                  struct visited *v) {
   const struct file_root *r = &m->dir_roots[root];
@@ -107,6 +115,8 @@ static void scan(struct mirror *m, int root, const char *dir, const char *rel,
   mirror__watch_add(m, dir, root, rel);
   struct dirent *de;
   while ((de = readdir(d))) {
+    if (m->loading && stale_temp(de->d_name))
+      unlinkat(dirfd(d), de->d_name, 0);
     if (de->d_name[0] == '.' || strcmp(de->d_name, "node_modules") == 0)
       continue;
     char path[PATH_MAX], sub[PATH_MAX];

@@ -61,7 +61,7 @@ struct mirror {
   const char *why; /* why the last look-up found nothing */
   int full_warned; /* --max-states reached and said so */
   int stopping;
-  int loading; /* reading the files at start */
+  int loading; /* starting: reading the files, removing stale temps */
 };
 
 /* mirror.c */

@@ -39,14 +39,53 @@ void store_free(struct store *st) {
     state_free(s);
     s = next;
   }
-  st->head = NULL;
+  free(st->index);
+  st->index = NULL;
+  st->nindex = 0;
+  st->head = st->tail = NULL;
   st->nstates = 0;
 }
 
+/* FNV-1a: names are short, and a --dir may hold thousands. */
+static size_t name_hash(const char *name) {
+  size_t h = 2166136261u;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+    h = (h ^ *p) * 16777619u;
+  return h;
+}
+
+static struct state **index_slot(struct store *st, const char *name) {
+  return &st->index[name_hash(name) & (st->nindex - 1)];
+}
+
+/* Keeps the index at most one state per slot on average. */
+static int index_grow(struct store *st) {
+  if ((size_t)st->nstates < st->nindex) return 0;
+  size_t n = st->nindex ? st->nindex * 2 : 64;
+  struct state **index = calloc(n, sizeof *index);
+  if (!index) return -1;
+  free(st->index);
+  st->index = index;
+  st->nindex = n;
+  for (struct state *s = st->head; s; s = s->next) {
+    struct state **slot = index_slot(st, s->name);
+    s->hnext = *slot;
+    *slot = s;
+  }
+  return 0;
+}
+
 void store_remove(struct store *st, struct state *s) {
-  for (struct state **p = &st->head; *p; p = &(*p)->next)
+  for (struct state **p = index_slot(st, s->name); *p; p = &(*p)->hnext)
+    if (*p == s) {
+      *p = s->hnext;
+      break;
+    }
+  struct state *prev = NULL;
+  for (struct state **p = &st->head; *p; prev = *p, p = &(*p)->next)
     if (*p == s) {
       *p = s->next;
+      if (st->tail == s) st->tail = prev;
       st->nstates--;
       state_free(s);
       return;
@@ -54,7 +93,8 @@ void store_remove(struct store *st, struct state *s) {
 }
 
 struct state *store_find(struct store *st, const char *name) {
-  for (struct state *s = st->head; s; s = s->next)
+  if (!st->nindex) return NULL;
+  for (struct state *s = *index_slot(st, name); s; s = s->hnext)
     if (strcmp(s->name, name) == 0) return s;
   return NULL;
 }
@@ -74,12 +114,23 @@ struct state *store_add(struct store *st, const char *name, const char *path) {
     return NULL;
   }
   s->status = FILE_ABSENT;
+  if (index_grow(st) != 0) {
+    free(s->name);
+    free(s->path);
+    free(s->hist);
+    free(s);
+    return NULL;
+  }
   /* Appended, so listings keep the order states were given in. */
-  struct state **tail = &st->head;
-  while (*tail)
-    tail = &(*tail)->next;
-  *tail = s;
+  if (st->tail)
+    st->tail->next = s;
+  else
+    st->head = s;
+  st->tail = s;
   st->nstates++;
+  struct state **slot = index_slot(st, s->name);
+  s->hnext = *slot;
+  *slot = s;
   return s;
 }
 

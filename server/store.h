@@ -46,10 +46,13 @@ struct state {
   int hist_cap, hist_len, hist_head;
   struct mirror_file *file;
   struct state *next;
+  struct state *hnext; /* the store's index */
 };
 
 struct store {
-  struct state *head;
+  struct state *head, *tail; /* in the order added */
+  struct state **index;      /* by name: nindex chains through hnext */
+  size_t nindex;
   int nstates;
   int history_cap;
 };
