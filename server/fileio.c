@@ -66,8 +66,7 @@ static int fd_inside(int fd, const char *path, const struct file_root *root) {
   return file_root_contains(root, real);
 }
 
-/* The path a write must replace: a symlink's final target, or path. */
-static int resolve_target(const char *path, char *out, size_t outlen) {
+int file_link_target(const char *path, char *out, size_t outlen) {
   char link[PATH_MAX];
   snprintf(out, outlen, "%s", path);
   for (int hops = 0; hops < 40; hops++) {
@@ -89,7 +88,7 @@ static int resolve_target(const char *path, char *out, size_t outlen) {
 int file_leads_inside(const struct file_root *root, const char *path) {
   if (!root || root->follow || root->ndirs == 0) return 1;
   char cur[PATH_MAX], real[PATH_MAX];
-  int rc = resolve_target(path, cur, sizeof cur);
+  int rc = file_link_target(path, cur, sizeof cur);
   if (rc == -ELOOP) return 1; /* leads nowhere: reading it says so */
   if (rc) return rc;
   /* The deepest part that exists decides: what is missing below it can
@@ -355,7 +354,7 @@ int file_write_atomic(const char *path, const struct file_root *root,
                       const char *data, size_t len, struct file_sig *sig,
                       const struct file_known *known, struct file_swap *swap) {
   char target[PATH_MAX], dir[PATH_MAX], tmp[NAME_MAX + 1];
-  int rc = resolve_target(path, target, sizeof target);
+  int rc = file_link_target(path, target, sizeof target);
   if (rc) return rc;
   const char *slash = strrchr(target, '/');
   const char *base = slash ? slash + 1 : target;

@@ -36,6 +36,11 @@ struct file_root {
  * dirs or lies below one. A root without dirs contains everything. */
 int file_root_contains(const struct file_root *root, const char *real);
 
+/* The path a write to path replaces: the final target of the symlink at
+ * path (followed link by link, whether it exists or not), or path itself.
+ * Returns 0, -ELOOP or -ENAMETOOLONG. */
+int file_link_target(const char *path, char *out, size_t outlen);
+
 /* Whether path, once every symbolic link on the way is followed (also the
  * final one, and into directories that do not exist yet), stays inside
  * root: 1 if so or if root is NULL or follows links, 0 if not, or a

@@ -1,7 +1,6 @@
 /* The file mirror: inotify on the loop, merges from disk, atomic writes. */
 #include "mirror.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -30,17 +29,7 @@ static void write_file(struct mirror_file *f);
 
 /* --- paths and watches --------------------------------------------------- */
 
-static char *absolute(const char *path) {
-  if (path[0] == '/') return strdup(path);
-  char cwd[PATH_MAX];
-  if (!getcwd(cwd, sizeof cwd)) return NULL;
-  size_t n = strlen(cwd) + strlen(path) + 2;
-  char *out = malloc(n);
-  if (out) snprintf(out, n, "%s/%s", cwd, path);
-  return out;
-}
-
-static void split(const char *path, char **dir, char **base) {
+void mirror__split(const char *path, char **dir, char **base) {
   const char *slash = strrchr(path, '/');
   *dir = strndup(path, slash && slash != path ? (size_t)(slash - path) : 1);
   *base = strdup(slash ? slash + 1 : path);
@@ -95,24 +84,6 @@ static void on_write_timer(uv_timer_t *t) {
   write_file(f);
 }
 
-/* A server killed mid-write leaves its temporary file behind: remove
- * those of this file (".NAME.json.mirrorstate-XXXXXX") on start. */
-static void remove_stale_temps(const char *dir, const char *base) {
-  char prefix[NAME_MAX + 32];
-  int n = snprintf(prefix, sizeof prefix, ".%s.mirrorstate-", base);
-  DIR *d = opendir(dir);
-  if (!d || n <= 0) {
-    if (d) closedir(d);
-    return;
-  }
-  struct dirent *de;
-  while ((de = readdir(d)))
-    if (strncmp(de->d_name, prefix, (size_t)n) == 0 &&
-        strlen(de->d_name) == (size_t)n + 6)
-      unlinkat(dirfd(d), de->d_name, 0);
-  closedir(d);
-}
-
 /* Where the symlink at path really leads, if that is a place this file
  * may be read from: real (PATH_MAX) is filled and 1 returned. */
 static int link_inside(const struct mirror_file *f, const char *path,
@@ -132,9 +103,9 @@ static struct mirror_file *file_add(struct mirror *m, struct state *st,
   f->st = st;
   f->root = root;
   f->dir_root = dir_root;
-  split(st->path, &f->dir, &f->base);
+  mirror__split(st->path, &f->dir, &f->base);
   char real[PATH_MAX];
-  if (link_inside(f, st->path, real)) split(real, &f->real_dir, &f->real_base);
+  if (link_inside(f, st->path, real)) mirror__split(real, &f->real_dir, &f->real_base);
   uv_timer_init(m->loop, &f->settle_timer);
   uv_timer_init(m->loop, &f->write_timer);
   f->settle_timer.data = f->write_timer.data = f;
@@ -294,7 +265,7 @@ static void follow_link(struct mirror_file *f) {
   char real[PATH_MAX];
   if (!link_inside(f, f->st->path, real)) return;
   char *dir, *base;
-  split(real, &dir, &base);
+  mirror__split(real, &dir, &base);
   if (f->real_dir && strcmp(dir, f->real_dir) == 0 &&
       strcmp(base, f->real_base) == 0) {
     free(dir);
@@ -666,7 +637,7 @@ struct state *mirror__new_state(struct mirror *m, const char *name,
   return st;
 }
 
-static void free_file(struct mirror_file *f) {
+void mirror__free_file(struct mirror_file *f) {
   free(f->dir);
   free(f->base);
   free(f->real_dir);
@@ -677,7 +648,7 @@ static void free_file(struct mirror_file *f) {
 
 static void on_dropped_timer(uv_handle_t *h) {
   struct mirror_file *f = h->data;
-  if (--f->closing == 0) free_file(f);
+  if (--f->closing == 0) mirror__free_file(f);
 }
 
 void mirror__drop(struct mirror *m, struct mirror_file *f) {
@@ -694,92 +665,6 @@ void mirror__drop(struct mirror *m, struct mirror_file *f) {
 }
 
 /* --- start and stop ------------------------------------------------------ */
-
-/* A --file's root: the real directory it is named in, and the one it
- * really is in at start when it is a symlink (the link the user named is
- * theirs to make). NULL with errno set on failure. */
-static const struct file_root *file_root_add(struct mirror *m,
-                                             const char *dir,
-                                             const char *path) {
-  char real[PATH_MAX];
-  struct file_root *r = &m->file_roots[m->nfile_roots];
-  char **dirs = m->file_root_dirs[m->nfile_roots];
-  if (!realpath(dir, real) || !(dirs[0] = strdup(real))) return NULL;
-  m->nfile_roots++;
-  r->dirs[r->ndirs++] = dirs[0];
-  r->follow = m->cfg->follow_symlinks;
-  char *slash;
-  if (realpath(path, real) && (slash = strrchr(real, '/'))) {
-    *slash = '\0';
-    if (slash == real) real[1] = '\0';
-    if (strcmp(real, dirs[0]) != 0 && (dirs[1] = strdup(real)))
-      r->dirs[r->ndirs++] = dirs[1];
-  }
-  return r;
-}
-
-static int add_file_arg(struct mirror *m, const char *arg) {
-  char name[NAME_MAX_LEN + 1];
-  if (name_from_file(arg, name, sizeof name) != 0) {
-    log_error("--file %s: cannot name a state after this file (use letters, "
-              "digits, '-', '_', '.')",
-              arg);
-    return -1;
-  }
-  if (store_find(&m->h->store, name)) {
-    log_error("--file %s: a state called '%s' is already mirrored", arg, name);
-    return -1;
-  }
-  char *path = absolute(arg);
-  if (!path) return -1;
-  char *dir, *base;
-  split(path, &dir, &base);
-  struct stat sb;
-  int rc = -1;
-  const struct file_root *root = NULL;
-  remove_stale_temps(dir, base);
-  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-    log_error("--file %s: the directory %s does not exist", arg, dir);
-  } else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-    log_error("--file %s: is a directory (use --dir to mirror a directory)",
-              arg);
-  } else if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-    log_error("--file %s: is %s, not a regular file", arg, file_kind(path));
-  } else if (stat(path, &sb) == 0 && access(path, R_OK | W_OK) != 0) {
-    log_error("--file %s: %s", arg, strerror(errno));
-  } else if (!(root = file_root_add(m, dir, path))) {
-    log_error("--file %s: %s", arg, strerror(errno));
-  } else if (!mirror__new_state(m, name, path, root, -1)) {
-    log_error("out of memory");
-  } else if (!mirror__watch_add(m, dir, -1, NULL)) {
-    log_error("--file %s: cannot watch %s", arg, dir);
-  } else {
-    struct mirror_file *f = store_find(&m->h->store, name)->file;
-    if (f->real_dir) mirror__watch_add(m, f->real_dir, -1, NULL);
-    rc = 0;
-  }
-  free(dir);
-  free(base);
-  free(path);
-  return rc;
-}
-
-static int add_dir_arg(struct mirror *m, const char *arg) {
-  struct stat sb;
-  if (stat(arg, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-    log_error("--dir %s: not a directory", arg);
-    return -1;
-  }
-  char real[PATH_MAX];
-  if (!realpath(arg, real) || !(m->roots[m->nroots] = strdup(real))) return -1;
-  struct file_root *r = &m->dir_roots[m->nroots];
-  r->dirs[0] = m->roots[m->nroots];
-  r->ndirs = 1;
-  r->follow = m->cfg->follow_symlinks;
-  m->nroots++;
-  mirror__scan(m, m->nroots - 1, real, "");
-  return 0;
-}
 
 struct mirror *mirror_start(uv_loop_t *loop, struct hub *h,
                             const struct config *cfg) {
@@ -802,9 +687,9 @@ struct mirror *mirror_start(uv_loop_t *loop, struct hub *h,
   m->sweep_timer.data = m;
   m->loading = 1;
   for (int i = 0; i < cfg->nfiles; i++)
-    if (add_file_arg(m, cfg->files[i]) != 0) goto fail;
+    if (mirror__add_file(m, cfg->files[i]) != 0) goto fail;
   for (int i = 0; i < cfg->ndirs; i++)
-    if (add_dir_arg(m, cfg->dirs[i]) != 0) goto fail;
+    if (mirror__add_dir(m, cfg->dirs[i]) != 0) goto fail;
   /* Load every file now; events that raced with the load are read next. */
   for (struct mirror_file *f = m->files; f; f = f->next)
     process_file(f, 1);
@@ -844,7 +729,7 @@ void mirror_free(struct mirror *m) {
   while (m->files) {
     struct mirror_file *f = m->files;
     m->files = f->next;
-    free_file(f);
+    mirror__free_file(f);
   }
   for (int i = 0; i < m->nroots; i++)
     free(m->roots[i]);

@@ -1,6 +1,6 @@
 /* The mirror's internals, shared by mirror.c (files, events, reads and
- * writes) and mirror_dir.c (the --dir scan, names looked up, states that
- * come and go). Not for other modules: they use mirror.h. */
+ * writes) and mirror_states.c (the arguments, the --dir scan, names looked
+ * up, states that come and go). Not for other modules: they use mirror.h. */
 #ifndef MS_MIRROR_INT_H
 #define MS_MIRROR_INT_H
 
@@ -48,7 +48,7 @@ struct mirror {
   const struct config *cfg;
   int ifd;
   uv_poll_t poll;
-  uv_timer_t sweep_timer; /* drops states nobody needs (mirror_dir.c) */
+  uv_timer_t sweep_timer; /* drops states nobody needs (mirror_states.c) */
   int sweep_scheduled;
   struct watch *watches;
   struct mirror_file *files;
@@ -65,6 +65,7 @@ struct mirror {
 };
 
 /* mirror.c */
+void mirror__split(const char *path, char **dir, char **base); /* caller frees */
 struct watch *mirror__watch_add(struct mirror *m, const char *dir, int root,
                                 const char *rel);
 /* A new state with its file bookkeeping; NULL on allocation failure. */
@@ -74,8 +75,13 @@ struct state *mirror__new_state(struct mirror *m, const char *name,
 /* Forgets st and its file: unlisted from the store, freed once its timers
  * have closed. */
 void mirror__drop(struct mirror *m, struct mirror_file *f);
+void mirror__free_file(struct mirror_file *f);
 
-/* mirror_dir.c */
+/* mirror_states.c */
+/* Checks and adds a --file or --dir argument. Returns 0, or -1 after
+ * logging why (a configuration error). */
+int mirror__add_file(struct mirror *m, const char *arg);
+int mirror__add_dir(struct mirror *m, const char *arg);
 /* The state for a file at rel below --dir root, created if new (and then
  * read on the next drain). NULL if rel names no valid state, leads out of
  * the root, or --max-states is reached; m->why says which. */

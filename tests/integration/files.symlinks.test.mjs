@@ -170,6 +170,19 @@ test('a --file that is a symlink at start may live elsewhere: its own target is 
   assert.ok(fs.lstatSync(link).isSymbolicLink());
 });
 
+test('a --file that is a dangling symlink at start into another directory: the first write creates its target', async (t) => {
+  const h = setup(t);
+  fs.mkdirSync(h.path('shared'));
+  fs.mkdirSync(h.path('project'));
+  const link = h.path('project/state.json');
+  fs.symlinkSync('../shared/real.json', link);
+  const srv = await h.server({ files: [link] });
+  const c = await h.client(srv);
+  await c.subscribe('state', { made: true });
+  await waitForFile(h.path('shared/real.json'), pretty({ made: true }));
+  assert.ok(fs.lstatSync(link).isSymbolicLink());
+});
+
 test('a symlink loop under --dir is walked once: each file is one state, the server answers', async (t) => {
   const h = setup(t);
   h.file('states/a.json', { a: 1 });

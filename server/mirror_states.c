@@ -1,5 +1,6 @@
-/* The --dir side of the mirror: the scan, names looked up by clients, and
- * states that come and go with them. */
+/* Where the mirror's states come from and go: the --file and --dir
+ * arguments at start, the --dir scan, names looked up by clients, and
+ * states nobody needs any more. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,127 @@
 #include "log.h"
 #include "mirror_int.h"
 #include "names.h"
+
+/* --- the arguments ------------------------------------------------------ */
+
+static char *absolute(const char *path) {
+  if (path[0] == '/') return strdup(path);
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd)) return NULL;
+  size_t n = strlen(cwd) + strlen(path) + 2;
+  char *out = malloc(n);
+  if (out) snprintf(out, n, "%s/%s", cwd, path);
+  return out;
+}
+
+/* A server killed mid-write leaves its temporary file behind: remove
+ * those of this file (".NAME.json.mirrorstate-XXXXXX") on start. */
+static void remove_stale_temps(const char *dir, const char *base) {
+  char prefix[NAME_MAX + 32];
+  int n = snprintf(prefix, sizeof prefix, ".%s.mirrorstate-", base);
+  DIR *d = opendir(dir);
+  if (!d || n <= 0) {
+    if (d) closedir(d);
+    return;
+  }
+  struct dirent *de;
+  while ((de = readdir(d)))
+    if (strncmp(de->d_name, prefix, (size_t)n) == 0 &&
+        strlen(de->d_name) == (size_t)n + 6)
+      unlinkat(dirfd(d), de->d_name, 0);
+  closedir(d);
+}
+
+/* A --file's root: the real directory it is named in, and the one it
+ * really is in at start when it is a symlink (the link the user named is
+ * theirs to make). NULL with errno set on failure. */
+static const struct file_root *file_root_add(struct mirror *m,
+                                             const char *dir,
+                                             const char *path) {
+  char real[PATH_MAX];
+  struct file_root *r = &m->file_roots[m->nfile_roots];
+  char **dirs = m->file_root_dirs[m->nfile_roots];
+  if (!realpath(dir, real) || !(dirs[0] = strdup(real))) return NULL;
+  m->nfile_roots++;
+  r->dirs[r->ndirs++] = dirs[0];
+  r->follow = m->cfg->follow_symlinks;
+  /* The target's directory, also when the target does not exist yet. */
+  char target[PATH_MAX], *slash;
+  if (file_link_target(path, target, sizeof target) == 0 &&
+      (slash = strrchr(target, '/'))) {
+    *slash = '\0';
+    if (realpath(slash == target ? "/" : target, real) &&
+        strcmp(real, dirs[0]) != 0 && (dirs[1] = strdup(real)))
+      r->dirs[r->ndirs++] = dirs[1];
+  }
+  return r;
+}
+
+int mirror__add_file(struct mirror *m, const char *arg) {
+  char name[NAME_MAX_LEN + 1];
+  if (name_from_file(arg, name, sizeof name) != 0) {
+    log_error("--file %s: cannot name a state after this file (use letters, "
+              "digits, '-', '_', '.')",
+              arg);
+    return -1;
+  }
+  if (store_find(&m->h->store, name)) {
+    log_error("--file %s: a state called '%s' is already mirrored", arg, name);
+    return -1;
+  }
+  char *path = absolute(arg);
+  if (!path) return -1;
+  char *dir, *base;
+  mirror__split(path, &dir, &base);
+  struct stat sb;
+  int rc = -1;
+  const struct file_root *root = NULL;
+  remove_stale_temps(dir, base);
+  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    log_error("--file %s: the directory %s does not exist", arg, dir);
+  } else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    log_error("--file %s: is a directory (use --dir to mirror a directory)",
+              arg);
+  } else if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+    log_error("--file %s: is %s, not a regular file", arg, file_kind(path));
+  } else if (stat(path, &sb) == 0 && access(path, R_OK | W_OK) != 0) {
+    log_error("--file %s: %s", arg, strerror(errno));
+  } else if (!(root = file_root_add(m, dir, path))) {
+    log_error("--file %s: %s", arg, strerror(errno));
+  } else if (!mirror__new_state(m, name, path, root, -1)) {
+    log_error("out of memory");
+  } else if (!mirror__watch_add(m, dir, -1, NULL)) {
+    log_error("--file %s: cannot watch %s", arg, dir);
+  } else {
+    struct mirror_file *f = store_find(&m->h->store, name)->file;
+    if (f->real_dir) mirror__watch_add(m, f->real_dir, -1, NULL);
+    rc = 0;
+  }
+  free(dir);
+  free(base);
+  free(path);
+  return rc;
+}
+
+int mirror__add_dir(struct mirror *m, const char *arg) {
+  struct stat sb;
+  if (stat(arg, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    log_error("--dir %s: not a directory", arg);
+    return -1;
+  }
+  char real[PATH_MAX];
+  if (!realpath(arg, real) || !(m->roots[m->nroots] = strdup(real))) return -1;
+  struct file_root *r = &m->dir_roots[m->nroots];
+  r->dirs[0] = m->roots[m->nroots];
+  r->ndirs = 1;
+  r->follow = m->cfg->follow_symlinks;
+  m->nroots++;
+  mirror__scan(m, m->nroots - 1, real, "");
+  return 0;
+}
+
+/* --- --dir names --------------------------------------------------------- */
+
 
 static const char WHY_OUTSIDE[] =
     "a symbolic link leads it outside the mirrored directory (not followed "
