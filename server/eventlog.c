@@ -23,10 +23,9 @@ struct eventlog {
 static int open_append(struct eventlog *log) {
   /* The log holds state values: readable by the owner only. O_NONBLOCK:
    * opening a FIFO for writing would wait for a reader; it is refused. */
-  log->fd = open(log->path,
-                 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
-                     O_NONBLOCK,
-                 0600);
+  log->fd = open(
+      log->path,
+      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
   if (log->fd < 0) {
     if (errno == ENXIO) errno = ENODEV; /* a FIFO without a reader */
     return -1;

@@ -184,7 +184,8 @@ static int read_at(int dirfd, const char *name, int nofollow,
                    struct file_text *out) {
   memset(out, 0, sizeof *out);
   /* O_PATH opens nothing: no FIFO blocks and no device acts on it. */
-  int pfd = openat(dirfd, name, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+  int pfd =
+      openat(dirfd, name, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
   if (pfd < 0) return -errno;
   struct stat sb;
   int rc = fstat(pfd, &sb) != 0 ? -errno : check_regular(&sb);
@@ -245,8 +246,8 @@ static int make_temp(int dirfd, const char *base, char *tmp, size_t tmplen) {
     if ((size_t)snprintf(tmp, tmplen, ".%s.mirrorstate-%s", base, suffix) >=
         tmplen)
       return -ENAMETOOLONG;
-    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-                                    O_CLOEXEC, 0600);
+    int fd = openat(dirfd, tmp,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0 || errno != EEXIST) return fd >= 0 ? fd : -errno;
   }
   return -EEXIST;
@@ -361,8 +362,8 @@ int file_write_atomic(const char *path, const struct file_root *root,
   if (!slash)
     snprintf(dir, sizeof dir, ".");
   else
-    snprintf(dir, sizeof dir, "%.*s", slash == target ? 1 : (int)(slash - target),
-             target);
+    snprintf(dir, sizeof dir, "%.*s",
+             slash == target ? 1 : (int)(slash - target), target);
   int dfd = open_dir_inside(dir, root);
   if (dfd < 0) return dfd;
   struct stat old;

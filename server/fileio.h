@@ -77,7 +77,7 @@ int file_stat(const char *path, struct file_sig *sig);
 struct file_swap {
   char *text; /* its bytes (NUL-terminated); freed by file_swap_done */
   size_t len;
-  int dirfd;          /* the directory both names are in; closed by done */
+  int dirfd;               /* the directory both names are in; closed by done */
   char kept[NAME_MAX + 1]; /* its name now, beside the target */
   char target[NAME_MAX + 1];
 };

@@ -105,7 +105,8 @@ static struct mirror_file *file_add(struct mirror *m, struct state *st,
   f->dir_root = dir_root;
   mirror__split(st->path, &f->dir, &f->base);
   char real[PATH_MAX];
-  if (link_inside(f, st->path, real)) mirror__split(real, &f->real_dir, &f->real_base);
+  if (link_inside(f, st->path, real))
+    mirror__split(real, &f->real_dir, &f->real_base);
   uv_timer_init(m->loop, &f->settle_timer);
   uv_timer_init(m->loop, &f->write_timer);
   f->settle_timer.data = f->write_timer.data = f;
@@ -180,11 +181,11 @@ static void read_error_text(struct mirror_file *f, int rc, char *out,
              file_kind(f->st->path));
     break;
   case -EXDEV:
-    snprintf(out, outlen, "not read: a symlink leads it out of the mirrored "
-                          "directory (--follow-symlinks)");
+    snprintf(out, outlen,
+             "not read: a symlink leads it out of the mirrored "
+             "directory (--follow-symlinks)");
     break;
-  default:
-    snprintf(out, outlen, "cannot read the file: %.60s", strerror(-rc));
+  default: snprintf(out, outlen, "cannot read the file: %.60s", strerror(-rc));
   }
 }
 

@@ -31,8 +31,8 @@ struct mirror_file {
   uv_timer_t settle_timer;
   uv_timer_t write_timer;
   int settling, write_scheduled, dirty, touched;
-  int unlisted; /* created by a look-up, not yet announced to panels */
-  int closing;  /* handles closing before the struct is freed */
+  int unlisted;    /* created by a look-up, not yet announced to panels */
+  int closing;     /* handles closing before the struct is freed */
   char *last_text; /* bytes last read from or written to the file */
   size_t last_len;
   int have_last;
@@ -65,7 +65,8 @@ struct mirror {
 };
 
 /* mirror.c */
-void mirror__split(const char *path, char **dir, char **base); /* caller frees */
+void mirror__split(const char *path, char **dir,
+                   char **base); /* caller frees */
 struct watch *mirror__watch_add(struct mirror *m, const char *dir, int root,
                                 const char *rel);
 /* A new state with its file bookkeeping; NULL on allocation failure. */
@@ -88,8 +89,7 @@ int mirror__add_dir(struct mirror *m, const char *arg);
 struct state *mirror__dir_state(struct mirror *m, int root, const char *rel);
 /* Scans dir (rel below --dir root; "" for the root itself) and everything
  * below it: watches each directory once, and marks each file. */
-void mirror__scan(struct mirror *m, int root, const char *dir,
-                  const char *rel);
+void mirror__scan(struct mirror *m, int root, const char *dir, const char *rel);
 /* Schedules a look for states that have no file, no value and no
  * subscriber, which are then dropped. */
 void mirror__sweep_soon(struct mirror *m);

@@ -49,8 +49,7 @@ static void remove_stale_temps(const char *dir, const char *base) {
 /* A --file's root: the real directory it is named in, and the one it
  * really is in at start when it is a symlink (the link the user named is
  * theirs to make). NULL with errno set on failure. */
-static const struct file_root *file_root_add(struct mirror *m,
-                                             const char *dir,
+static const struct file_root *file_root_add(struct mirror *m, const char *dir,
                                              const char *path) {
   char real[PATH_MAX];
   struct file_root *r = &m->file_roots[m->nfile_roots];
@@ -136,12 +135,10 @@ int mirror__add_dir(struct mirror *m, const char *arg) {
 
 /* --- --dir names --------------------------------------------------------- */
 
-
 static const char WHY_OUTSIDE[] =
     "a symbolic link leads it outside the mirrored directory (not followed "
     "without --follow-symlinks)";
-static const char WHY_FULL[] =
-    "--max-states states are mirrored already";
+static const char WHY_FULL[] = "--max-states states are mirrored already";
 
 struct state *mirror__dir_state(struct mirror *m, int root, const char *rel) {
   char name[NAME_MAX_LEN + 1], path[PATH_MAX];
@@ -187,7 +184,7 @@ struct visited {
   struct {
     dev_t dev;
     ino_t ino;
-  } *dirs;
+  } * dirs;
   size_t n, cap;
 };
 
@@ -229,16 +226,14 @@ static void scan(struct mirror *m, int root, const char *dir, const char *rel,
   if (dfd < 0) return;
   struct stat sb;
   DIR *d = NULL;
-  if (fstat(dfd, &sb) != 0 || !first_visit(v, &sb) ||
-      !(d = fdopendir(dfd))) {
+  if (fstat(dfd, &sb) != 0 || !first_visit(v, &sb) || !(d = fdopendir(dfd))) {
     close(dfd);
     return;
   }
   mirror__watch_add(m, dir, root, rel);
   struct dirent *de;
   while ((de = readdir(d))) {
-    if (m->loading && stale_temp(de->d_name))
-      unlinkat(dirfd(d), de->d_name, 0);
+    if (m->loading && stale_temp(de->d_name)) unlinkat(dirfd(d), de->d_name, 0);
     if (de->d_name[0] == '.' || strcmp(de->d_name, "node_modules") == 0)
       continue;
     char path[PATH_MAX], sub[PATH_MAX];

@@ -102,7 +102,8 @@ static int write_private(const char *path, const char *text, size_t len) {
   char tmp[PATH_MAX + 32];
   snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
   unlink(tmp); /* a stale one; O_EXCL then never opens what else is there */
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int fd =
+      open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return -errno;
   ssize_t n = write(fd, text, len);
   int rc = n == (ssize_t)len ? 0 : (n < 0 ? -errno : -EIO);
@@ -180,12 +181,13 @@ int runtime_find(const char *dir, char *out, size_t outlen) {
   for (;;) {
     struct stat sb, db;
     const char *sep = strcmp(cur, "/") ? "/" : "";
-    int n = snprintf(out, outlen, "%s%s%s/%s", cur, sep, RUNTIME_DIR,
-                     RUNTIME_FILE);
+    int n =
+        snprintf(out, outlen, "%s%s%s/%s", cur, sep, RUNTIME_DIR, RUNTIME_FILE);
     snprintf(rtdir, sizeof rtdir, "%s%s%s", cur, sep, RUNTIME_DIR);
     if (n > 0 && (size_t)n < outlen && lstat(out, &sb) == 0) {
-      const char *bad = lstat(rtdir, &db) != 0 ? strerror(errno)
-                                                : untrusted(&db, 1, why, sizeof why);
+      const char *bad = lstat(rtdir, &db) != 0
+                            ? strerror(errno)
+                            : untrusted(&db, 1, why, sizeof why);
       if (bad)
         say_ignored(rtdir, bad);
       else if ((bad = untrusted(&sb, 0, why, sizeof why)))
@@ -205,12 +207,13 @@ int runtime_find(const char *dir, char *out, size_t outlen) {
 cJSON *runtime_read(const char *path) {
   /* Checked again on what is opened: O_NOFOLLOW, O_NONBLOCK (a FIFO must
    * not hang the CLI or the server's exit), and the owner and mode. */
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  int fd =
+      open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) return NULL;
   struct stat sb;
   char why[96];
   const char *bad = fstat(fd, &sb) != 0 ? strerror(errno)
-                                         : untrusted(&sb, 0, why, sizeof why);
+                                        : untrusted(&sb, 0, why, sizeof why);
   if (!bad && sb.st_size > RUNTIME_MAX_BYTES) bad = "too large";
   if (bad) {
     say_ignored(path, bad);
