@@ -478,9 +478,12 @@ static void write_unsaved(struct mirror_file *f) {
   char *text = json_print_pretty(st->current, &len);
   int rc = text ? file_write_atomic(path, f->root, text, len, NULL, NULL, NULL)
                 : -ENOMEM;
-  if (rc == -EXDEV && unlink(path) == 0) {
+  struct stat lsb;
+  if (rc == -EXDEV && lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode) &&
+      file_leads_inside(f->root, f->dir) == 1 && unlink(path) == 0) {
     /* A symlink there led out of the directory: the changes go into a
-     * file of that name instead, never through the link. */
+     * file of that name instead, never through the link. (Only the link
+     * itself, in a directory inside the root, is removed.) */
     log_warn("%s was a symbolic link leading outside the mirrored "
              "directory: replaced by a file",
              path);

@@ -214,6 +214,26 @@ test('NAME.json.unsaved is never written through a symlink leading out', async (
   assert.deepEqual(JSON.parse(readText(unsaved)), { a: 2 });
 });
 
+test('a state directory swapped for a symlink out before the server stops: nothing outside is written or removed', async (t) => {
+  const h = setup(t);
+  const dir = layout(h);
+  h.file('states/sub/x.json', { x: 1 });
+  fs.writeFileSync(h.path('outside/x.json.unsaved'), 'KEEP\n');
+  const srv = await h.server({ dir });
+  const c = await h.client(srv);
+  await c.subscribe('sub/x');
+  await c.patchAcked('sub/x', [{ op: 'replace', path: '/x', value: 2 }]);
+  await waitForFile(h.path('states/sub/x.json'), pretty({ x: 2 }));
+  fs.renameSync(h.path('states/sub'), h.path('sub-old'));
+  fs.symlinkSync('../outside', h.path('states/sub'));
+  await c.patchAcked('sub/x', [{ op: 'replace', path: '/x', value: 3 }]);
+  await c.next({ type: 'error', code: 'write_failed', name: 'sub/x' });
+  await srv.stop();
+  assert.equal(readText(h.path('outside/x.json.unsaved')), 'KEEP\n');
+  assert.equal(readText(h.path('outside/x.json')), null);
+  assert.match(srv.stderr, /could not be kept/);
+});
+
 test('--follow-symlinks follows links out, and still never quotes a file outside the root', async (t) => {
   const h = setup(t);
   const dir = layout(h);
