@@ -163,6 +163,7 @@ export class Mirror extends Emitter {
       s._initial = toJSONValue(options.initial);
       if (!s._exists) {
         s._recompute();
+        s._changed();
         if (s._synced) s._subscribe();
       }
     }

@@ -250,6 +250,7 @@ export class State extends Emitter {
       try { fn(v); } catch (e) { reportError(e); }
     }
     this._emit('change', v);
+    this._emit('watch');
     return true;
   }
 
