@@ -149,6 +149,11 @@ export class Mirror extends Emitter {
   /** Whether close() was called. */
   get closed() { return this._closed; }
 
+  /** The connection's problem, or null: `unreachable` (no connection for
+   * `warnAfter` ms), `forbidden` (the server refused it: a token, Host or
+   * Origin; `message` says which) or `closed`. */
+  get error() { return this._connError; }
+
   /** The handle of a named state (the same handle for the same name). With
    * `initial`, a state whose file does not exist is created with it. */
   state(name, options = {}) {

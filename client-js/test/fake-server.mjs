@@ -74,6 +74,7 @@ export class FakeServer {
     ws.readyState = 1;
     this.sockets.add(ws);
     ws.onopen?.({});
+    this._clientsChanged();
     this._to(ws, { type: 'hello', protocol: 1, server: 'fake/0', session: this.session, client: ws.id, states: [...this.states.keys()] });
   }
 
@@ -82,6 +83,7 @@ export class FakeServer {
     this.sockets.delete(ws);
     ws.readyState = 3;
     ws.outbox = [];
+    this._clientsChanged();
     queueMicrotask(() => ws.onclose?.({ code: 1006 }));
   }
 
@@ -123,6 +125,16 @@ export class FakeServer {
     this._to(ws, e);
   }
 
+  _withRef(msg, ref) { return ref === undefined ? msg : { ...msg, ref }; }
+
+  _clientsMsg() {
+    return { type: 'clients', clients: [...this.sockets].map((w) => ({ id: w.id, role: w.role, page: w.page, subscriptions: [...w.subs] })) };
+  }
+
+  _clientsChanged() {
+    for (const p of this.sockets) if (p.role === 'panel') this._to(p, this._clientsMsg());
+  }
+
   _origin(ws) { return ws.role === 'panel' ? 'panel' : `client:${ws.id}`; }
 
   _handle(ws, msg) {
@@ -139,7 +151,14 @@ export class FakeServer {
       case 'identify':
         ws.role = msg.role || 'app';
         ws.page = msg.page;
+        this._clientsChanged();
         return;
+      case 'states':
+        return this._to(ws, this._withRef({ type: 'states', states: [...this.states].map(([n, st]) => ({ name: n, file: `/fake/${n}.json`, version: st.version, exists: true, status: 'ok' })) }, ref));
+      case 'clients':
+        return this._to(ws, this._withRef(this._clientsMsg(), ref));
+      case 'history':
+        return this._to(ws, this._withRef({ type: 'history', name, version: this.states.get(name)?.version ?? 0, entries: [] }, ref));
       case 'applied':
         ws.applied = { ...(ws.applied || {}), [name]: msg.version };
         return;
