@@ -3,7 +3,7 @@
 
 import { h, clear, clock, originKind } from './util.js';
 import { changeLines } from './log.js';
-import { apply, describe } from './jsonpatch.js';
+import { describe } from './changes.js';
 
 export class HistoryView {
   constructor(root, app) {
@@ -21,11 +21,10 @@ export class HistoryView {
       const name = this.app.selected;
       if (!name) return;
       this.loading = true;
-      this.app.request({ type: 'history', name }, (msg) => {
+      this.app.request({ type: 'history', name }).then((msg) => {
         this.loading = false;
         if (msg.type === 'history' && msg.name === name) {
           this.data = msg;
-          this.app.learnHistory(msg);
         } else {
           this.data = { name, error: msg.message || msg.code };
         }
@@ -110,20 +109,4 @@ function withInverseOld(op, inverse, i) {
     c.hadOld = true;
   }
   return c;
-}
-
-// The state at `target`, walking back from `value` at `version` with the
-// inverse ops of a history answer. Returns undefined if the ring does not
-// reach that far.
-export function rewind(value, version, entries, target) {
-  let cur = value;
-  let v = version;
-  const byVersion = new Map(entries.map((e) => [e.version, e]));
-  while (v > target) {
-    const e = byVersion.get(v);
-    if (!e) return undefined;
-    cur = apply(cur, e.inverse || []);
-    v--;
-  }
-  return cur;
 }

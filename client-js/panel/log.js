@@ -1,11 +1,13 @@
 // The event log: every change with its time, origin, version and a
-// readable diff (path: old -> new), plus notices (invalid file, removed
-// file, reconnects). Filter by origin; click an entry to view that version.
+// readable diff (path: old -> new), notices (invalid file, removed file,
+// reconnects) and the errors pages report. Filter by origin; click a change
+// to view that version.
 
 import { h, clear, clock, preview, originKind, prefs } from './util.js';
 
 const MAX = 2000;
-export const KINDS = ['file', 'client', 'panel', 'api', 'notice'];
+export const KINDS = ['file', 'client', 'panel', 'api', 'page', 'notice'];
+const KIND_LABEL = { notice: 'notices', page: 'page errors' };
 
 export function changeLines(changes, limit = 12) {
   const lines = [];
@@ -63,14 +65,14 @@ export class LogView {
     for (const k of KINDS) {
       const chip = h(`button.chip.o-${k}`, {
         type: 'button',
-        title: `Show or hide ${k === 'notice' ? 'notices' : `changes with origin ${k}`}`,
+        title: `Show or hide ${KIND_LABEL[k] || `changes with origin ${k}`}`,
         onclick: () => {
           if (this.hidden.has(k)) this.hidden.delete(k);
           else this.hidden.add(k);
           prefs.set('mirrorstate.log.hidden', JSON.stringify([...this.hidden]));
           this.refresh();
         },
-      }, h('span.chip-label', { text: k === 'notice' ? 'notices' : k }), h('span.chip-count', { text: '0' }));
+      }, h('span.chip-label', { text: KIND_LABEL[k] || k }), h('span.chip-count', { text: '0' }));
       this.chips[k] = chip;
       this.filterBar.append(chip);
     }
@@ -115,10 +117,11 @@ export class LogView {
     return true;
   }
 
-  // entry: {name, version, origin, changes} or {notice: text, level, name?}
+  // entry: {name, version, origin, changes}, {notice: text, level, name?}
+  // or {pageError: {kind, message, stack?, url?, states?, client}, level}
   add(entry) {
     const e = { ...entry, id: ++this.seq, time: entry.time || new Date() };
-    e.kind = e.notice ? 'notice' : originKind(e.origin).kind;
+    e.kind = e.pageError ? 'page' : e.notice ? 'notice' : originKind(e.origin).kind;
     if (!KINDS.includes(e.kind)) e.kind = 'api';
     this.entries.push(e);
     this.counts[e.kind]++;
@@ -152,6 +155,7 @@ export class LogView {
   }
 
   node(e) {
+    if (e.pageError) return this.pageErrorNode(e);
     const { label } = e.notice ? { label: e.level === 'error' ? 'error' : 'notice' } : originKind(e.origin);
     const head = h('div.le-head', null,
       h('span.le-time', { text: clock(e.time), title: new Date(e.time).toISOString() }),
@@ -170,6 +174,24 @@ export class LogView {
       li.addEventListener('click', pick);
       li.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') pick(); });
     }
+    e.node = li;
+    return li;
+  }
+
+  pageErrorNode(e) {
+    const p = e.pageError;
+    const what = { error: 'uncaught error', unhandledrejection: 'unhandled rejection', console: 'console.error' }[p.kind] || p.kind;
+    const versions = p.states ? Object.entries(p.states).map(([n, v]) => `${n} v${v}`).join(', ') : '';
+    const head = h('div.le-head', null,
+      h('span.le-time', { text: clock(e.time), title: new Date(e.time).toISOString() }),
+      h('span.badge.o-page.lvl-error', { text: 'page error' }),
+      p.client ? h('span.le-name', { text: p.client, title: 'the client that reported it' }) : null,
+      h('span.le-note', { text: what }));
+    const body = h('div.le-page', null,
+      h('div.pe-msg', { text: p.message }),
+      h('div.pe-where.muted', { text: [p.url, versions && `showing ${versions}`].filter(Boolean).join(' · ') }),
+      p.stack ? h('details.pe-stack', null, h('summary', { text: 'stack' }), h('pre', { text: p.stack })) : null);
+    const li = h(`li.le.page-error${e.id === this.selected ? '.selected' : ''}`, { dataset: { id: e.id, client: p.client || '', kind: p.kind } }, head, body);
     e.node = li;
     return li;
   }

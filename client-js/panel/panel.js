@@ -1,56 +1,58 @@
-// MirrorState devtools panel: entry point. Keeps a local copy of every
-// mirrored state (applying the server's patches), and wires the panes:
-// states and clients (sidebar.js), the live tree (tree.js), the raw editor
-// (raw.js), the event log (log.js), history (history.js), banners (banner.js).
+// MirrorState devtools panel: the view. The protocol model (model.js: the
+// client's connection in the "panel" role, every state's record) tells it
+// what changed; this module renders and wires the panes: states and clients
+// (sidebar.js), the live tree (tree.js), the raw editor (raw.js), the event
+// log (log.js), history (history.js), banners (banner.js).
 
-import { Connection, wsUrl } from './conn.js';
+import { diff } from 'mirrorstate-client/patch';
+import { PanelModel, serverOf } from './model.js';
 import { TreeView } from './tree.js';
 import { LogView } from './log.js';
-import { HistoryView, rewind } from './history.js';
+import { HistoryView } from './history.js';
+import { rewind } from './changes.js';
 import { RawEditor } from './raw.js';
 import { renderStates, renderClients } from './sidebar.js';
 import { renderBanners } from './banner.js';
-import { describe, diff } from './jsonpatch.js';
 import { h, clear, clock, ltr, prefs } from './util.js';
 
-const SNAPSHOTS = 300; // recent versions kept per state for "view at version"
 const $ = (id) => document.getElementById(id);
 
 class App {
   constructor() {
-    this.states = new Map();
-    this.clients = [];
-    this.clientId = null;
-    this.session = null;
-    this.server = null;
     this.selected = decodeURIComponent(location.hash.slice(1)) || prefs.get('mirrorstate.selected') || null;
     this.viewing = null; // {name, version, value} when showing an older version
-    this.pending = new Map(); // ref -> {kind, name, ops?, state?, target?, cb?}
     this.view = prefs.get('mirrorstate.view') === 'raw' ? 'raw' : 'tree';
     this.side = prefs.get('mirrorstate.side') === 'history' ? 'history' : 'log';
     this.flashes = new Set();
     this.frame = 0;
-    this.everConnected = false;
 
     this.tree = new TreeView($('tree'), {
-      onReplace: (p, v) => this.sendPatch(this.selected, [{ op: 'replace', path: p, value: v }]),
-      onRemove: (p) => this.sendPatch(this.selected, [{ op: 'remove', path: p }]),
-      onAdd: (p, v) => this.sendPatch(this.selected, [{ op: 'add', path: p, value: v }]),
+      onReplace: (p, v) => this.model.patch(this.selected, [{ op: 'replace', path: p, value: v }]),
+      onRemove: (p) => this.model.patch(this.selected, [{ op: 'remove', path: p }]),
+      onAdd: (p, v) => this.model.patch(this.selected, [{ op: 'add', path: p, value: v }]),
     });
     this.log = new LogView($('log'), $('log-filters'), $('log-tools'), { onSelect: (e) => this.viewVersion(e.name, e.version) });
     this.history = new HistoryView($('history'), this);
     this.raw = new RawEditor($('raw'), this);
-    this.conn = new Connection({
-      url: wsUrl(),
-      page: location.href,
-      onMessage: (m) => this.onMessage(m),
-      onStatus: (s) => this.onStatus(s),
+    this.model = new PanelModel({ ...serverOf(location), page: location.href }, {
+      render: (d) => this.onModel(d),
+      log: (entry) => this.log.add(entry),
+      toast: (text, level) => this.toast(text, level),
+      status: (s) => this.onStatus(s),
     });
     this.wire();
     this.log.refresh();
-    this.conn.start();
     setInterval(() => renderClients($('clients'), $('clients-count'), this), 15000);
   }
+
+  // What the other modules read.
+  get states() { return this.model.states; }
+  get clients() { return this.model.clients; }
+  get clientId() { return this.model.clientId; }
+  get connected() { return this.model.connected; }
+  get pageErrors() { return this.model.pageErrors; }
+  request(msg) { return this.model.request(msg); }
+  revert(name, version) { return this.model.revert(name, version); }
 
   wire() {
     for (const b of document.querySelectorAll('[data-view]')) b.addEventListener('click', () => this.setView(b.dataset.view));
@@ -59,8 +61,8 @@ class App {
     $('collapse-all').addEventListener('click', () => this.tree.setAll(false));
     $('back-live').addEventListener('click', () => this.showLive());
     $('view-revert').addEventListener('click', () => this.viewing && this.revert(this.viewing.name, this.viewing.version));
-    $('conn').addEventListener('click', () => this.conn.retry());
-    $('offline-retry').addEventListener('click', () => this.conn.retry());
+    $('conn').addEventListener('click', () => this.model.retry());
+    $('offline-retry').addEventListener('click', () => this.model.retry());
     $('api-link').href = `./api/states${location.search}`;
     window.addEventListener('hashchange', () => {
       const name = decodeURIComponent(location.hash.slice(1));
@@ -73,292 +75,65 @@ class App {
     this.setSide(this.side);
   }
 
-  // ---- connection -------------------------------------------------------
+  // ---- the model -----------------------------------------------------------
+
+  onModel(d) {
+    if (d.hello) {
+      $('server-info').textContent = `${this.model.server || 'mirrorstate'} · ${location.host}`;
+      $('server-info').title = `session ${this.model.session}\nthis panel is client ${this.model.clientId}\n${this.model.url}`;
+    }
+    if (d.name === this.selected && d.flash) for (const f of d.flash) this.flashes.add(f);
+    if (d.reverted) this.showLive();
+    if (d.main || d.all) {
+      this.raw.sync();
+      if (this.side === 'history' && (!d.name || d.name === this.selected) && !d.all) this.history.load();
+    }
+    if (d.all || d.hello) {
+      if (!this.selected || !this.states.has(this.selected)) this.select([...this.states.keys()].sort()[0] || null, true);
+    }
+    this.schedule(d);
+  }
 
   onStatus(s) {
     const el = $('conn');
     el.dataset.state = s.state;
     clearInterval(this.countdown);
     const retryAt = Date.now() + (s.retryIn || 0);
+    const ever = this.model.everConnected;
     const text = () => ({
-      connecting: this.everConnected ? 'reconnecting…' : 'connecting…',
+      connecting: ever ? 'reconnecting…' : 'connecting…',
       open: 'connected',
       waiting: `offline · retry in ${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))}s`,
       closed: 'closed',
     }[s.state]);
     $('conn-text').textContent = text();
     if (s.state === 'waiting') this.countdown = setInterval(() => { $('conn-text').textContent = text(); }, 250);
-    el.title = s.state === 'waiting' ? `${s.reason || 'disconnected'}; click to retry now` : `${this.conn.url}`;
+    el.title = s.state === 'waiting' ? `${s.reason || 'disconnected'}; click to retry now` : this.model.url;
     document.body.classList.toggle('offline', s.state !== 'open');
     // The offline bar only once a connection was lost (not while the first
     // attempt is still under way), or after a failed first attempt.
-    $('offline').hidden = s.state === 'open' || (s.state === 'connecting' && !this.everConnected);
+    $('offline').hidden = s.state === 'open' || (s.state === 'connecting' && !ever);
     if (s.state === 'waiting') {
-      $('offline-text').textContent = this.everConnected
+      const refused = /^Refused/.test(s.reason || '');
+      $('offline-text').textContent = ever && !refused
         ? `${s.reason || 'Connection lost'}. Showing the last known state; editing is off until the connection is back.`
-        : `Cannot connect to ${this.conn.url.replace(/token=[^&]*/, 'token=…')}: refused or unreachable. Is mirrorstate running${new URLSearchParams(location.search).has('token') ? ', and is the token right' : ''}?`;
+        : refused
+          ? `${s.reason}.${new URLSearchParams(location.search).has('token') ? ' Is the token in this URL right?' : ' Open the panel with ?token=… (the URL printed by mirrorstate serve).'}`
+          : `Cannot connect to ${this.model.url}: refused or unreachable. Is mirrorstate running${new URLSearchParams(location.search).has('token') ? ', and is the token right' : ''}?`;
     }
-    if (s.state === 'open') this.everConnected = true;
     this.schedule({ main: true });
     if (s.state === 'waiting' || s.state === 'closed') {
-      if (this.pending.size) {
-        const edits = [...this.pending.values()].filter((p) => p.kind !== 'request').length;
-        if (edits) this.toast(`Connection lost with ${edits} edit${edits === 1 ? '' : 's'} unconfirmed; check the state after reconnecting.`, 'warn');
-      }
-      this.pending.clear();
-      for (const st of this.states.values()) st.subscribed = false;
+      const edits = [...this.states.values()].reduce((n, st) => n + (st.handle ? st.handle.pending : 0), 0);
+      if (edits && ever) this.toast(`Connection lost with ${edits} edit${edits === 1 ? '' : 's'} unconfirmed; they are sent again once reconnected.`, 'warn');
       this.raw.validate();
     }
   }
 
-  request(msg, cb) {
-    const ref = this.conn.send(msg);
-    if (ref === null) {
-      cb({ type: 'error', code: 'offline', message: 'not connected' });
-      return null;
-    }
-    this.pending.set(ref, { kind: 'request', cb });
-    return ref;
-  }
-
-  state(name) {
-    let st = this.states.get(name);
-    if (!st) {
-      st = { name, file: null, version: 0, exists: undefined, status: undefined, value: undefined, snapshots: new Map(), subscribed: false };
-      this.states.set(name, st);
-    }
-    return st;
-  }
-
-  subscribeAll() {
-    for (const st of this.states.values()) {
-      if (!st.subscribed && this.conn.send({ type: 'subscribe', name: st.name })) st.subscribed = true;
-    }
-  }
-
-  onMessage(m) {
-    const p = m.ref !== undefined ? this.pending.get(m.ref) : undefined;
-    if (p) this.pending.delete(m.ref);
-    switch (m.type) {
-      case 'hello': return this.onHello(m);
-      case 'states': this.onStates(m); break;
-      case 'clients':
-        this.clients = Array.isArray(m.clients) ? m.clients : [];
-        renderClients($('clients'), $('clients-count'), this);
-        break;
-      case 'snapshot': this.onSnapshot(m); break;
-      case 'patch': this.onPatch(m); break;
-      case 'ack': this.onAck(m, p); break;
-      case 'error': this.onError(m, p); break;
-      case 'history': break;
-      default: break;
-    }
-    if (p && p.cb) p.cb(m);
-  }
-
-  onHello(m) {
-    if (this.session && this.session !== m.session) {
-      this.log.add({ notice: 'The server restarted (new session): versions start again.', level: 'info' });
-      for (const st of this.states.values()) {
-        st.snapshots.clear();
-        st.version = 0;
-      }
-      this.viewing = null;
-    } else if (this.session) {
-      this.log.add({ notice: 'Reconnected.', level: 'info' });
-    }
-    this.session = m.session;
-    this.clientId = m.client;
-    this.server = m.server;
-    $('server-info').textContent = `${m.server || 'mirrorstate'} · ${location.host}`;
-    $('server-info').title = `session ${m.session}\nthis panel is client ${m.client}\n${this.conn.url}`;
-    for (const name of m.states || []) this.state(name);
-    this.conn.send({ type: 'states' });
-    this.conn.send({ type: 'clients' });
-    this.subscribeAll();
-    if (!this.selected || !this.states.has(this.selected)) this.select((m.states || [])[0] || null, true);
-    this.schedule({ all: true });
-  }
-
-  onStates(m) {
-    for (const e of m.states || []) {
-      const st = this.state(e.name);
-      st.file = e.file ?? st.file;
-      if (typeof e.exists === 'boolean' && !st.value) st.exists = e.exists;
-      const was = st.status;
-      st.status = e.status;
-      if (e.status === 'invalid') {
-        st.fileError = { ...(st.fileError || {}), ...(e.error || {}), file: (st.fileError && st.fileError.file) || e.file };
-      } else {
-        if (was === 'invalid' && st.fileError) this.log.add({ name: st.name, notice: `${st.file || st.name} is valid JSON again.`, level: 'ok' });
-        st.fileError = null;
-      }
-    }
-    this.subscribeAll();
-    if (!this.selected || !this.states.has(this.selected)) this.select([...this.states.keys()].sort()[0] || null, true);
-    this.schedule({ all: true });
-  }
-
-  setValue(st, value, version, flash) {
-    st.value = value;
-    st.version = version;
-    st.exists = true;
-    st.snapshots.set(version, value);
-    if (st.snapshots.size > SNAPSHOTS) st.snapshots.delete(st.snapshots.keys().next().value);
-    if (st.name === this.selected) for (const f of flash) this.flashes.add(f);
-    this.schedule({ main: true, states: true });
-  }
-
-  onSnapshot(m) {
-    const st = this.state(m.name);
-    st.subscribed = true;
-    if (m.exists === false) {
-      st.exists = false;
-      st.value = undefined;
-      st.version = m.version || 0;
-      if (!st.status) st.status = 'absent';
-      this.schedule({ all: true });
-      return;
-    }
-    const had = st.value !== undefined && st.exists;
-    const ops = had ? diff(st.value, m.state) : [];
-    if (had && st.version && m.version !== st.version) {
-      this.log.add({ name: st.name, notice: `Resynchronised ${st.name} at v${m.version} (was v${st.version}${ops.length ? `; ${ops.length} change${ops.length === 1 ? '' : 's'} not seen one by one` : ''}).`, level: 'info' });
-    }
-    if (st.status === 'absent' || !st.status) st.status = 'ok';
-    this.setValue(st, m.state, m.version, had ? ops.map((o) => o.path) : []);
-    this.raw.sync();
-  }
-
-  // Applies ops received (or acked) at `version` to the local copy.
-  applyChange(st, version, ops, origin, extra = {}) {
-    if (st.version !== version - 1 || st.value === undefined) {
-      this.resync(st, `expected v${st.version + 1}, got v${version}`);
-      return;
-    }
-    const { doc, changes, ok } = describe(st.value, ops);
-    if (!ok) {
-      this.resync(st, `v${version} did not apply to the local copy`);
-      return;
-    }
-    this.log.add({ name: st.name, version, origin, changes, ...extra });
-    const flash = [];
-    for (const o of ops) {
-      flash.push(o.path);
-      if (o.from !== undefined) flash.push(o.from);
-    }
-    this.setValue(st, doc, version, flash);
-    this.raw.sync();
-    if (this.side === 'history' && st.name === this.selected) this.history.load();
-  }
-
-  resync(st, why) {
-    console.warn(`mirrorstate panel: resubscribing to ${st.name}: ${why}`);
-    this.conn.send({ type: 'subscribe', name: st.name });
-  }
-
-  onPatch(m) {
-    const st = this.state(m.name);
-    this.applyChange(st, m.version, m.ops || [], m.origin);
-  }
-
-  onAck(m, p) {
-    if (!p || p.kind === 'request') return;
-    const st = this.state(p.name);
-    if (p.kind === 'patch') {
-      if (m.version === st.version) return; // nothing changed
-      this.applyChange(st, m.version, p.ops, 'panel');
-    } else if (p.kind === 'set') {
-      if (m.version !== st.version) {
-        if (m.version === st.version + 1 && st.value !== undefined) this.applyChange(st, m.version, diff(st.value, p.state), 'panel');
-        else this.resync(st, 'set acked out of order');
-      }
-    } else if (p.kind === 'revert') {
-      if (m.version === st.version) return;
-      const target = st.snapshots.get(p.target);
-      if (target !== undefined && m.version === st.version + 1) {
-        this.applyChange(st, m.version, diff(st.value, target), 'panel', { note: `revert to v${p.target}` });
-      } else {
-        this.resync(st, 'revert acked; fetching the result');
-      }
-      this.toast(`Reverted ${p.name} to v${p.target} (now v${m.version}).`, 'ok');
-      this.showLive();
-    }
-  }
-
-  onError(m, p) {
-    const st = m.name ? this.state(m.name) : null;
-    switch (m.code) {
-      case 'file_invalid':
-        st.status = 'invalid';
-        st.fileError = { message: m.message, file: m.file, line: m.line, column: m.column, text: m.text };
-        this.log.add({
-          name: m.name,
-          notice: / line \d+/.test(m.message || '')
-            ? `${m.file || m.name}: ${m.message}`
-            : `${m.file || m.name}: invalid JSON at line ${m.line}, column ${m.column}: ${m.message}. Not overwritten until fixed.`,
-          level: 'error',
-        });
-        this.schedule({ all: true });
-        return;
-      case 'file_ok':
-        if (st.status === 'invalid') this.log.add({ name: m.name, notice: `${st.file || m.name} is valid JSON again.`, level: 'ok' });
-        st.status = 'ok';
-        st.fileError = null;
-        this.schedule({ all: true });
-        return;
-      case 'file_removed':
-        st.status = 'removed';
-        this.log.add({ name: m.name, notice: `${st.file || m.name} was deleted; the state is kept in memory.`, level: 'warn' });
-        this.schedule({ all: true });
-        return;
-      case 'write_failed':
-        st.status = 'write_failed';
-        st.writeError = m.message;
-        this.log.add({ name: m.name, notice: `Cannot save ${st.file || m.name}: ${m.message}`, level: 'error' });
-        this.schedule({ all: true });
-        return;
-      default:
-        break;
-    }
-    if (p && p.kind === 'request') return; // the caller shows it
-    const what = p ? `${p.kind === 'revert' ? `Revert of ${p.name} to v${p.target}` : `Edit of ${p.name}`} failed` : 'Server error';
-    this.toast(`${what}: ${m.code}${m.message ? ` (${m.message})` : ''}`, 'error');
-    if (p) this.log.add({ name: p.name, notice: `${what}: ${m.code}${m.message ? `: ${m.message}` : ''}`, level: 'error' });
-  }
-
-  // ---- actions ----------------------------------------------------------
-
-  sendPatch(name, ops) {
-    const st = this.states.get(name);
-    if (!st) return false;
-    const msg = { type: 'patch', name, base: st.version, ops };
-    const ref = this.conn.send(msg);
-    if (ref === null) {
-      this.toast('Not connected: the edit was not sent.', 'error');
-      return false;
-    }
-    this.pending.set(ref, { kind: 'patch', name, ops });
+  sendSet(name, state, cb) {
+    const done = this.model.set(name, state);
+    if (!done) return false;
+    done.then(cb);
     return true;
-  }
-
-  sendSet(name, state, base, cb) {
-    const ref = this.conn.send({ type: 'set', name, base, state });
-    if (ref === null) {
-      this.toast('Not connected: nothing was sent.', 'error');
-      return false;
-    }
-    this.pending.set(ref, { kind: 'set', name, state, cb });
-    return true;
-  }
-
-  revert(name, version) {
-    const ref = this.conn.send({ type: 'revert', name, version });
-    if (ref === null) {
-      this.toast('Not connected: nothing was sent.', 'error');
-      return;
-    }
-    this.pending.set(ref, { kind: 'revert', name, target: version });
   }
 
   select(name, quiet) {
@@ -396,12 +171,6 @@ class App {
     if (side === 'history') this.history.load();
   }
 
-  learnHistory(msg) {
-    const st = this.states.get(msg.name);
-    if (!st || st.version !== msg.version || st.value === undefined) return;
-    st.historyEntries = msg.entries || [];
-  }
-
   viewVersion(name, version) {
     const st = this.states.get(name);
     if (!st) return;
@@ -415,7 +184,7 @@ class App {
       this.showVersion(name, version, snap);
       return;
     }
-    this.request({ type: 'history', name }, (m) => {
+    this.request({ type: 'history', name }).then((m) => {
       if (m.type !== 'history') {
         this.toast(`Cannot load history: ${m.message || m.code}`, 'error');
         return;
@@ -457,7 +226,10 @@ class App {
   // ---- rendering --------------------------------------------------------
 
   schedule(what) {
-    this.dirty = { ...(this.dirty || {}), ...what };
+    const d = this.dirty || {};
+    this.dirty = {
+      all: d.all || what.all, main: d.main || what.main, states: d.states || what.states, clients: d.clients || what.clients,
+    };
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
@@ -469,6 +241,7 @@ class App {
 
   render(d) {
     if (d.all || d.states) renderStates($('states'), this);
+    if (d.clients && !d.all) renderClients($('clients'), $('clients-count'), this);
     if (d.all) {
       renderClients($('clients'), $('clients-count'), this);
       renderBanners($('banners'), this);
@@ -487,7 +260,7 @@ class App {
     this.flashes.clear();
     if (!st) {
       head.append(h('span.title', { text: 'No state selected' }));
-      this.tree.render({ name: '', exists: false, emptyText: this.conn.connected ? 'No states are mirrored by this server.' : 'Waiting for the server…' });
+      this.tree.render({ name: '', exists: false, emptyText: this.connected ? 'No states are mirrored by this server.' : 'Waiting for the server…' });
       $('viewing').hidden = true;
       return;
     }
@@ -511,7 +284,7 @@ class App {
         name: st.name,
         value: st.value,
         exists: st.exists !== false && st.value !== undefined,
-        readOnly: !this.conn.connected,
+        readOnly: !this.connected,
         emptyText: st.exists === false ? `${st.file || st.name} does not exist yet. It appears here once an app or an agent creates it.` : 'Loading…',
         flash,
       });

@@ -2,7 +2,7 @@
 // type (with the parse error's line and column), applied as one `set`.
 
 import { h, clear, jsonError } from './util.js';
-import { deepEqual } from './jsonpatch.js';
+import { deepEqual } from 'mirrorstate-client/patch';
 
 export class RawEditor {
   constructor(root, app) {
@@ -115,7 +115,7 @@ export class RawEditor {
     const same = st && st.exists !== false && deepEqual(this.parsed, st.value);
     this.status.append(h('span.good', { text: same ? '✓ valid JSON, same as the live state' : '✓ valid JSON' }),
       this.dirty && !same ? h('span.muted', { text: ' · Ctrl+Enter applies' }) : null);
-    this.applyBtn.disabled = !this.dirty || same || !this.app.conn.connected;
+    this.applyBtn.disabled = !this.dirty || same || !this.app.connected;
   }
 
   goTo(pos) {
@@ -132,7 +132,7 @@ export class RawEditor {
   applyEdit() {
     this.validate();
     if (this.parsed === undefined || this.applyBtn.disabled) return;
-    const ok = this.app.sendSet(this.name, this.parsed, this.base, () => {
+    const ok = this.app.sendSet(this.name, this.parsed, () => {
       this.load(true);
     });
     if (ok) this.applyBtn.disabled = true;

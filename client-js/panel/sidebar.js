@@ -16,7 +16,7 @@ export function renderStates(list, app) {
   clear(list);
   const names = [...app.states.keys()].sort();
   if (!names.length) {
-    list.append(h('li.empty', { text: app.conn.connected ? 'No states are mirrored.' : 'Not connected.' }));
+    list.append(h('li.empty', { text: app.connected ? 'No states are mirrored.' : 'Not connected.' }));
     return;
   }
   for (const name of names) {
@@ -55,11 +55,13 @@ export function renderClients(list, countEl, app) {
   for (const c of sorted) {
     const me = c.id === app.clientId;
     const page = c.page || c.origin || '';
+    const errors = (app.pageErrors || []).filter((e) => e.client === c.id).length;
     list.append(h('li.client', { dataset: { id: c.id, role: c.role || 'app' } },
       h('div.cl-line', null,
         h(`span.role.r-${c.role || 'app'}`, { text: c.role || 'app' }),
         h('span.cl-id', { text: c.id }),
         me ? h('span.me', { text: 'this panel' }) : null,
+        errors ? h('span.cl-errors', { text: `${errors} error${errors === 1 ? '' : 's'}`, title: 'page errors this client reported (see the log)' }) : null,
         h('span.grow'),
         h('span.cl-since', { text: ago(c.since), title: c.since ? `connected ${new Date(c.since).toLocaleString()}` : '' })),
       h('div.cl-page', { title: [c.page && `page ${c.page}`, c.origin && `origin ${c.origin}`, c.address && `address ${c.address}`].filter(Boolean).join('\n') },

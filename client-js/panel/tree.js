@@ -3,7 +3,8 @@
 // change touches them.
 
 import { h, clear, jsonType, preview } from './util.js';
-import { toPointer, parentPointer } from './jsonpatch.js';
+import { formatPointer } from 'mirrorstate-client/patch';
+import { parentPointer } from './changes.js';
 
 const PAGE = 200; // children shown per container before "show more"
 
@@ -90,7 +91,7 @@ export class TreeView {
       if (v && typeof v === 'object') {
         this.open.set(this.key(p), open || p === '');
         const keys = Array.isArray(v) ? v.keys() : Object.keys(v);
-        for (const k of keys) walk(v[k], p + toPointer([k]));
+        for (const k of keys) walk(v[k], p + formatPointer([k]));
       }
     };
     walk(this.args.value, '');
@@ -142,7 +143,7 @@ export class TreeView {
     const keys = type === 'array' ? [...value.keys()] : Object.keys(value);
     const limit = this.limits.get(this.key(pointer)) || PAGE;
     keys.slice(0, limit).forEach((k) => {
-      this.renderValue(out, value[k], pointer + toPointer([k]), type === 'array' ? String(k) : k, depth + 1, type === 'array');
+      this.renderValue(out, value[k], pointer + formatPointer([k]), type === 'array' ? String(k) : k, depth + 1, type === 'array');
     });
     if (keys.length > limit) {
       out.append(h('div.row.more', { style: `--depth:${depth + 1}` },
@@ -246,7 +247,7 @@ export class TreeView {
         keyInput.focus();
         return;
       }
-      const target = pointer + (keyInput ? toPointer([keyInput.value]) : '/-');
+      const target = pointer + (keyInput ? formatPointer([keyInput.value]) : '/-');
       finish();
       this.handlers.onAdd(target, v);
     };

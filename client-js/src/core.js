@@ -1,410 +1,161 @@
-// The MirrorState client: one WebSocket per Mirror, any number of named
-// states on it, optimistic local changes rebased under the server's.
+// The MirrorState client's connection: one WebSocket per Mirror, any number
+// of named states on it (state.js), reconnects with backoff, and the loud
+// failures: an unknown state, a refused change, a server that cannot be
+// reached, a refused token, a closed mirror each give one clear console
+// message naming the state and the fix, and show in `state.error` and
+// `state.status`.
 //
-// Per state the client keeps the last state the server confirmed (with its
-// version) and an ordered list of pending batches of ops: the local changes
-// the server has not acknowledged yet. What the app sees is always
-// `confirmed + pending`. An incoming patch moves `confirmed` forward and the
-// pending batches are re-applied on top (those that no longer apply are left
-// out of the view; the server will reject them and they are salvaged op by
-// op). An `ack` moves the acknowledged batch into `confirmed`. On a conflict,
-// a reconnect or a server restart the fresh snapshot becomes `confirmed` and
-// every pending batch is re-applied and re-sent: nothing the user did is
-// dropped unless it no longer applies to anything.
+// It also closes the agent's loop: after its subscribers ran for a version,
+// the client reports `applied` (at most every APPLIED_EVERY ms, always the
+// latest version), and it reports the page's errors (report.js).
 
-import { applyOp, applyPatch, deepEqual, getPointer } from './patch.js';
-import { produce } from './draft.js';
+import { Emitter } from './emitter.js';
+import { State } from './state.js';
+import { toJSONValue } from './draft.js';
+import { watchPageErrors } from './report.js';
 
+export { State };
 export const PROTOCOL = 'mirrorstate.v1';
 
-/** Derives the WebSocket URL from the URL this module was served from
- * (http://host:port/_mirrorstate/client.js -> ws://host:port/_mirrorstate/ws).
- * A module that was bundled or copied elsewhere falls back to port 7420 of
- * the page's host. */
-export function defaultUrl(moduleUrl, loc = globalThis.location) {
+const APPLIED_EVERY = 50;
+const ERRORS_PER_WINDOW = 10;
+const ERROR_WINDOW = 10000;
+
+/** The page's boot data (injected into the HTML by the Vite plugin), or
+ * null: `{ url?, states: { NAME: { version, exists, state? } } }`. */
+export function readBoot(g = globalThis) {
+  const b = g.__MIRRORSTATE__;
+  return b && typeof b === 'object' && b.states && typeof b.states === 'object' ? b : null;
+}
+
+// http(s)://, ws(s):// or a path -> a ws(s):// URL.
+function toWs(url, loc) {
+  const u = new URL(url, loc && loc.href ? loc.href : undefined);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  else if (u.protocol === 'https:') u.protocol = 'wss:';
+  return u.href;
+}
+
+/** The WebSocket URL connect() uses without `url`: the boot data's url; else,
+ * for a module served by a MirrorState server as /_mirrorstate/client.js,
+ * that server's /_mirrorstate/ws; else the page's own origin
+ * (`location.origin + '/_mirrorstate/ws'`: a dev server proxying
+ * /_mirrorstate, or `mirrorstate serve --static`). */
+export function defaultUrl(moduleUrl, loc = globalThis.location, boot = readBoot()) {
+  if (boot && typeof boot.url === 'string' && boot.url) return toWs(boot.url, loc);
   try {
     const u = new URL(moduleUrl);
-    if ((u.protocol === 'http:' || u.protocol === 'https:') && /\/_mirrorstate\/[^/]*$/.test(u.pathname)) {
+    if ((u.protocol === 'http:' || u.protocol === 'https:') && /\/_mirrorstate\/client\.js$/.test(u.pathname)) {
       u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-      u.pathname = u.pathname.replace(/[^/]*$/, 'ws');
+      u.pathname = u.pathname.replace(/client\.js$/, 'ws');
       u.search = '';
       u.hash = '';
       return u.href;
     }
   } catch { /* not a URL: fall through */ }
-  if (loc && loc.hostname) {
-    const host = loc.hostname.includes(':') ? `[${loc.hostname}]` : loc.hostname;
-    return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${host}:7420/_mirrorstate/ws`;
+  if (loc && typeof loc.origin === 'string' && /^https?:/.test(loc.origin)) {
+    return `${loc.origin.replace(/^http/, 'ws')}/_mirrorstate/ws`;
   }
   throw new Error('mirrorstate: no url given, and none can be derived here; pass connect({ url })');
 }
 
-class Emitter {
-  constructor() { this._handlers = new Map(); }
-  /** Adds a listener; returns the function that removes it. */
-  on(type, fn) {
-    let set = this._handlers.get(type);
-    if (!set) this._handlers.set(type, (set = new Set()));
-    set.add(fn);
-    return () => this.off(type, fn);
-  }
-  off(type, fn) { this._handlers.get(type)?.delete(fn); }
-  _emit(type, arg) {
-    const set = this._handlers.get(type);
-    if (!set) return;
-    for (const fn of [...set]) {
-      try { fn(arg); } catch (e) { reportError(e); }
-    }
-  }
-}
-
-function reportError(e) {
-  if (typeof globalThis.reportError === 'function') globalThis.reportError(e);
-  else setTimeout(() => { throw e; });
-}
-
-// Errors that describe the state's file rather than one change.
-const FILE_ERRORS = new Set(['file_invalid', 'file_removed', 'write_failed']);
-// Errors after which the server will never accept the change as sent.
-const FINAL_ERRORS = new Set(['invalid_patch', 'too_large', 'forbidden', 'bad_message', 'unknown_state']);
-
-const hasTest = (ops) => ops.some((op) => op.op === 'test');
-
-// Applies a batch atomically if it can; otherwise, unless it carries a
-// `test` (a compare-and-set that must not be split), every op that still
-// applies. Returns [newValue, appliedOps].
-function applyBestEffort(value, ops) {
+/** Whether two server URLs name the same WebSocket endpoint. */
+export function sameEndpoint(a, b, loc = globalThis.location) {
   try {
-    return [applyPatch(value, ops), ops];
+    const x = new URL(toWs(a, loc));
+    const y = new URL(toWs(b, loc));
+    return x.host === y.host && x.pathname === y.pathname && x.protocol === y.protocol;
   } catch {
-    if (hasTest(ops)) return [value, []];
-    const kept = [];
-    for (const op of ops) {
-      try {
-        value = applyOp(value, op);
-        kept.push(op);
-      } catch { /* no longer applies: left out */ }
-    }
-    return [value, kept];
+    return false;
   }
 }
 
-const countEqual = (arr, v) => (Array.isArray(arr) ? arr.filter((x) => deepEqual(x, v)).length : 0);
-
-// Whether a batch that was in flight when the connection dropped is already
-// part of the fresh snapshot (the server applied it but its ack was lost).
-// Ops that set a value are there if applying them changes nothing; an append
-// is there if the array holds more equal elements than it did before.
-function alreadyApplied(snapshot, before, ops) {
-  for (const op of ops) {
-    if (op.op === 'add' && op.path.endsWith('/-')) {
-      const arr = op.path.slice(0, -2);
-      if (countEqual(getPointer(snapshot, arr), op.value) <= countEqual(getPointer(before, arr), op.value)) return false;
-      continue;
-    }
-    if (op.op === 'test') continue;
-    try {
-      if (!deepEqual(applyOp(snapshot, op), snapshot)) return false;
-    } catch {
-      return false;
-    }
-  }
-  return true;
+/** The page's URL without query and fragment (they may hold secrets). */
+export function pageUrl(loc = globalThis.location) {
+  return loc && typeof loc.origin === 'string' && typeof loc.pathname === 'string' ? loc.origin + loc.pathname : undefined;
 }
 
-/** One named state mirrored from the server. Get it with mirror.state(). */
-export class State extends Emitter {
-  constructor(mirror, name, options = {}) {
-    super();
-    this.name = name;
-    this._mirror = mirror;
-    this._hasInitial = options.initial !== undefined;
-    this._initial = options.initial;
-    this._confirmed = options.initial;
-    this._version = 0;
-    this._exists = false;
-    this._loaded = false;   // a snapshot arrived at least once
-    this._synced = false;   // a snapshot arrived on the current connection
-    this._pending = [];     // [{ ref, ops, sent, conn, rejected }]
-    this._open = null;      // the batch collecting this tick's changes
-    this._value = options.initial;
-    this._subs = new Set();
-    this._settleWaiters = [];
-    this.error = null;
-    this.ready = new Promise((resolve) => { this._resolveReady = resolve; });
-    // Bound so they can be handed around (React's useSyncExternalStore).
-    this.get = this.get.bind(this);
-    this.subscribe = this.subscribe.bind(this);
-    this.set = this.set.bind(this);
-    this.update = this.update.bind(this);
-    this.patch = this.patch.bind(this);
+const withoutToken = (url) => url.replace(/([?&]token=)[^&#]*/, '$1…');
+
+function refusalHint(message) {
+  if (/token/i.test(message)) return 'Pass the token the server was started with: connect({ token }).';
+  if (/origin/i.test(message)) {
+    const o = globalThis.location && globalThis.location.origin;
+    return `Allow this page's origin: mirrorstate serve --allow-origin ${o || 'ORIGIN'}.`;
   }
-
-  /** The current value: the server's state with this client's unconfirmed
-   * changes applied. Treat it as immutable. */
-  get() { return this._value; }
-  /** The last version confirmed by the server (0: none yet / absent). */
-  get version() { return this._version; }
-  /** Whether the state exists on the server (false until the first snapshot). */
-  get exists() { return this._exists; }
-  /** Whether a snapshot has arrived at least once. */
-  get loaded() { return this._loaded; }
-  /** Number of local change batches not yet confirmed by the server. */
-  get pending() { return this._pending.length; }
-
-  /** Calls fn(value) after every change of value; equal values do not
-   * notify. Returns the unsubscribe function. */
-  subscribe(fn) {
-    const entry = (v) => fn(v);
-    this._subs.add(entry);
-    return () => this._subs.delete(entry);
-  }
-
-  /** Replaces the whole value. Sent as the minimal patch from the current
-   * value, so concurrent changes to other keys are kept. */
-  set(value) {
-    this.update(() => (value === undefined ? null : value));
-  }
-
-  /** Changes the value through a mutable draft (`d => { d.count++ }`), or
-   * with a function returning the new value (`v => v + 1`). Applies at once
-   * and sends the change with the others of this tick. */
-  update(recipe) {
-    if (this._mirror._closed) throw new Error('mirrorstate: the mirror is closed');
-    const { value, ops } = produce(this._value, recipe);
-    this._change(value, ops);
-  }
-
-  /** Applies raw JSON Patch ops (e.g. a `test` op then a `replace`, for a
-   * strict compare-and-set). Throws PatchError if they do not apply locally.
-   * A batch holding a `test` op is never split: if it fails on the server it
-   * is dropped whole. */
-  patch(ops) {
-    if (this._mirror._closed) throw new Error('mirrorstate: the mirror is closed');
-    const value = applyPatch(this._value, ops);
-    this._change(value, ops.map((op) => ({ ...op })));
-  }
-
-  _change(value, ops) {
-    if (ops.length === 0) return;
-    if (!this._open) {
-      this._open = { ref: this._mirror._nextRef(), ops: [], sent: false, conn: 0, rejected: false };
-      this._pending.push(this._open);
-      queueMicrotask(() => this._flush());
-    }
-    this._open.ops.push(...ops);
-    this._setValue(value);
-  }
-
-  /** Resolves once every change made so far is confirmed by the server (or
-   * was rejected and dropped). */
-  settled() {
-    if (this._pending.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this._settleWaiters.push(resolve));
-  }
-
-  // --- internals -------------------------------------------------------
-
-  _setValue(v) {
-    if (v === this._value || deepEqual(v, this._value)) return;
-    this._value = v;
-    for (const fn of [...this._subs]) {
-      try { fn(v); } catch (e) { reportError(e); }
-    }
-    this._emit('change', v);
-  }
-
-  _setError(err) {
-    if (err === this.error) return;
-    this.error = err;
-    this._emit('error', err);
-  }
-
-  _flush() {
-    this._open = null;
-    this._sendPending();
-  }
-
-  _sendPending() {
-    const m = this._mirror;
-    if (!this._synced || !m._ready()) return;
-    for (const b of this._pending) {
-      if (b.sent || b === this._open || b.ops.length === 0) continue;
-      const root = b.ops[0];
-      let msg;
-      if (!this._exists && root.path === '' && (root.op === 'replace' || root.op === 'add')) {
-        // The state does not exist on the server: a patch would conflict.
-        msg = { type: 'set', name: this.name, base: this._version, state: applyPatch(undefined, b.ops), ref: b.ref };
-      } else {
-        msg = { type: 'patch', name: this.name, base: this._version, ops: b.ops, ref: b.ref };
-      }
-      if (!m._send(msg)) return;
-      b.sent = true;
-      b.conn = m._conn;
-    }
-  }
-
-  _checkSettled() {
-    if (this._pending.length > 0) return;
-    const waiters = this._settleWaiters;
-    this._settleWaiters = [];
-    for (const w of waiters) w();
-  }
-
-  _rebase() {
-    let v = this._confirmed;
-    for (const b of this._pending) {
-      const [next, kept] = applyBestEffort(v, b.ops);
-      // A batch not yet sent carries only what still applies; a sent one
-      // stays as sent until the server answers it.
-      if (!b.sent && kept.length !== b.ops.length) b.ops = kept;
-      v = next;
-    }
-    this._pending = this._pending.filter((b) => b.ops.length > 0 || b === this._open);
-    this._setValue(v);
-    this._checkSettled();
-  }
-
-  _subscribe() {
-    this._synced = false;
-    const msg = { type: 'subscribe', name: this.name };
-    if (this._hasInitial) msg.init = this._initial;
-    this._mirror._send(msg);
-  }
-
-  _onSnapshot(msg) {
-    const before = this._confirmed;
-    const conn = this._mirror._conn;
-    this._confirmed = msg.exists === false ? undefined : msg.state;
-    this._version = msg.version || 0;
-    this._exists = msg.exists !== false && msg.version > 0;
-    this._synced = true;
-    if (this.error && this.error.code === 'file_removed' && this._exists) this._setError(null);
-    const kept = [];
-    const salvaged = [];
-    for (const b of this._pending) {
-      if (b.rejected) {
-        // Rejected as a whole: retry what still applies, as a new change.
-        salvaged.push({ ref: this._mirror._nextRef(), ops: b.ops, sent: false, conn: 0, rejected: false });
-      } else if (b.sent && b.conn !== conn) {
-        // In flight when the old connection dropped.
-        if (!alreadyApplied(this._confirmed, before, b.ops)) kept.push({ ...b, sent: false, conn: 0 });
-      } else {
-        kept.push(b);
-      }
-    }
-    this._pending = [...kept, ...salvaged];
-    this._rebase();
-    this._emit('snapshot', { version: this._version, state: this._confirmed, exists: this._exists });
-    if (!this._loaded) {
-      this._loaded = true;
-      this._resolveReady(this);
-    }
-    this._sendPending();
-  }
-
-  _onPatch(msg) {
-    if (!this._synced) return;
-    if (msg.version !== this._version + 1) return this._subscribe(); // a gap
-    try {
-      this._confirmed = applyPatch(this._confirmed, msg.ops);
-    } catch {
-      return this._subscribe();
-    }
-    this._version = msg.version;
-    this._exists = true;
-    this._rebase();
-    const ev = { name: this.name, version: msg.version, ops: msg.ops, origin: msg.origin };
-    this._emit('patch', ev);
-    return ev;
-  }
-
-  _onAck(msg) {
-    const i = this._pending.findIndex((b) => b.ref === msg.ref && b.sent);
-    if (i < 0) return;
-    const [b] = this._pending.splice(i, 1);
-    if (this._synced) {
-      if (msg.version === this._version + 1) {
-        try {
-          this._confirmed = applyPatch(this._confirmed, b.ops);
-          this._version = msg.version;
-          this._exists = true;
-        } catch {
-          this._subscribe();
-        }
-      } else if (msg.version > this._version) {
-        this._subscribe(); // a gap
-      }
-    }
-    if (this.error && this.error.code === 'file_removed') this._setError(null);
-    this._rebase();
-    this._emit('ack', { ref: msg.ref, version: msg.version });
-  }
-
-  _onError(err) {
-    const b = err.ref !== undefined ? this._pending.find((x) => x.ref === err.ref && x.sent) : null;
-    if (err.code === 'conflict') {
-      // A snapshot follows; the batch is salvaged on it.
-      if (b) b.rejected = true;
-      this._emit('conflict', err);
-      return;
-    }
-    if (err.code === 'file_ok') {
-      this._setError(null);
-      return;
-    }
-    if (b && FINAL_ERRORS.has(err.code)) {
-      this._pending = this._pending.filter((x) => x !== b);
-      this._rebase();
-    }
-    if (FILE_ERRORS.has(err.code) || FINAL_ERRORS.has(err.code)) this._setError(err);
-    if (err.code === 'unknown_state' && !this._loaded) {
-      this._loaded = true;
-      this._resolveReady(this);
-    }
-  }
+  if (/host/i.test(message)) return 'Allow the host name the page uses: mirrorstate serve --allow-host HOST.';
+  return 'See the server\'s log for the reason.';
 }
 
 /** A connection to a MirrorState server. Create it with connect(). */
 export class Mirror extends Emitter {
   constructor(options = {}) {
     super();
+    if (typeof options.url !== 'string' || !options.url) throw new TypeError('mirrorstate: a Mirror needs a url; use connect()');
     this.url = options.url;
     this.token = options.token;
+    this.role = options.role || 'app';
+    this.page = options.page !== undefined ? options.page : pageUrl();
     this.status = 'connecting';
     this.session = null;
     this.clientId = null;
+    /** Names the server mirrors (from the last hello). */
+    this.names = [];
+    /** When the next connection attempt is due (ms since the epoch), or null. */
+    this.retryAt = null;
+    /** How the last connection closed: { code, reason }, or null. */
+    this.closeInfo = null;
     this._WebSocket = options.WebSocket || globalThis.WebSocket;
     if (typeof this._WebSocket !== 'function') {
       throw new Error('mirrorstate: no WebSocket here; pass connect({ WebSocket })');
     }
+    this._fetch = options.fetch !== undefined ? options.fetch
+      : typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : null;
     const rc = options.reconnect === undefined ? {} : options.reconnect;
     this._reconnect = rc === false ? null : { min: rc.minDelay ?? 250, max: rc.maxDelay ?? 5000 };
+    this._warnAfter = options.warnAfter ?? 3000;
+    this._boot = options.boot || null;
     this._states = new Map();
     this._ref = 0;
     this._conn = 0;
     this._attempt = 0;
     this._ws = null;
     this._timer = null;
+    this._watchdog = null;
     this._hello = false;
     this._closed = false;
+    this._everOpen = false;
+    this._unreachable = false;
+    this._probed = false;
+    this._connError = null;
+    this._warned = new Set();
+    this._requests = new Map();
+    this._unsupported = new Set();
+    this._appliedDirty = new Set();
+    this._appliedTimer = null;
+    this._errorTimes = [];
+    this._errorQueue = [];
+    this._unwatchErrors = this.role === 'app' && options.reportErrors !== false ? watchPageErrors(this) : null;
     // When the browser says the network is back, retry now rather than at
     // the end of the current backoff.
-    this._onOnline = () => {
-      if (this._timer !== null && !this._closed) {
-        clearTimeout(this._timer);
-        this._attempt = 0;
-        this._open();
-      }
-    };
+    this._onOnline = () => { if (this._timer !== null) this.reconnectNow(); };
     if (this._reconnect && typeof globalThis.addEventListener === 'function') {
       globalThis.addEventListener('online', this._onOnline);
     }
+    this._startWatchdog();
     this._open();
   }
 
+  /** Whether close() was called. */
+  get closed() { return this._closed; }
+
+  /** The connection's problem, or null: `unreachable` (no connection for
+   * `warnAfter` ms), `forbidden` (the server refused it: a token, Host or
+   * Origin; `message` says which) or `closed`. */
+  get error() { return this._connError; }
+
   /** The handle of a named state (the same handle for the same name). With
-   * `initial`, a state whose file does not exist yet is created with it. */
+   * `initial`, a state whose file does not exist is created with it. */
   state(name, options = {}) {
     if (typeof name !== 'string' || name === '') throw new TypeError('mirrorstate: a state name is a non-empty string');
     let s = this._states.get(name);
@@ -414,12 +165,12 @@ export class Mirror extends Emitter {
       if (this._ready()) s._subscribe();
     } else if (!s._hasInitial && options.initial !== undefined) {
       s._hasInitial = true;
-      s._initial = options.initial;
-      if (!s._loaded) {
-        s._confirmed = options.initial;
-        s._rebase();
+      s._initial = toJSONValue(options.initial);
+      if (!s._exists) {
+        s._recompute();
+        s._changed();
+        if (s._synced) s._subscribe();
       }
-      if (s._synced && !s._exists) s._subscribe();
     }
     return s;
   }
@@ -429,20 +180,59 @@ export class Mirror extends Emitter {
     return Promise.all([...this._states.values()].map((s) => s.settled())).then(() => {});
   }
 
-  /** Closes the connection for good; pending changes not yet sent are
-   * dropped. */
+  /** Sends a raw protocol message; false when not connected. For tools. */
+  send(msg) { return this._send(msg); }
+
+  /** Sends a message with a `ref` and resolves with the server's answer to
+   * it (the message carrying that ref), or with an `offline` error message
+   * when not connected or the connection drops first. For tools. */
+  request(msg) {
+    const ref = msg.ref !== undefined ? msg.ref : `r${this._nextRef()}`;
+    return new Promise((resolve) => {
+      if (!this._send({ ...msg, ref })) {
+        resolve({ type: 'error', code: 'offline', message: 'not connected', ref });
+        return;
+      }
+      this._requests.set(ref, resolve);
+    });
+  }
+
+  /** Tries to connect now instead of at the end of the current backoff. */
+  reconnectNow() {
+    if (this._closed || this._ws) return;
+    clearTimeout(this._timer);
+    this._attempt = 0;
+    this._open();
+  }
+
+  /** Closes the connection for good; changes not yet sent are dropped. */
   close() {
     if (this._closed) return;
     this._closed = true;
+    const unsent = [...this._states.values()].reduce((n, s) => n + s.pending, 0);
+    if (unsent > 0) console.warn(`mirrorstate: mirror closed with ${unsent} change(s) not confirmed by the server; they are dropped.`);
     if (typeof globalThis.removeEventListener === 'function') globalThis.removeEventListener('online', this._onOnline);
+    if (this._unwatchErrors) this._unwatchErrors();
     clearTimeout(this._timer);
+    clearTimeout(this._watchdog);
+    clearTimeout(this._appliedTimer);
     this._timer = null;
+    this.retryAt = null;
     const ws = this._ws;
     this._ws = null;
+    this._hello = false;
     if (ws) {
       try { ws.close(1000); } catch { /* already closing */ }
     }
+    this._connError = { code: 'closed', message: 'the mirror was closed', fatal: true };
+    this._endRequests();
     this._setStatus('closed');
+    for (const s of this._states.values()) {
+      s._synced = false;
+      s._emit('error', s.error);
+      s._changed();
+      s._checkSettled();
+    }
   }
 
   // --- internals -------------------------------------------------------
@@ -450,6 +240,13 @@ export class Mirror extends Emitter {
   _nextRef() { return ++this._ref; }
 
   _ready() { return this._hello && this._ws !== null && this._ws.readyState === 1; }
+
+  _offline() { return this.status !== 'open' && (this._everOpen || this._unreachable); }
+
+  _bootFor(name) {
+    const b = this._boot;
+    return b && b.states && Object.prototype.hasOwnProperty.call(b.states, name) ? b.states[name] : null;
+  }
 
   _send(msg) {
     if (!this._ready()) return false;
@@ -461,10 +258,55 @@ export class Mirror extends Emitter {
     if (s === this.status) return;
     this.status = s;
     this._emit('status', s);
+    for (const st of this._states.values()) st._changed();
+  }
+
+  _setConnError(err) {
+    this._connError = err;
+    for (const s of this._states.values()) {
+      s._emit('error', s.error);
+      s._changed();
+    }
+  }
+
+  _warnOnce(key, level, text) {
+    if (this._warned.has(key)) return;
+    this._warned.add(key);
+    console[level](text);
+  }
+
+  _unknownText(name) {
+    const names = this.names.length ? this.names.map((n) => `"${n}"`).join(', ') : 'none';
+    const guess = this.names.length === 1 ? ` Use mirror.state("${this.names[0]}"), or serve` : ' Use one of those, or serve';
+    return `mirrorstate: the server does not mirror a state named "${name}"; it mirrors: ${names}. ` +
+      `A state is named after its file without .json (--file state.json mirrors "state").${guess} ` +
+      `the file you meant: mirrorstate serve --file ${name}.json (or --dir DIR).`;
+  }
+
+  _startWatchdog() {
+    clearTimeout(this._watchdog);
+    if (this._closed || !this._warnAfter) return;
+    this._watchdog = setTimeout(() => {
+      this._watchdog = null;
+      if (this._hello || this._closed) return;
+      this._unreachable = true;
+      const secs = Math.round(this._warnAfter / 100) / 10;
+      if (!this._connError) {
+        this._setConnError({ code: 'unreachable', message: `cannot reach ${withoutToken(this.url)}` });
+      } else {
+        for (const s of this._states.values()) s._changed();
+      }
+      if (this._connError.code === 'unreachable') {
+        this._warnOnce('unreachable', 'warn',
+          `mirrorstate: cannot reach the MirrorState server at ${withoutToken(this.url)} (no connection for ${secs} s; still retrying). ` +
+          'Is `mirrorstate serve` running, on that host and port? If it runs elsewhere, pass connect({ url }).');
+      }
+    }, this._warnAfter);
   }
 
   _open() {
     this._timer = null;
+    this.retryAt = null;
     if (this._closed) return;
     this._setStatus('connecting');
     let url = this.url;
@@ -484,18 +326,65 @@ export class Mirror extends Emitter {
     this._ws = ws;
     this._hello = false;
     const conn = ++this._conn;
+    ws.onopen = () => { if (this._conn === conn) this._onOpen(); };
     ws.onmessage = (ev) => { if (this._conn === conn) this._onMessage(ev.data); };
-    ws.onclose = () => { if (this._conn === conn) this._onClose(); };
+    ws.onclose = (ev) => { if (this._conn === conn) this._onClose(ev); };
     ws.onerror = () => { /* a close event follows */ };
   }
 
-  _onClose() {
+  _onOpen() {
+    if (this.role === 'app' && !this.page) return;
+    const msg = { type: 'identify', role: this.role };
+    if (this.page) msg.page = this.page;
+    try { this._ws.send(JSON.stringify(msg)); } catch { /* closing */ }
+  }
+
+  _onClose(ev) {
+    const wasOpen = this._hello;
     this._ws = null;
     this._hello = false;
-    for (const s of this._states.values()) s._synced = false;
+    this.closeInfo = { code: ev && ev.code, reason: (ev && ev.reason) || '' };
+    this._endRequests();
+    for (const s of this._states.values()) s._onDisconnect();
     if (this._closed) return;
     this._setStatus('closed');
+    if (wasOpen) this._startWatchdog();
+    else this._probe();
     this._scheduleReconnect();
+  }
+
+  _endRequests() {
+    const reqs = [...this._requests];
+    this._requests.clear();
+    for (const [ref, resolve] of reqs) resolve({ type: 'error', code: 'offline', message: 'the connection closed', ref });
+  }
+
+  // A connection that fails before hello: asks the server over HTTP why
+  // (a refused token, Host or Origin answers 403 with the reason).
+  async _probe() {
+    if (this._probed || !this._fetch) return;
+    this._probed = true;
+    let res;
+    try {
+      const u = new URL(this.url);
+      u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+      u.pathname = u.pathname.replace(/ws$/, 'api/states');
+      u.hash = '';
+      if (this.token) u.searchParams.set('token', this.token);
+      res = await this._fetch(u.href, { cache: 'no-store', credentials: 'omit' });
+    } catch {
+      return; // unreachable, or not readable from this origin
+    }
+    if (this._hello || this._closed || (res.status !== 403 && res.status !== 401)) return;
+    let message = `HTTP ${res.status}`;
+    try {
+      const body = await res.json();
+      if (body && typeof body.message === 'string') message = body.message;
+    } catch { /* not JSON */ }
+    if (this._hello || this._closed) return;
+    this._setConnError({ code: 'forbidden', message, fatal: true });
+    this._warnOnce('forbidden', 'error',
+      `mirrorstate: the server at ${withoutToken(this.url)} refused the connection: ${message}. ${refusalHint(message)}`);
   }
 
   _scheduleReconnect() {
@@ -506,7 +395,34 @@ export class Mirror extends Emitter {
     // "Equal jitter": half fixed, half random, so a restarted server is not
     // hit by every tab at the same instant.
     const delay = base / 2 + Math.random() * (base / 2);
+    this.retryAt = Date.now() + delay;
     this._timer = setTimeout(() => this._open(), delay);
+    this._emit('retry', { delay, attempt: this._attempt });
+  }
+
+  _onHello(msg) {
+    this._hello = true;
+    this._everOpen = true;
+    this._attempt = 0;
+    this._unreachable = false;
+    this._probed = false;
+    clearTimeout(this._watchdog);
+    this._watchdog = null;
+    this._unsupported.clear();
+    const restarted = this.session !== null && this.session !== msg.session;
+    this.session = msg.session;
+    this.clientId = msg.client;
+    this.names = Array.isArray(msg.states) ? msg.states.filter((n) => typeof n === 'string') : [];
+    if (this._connError && this._connError.code !== 'closed') this._setConnError(null);
+    this._emit('hello', { ...msg, restarted });
+    this._setStatus('open');
+    for (const st of this._states.values()) {
+      st._reported = null;
+      if (!st._fatal) st._subscribe();
+    }
+    const queued = this._errorQueue;
+    this._errorQueue = [];
+    for (const m of queued) this._send(m);
   }
 
   _onMessage(data) {
@@ -518,18 +434,12 @@ export class Mirror extends Emitter {
     }
     if (!msg || typeof msg !== 'object') return;
     const s = typeof msg.name === 'string' ? this._states.get(msg.name) : undefined;
+    const request = msg.ref !== undefined ? this._requests.get(msg.ref) : undefined;
+    if (request) this._requests.delete(msg.ref);
     switch (msg.type) {
-      case 'hello': {
-        this._hello = true;
-        this._attempt = 0;
-        const restarted = this.session !== null && this.session !== msg.session;
-        this.session = msg.session;
-        this.clientId = msg.client;
-        this._emit('hello', { ...msg, restarted });
-        this._setStatus('open');
-        for (const st of this._states.values()) st._subscribe();
+      case 'hello':
+        this._onHello(msg);
         break;
-      }
       case 'snapshot':
         if (s) s._onSnapshot(msg);
         break;
@@ -543,14 +453,67 @@ export class Mirror extends Emitter {
         if (s) s._onAck(msg);
         break;
       case 'error': {
+        // A server from before `applied` and `page_error` refuses them:
+        // stop sending them on this connection, quietly.
+        const unknown = /^unknown message type "(applied|page_error)"/.exec(msg.message || '');
+        if (msg.code === 'bad_message' && unknown && !request) {
+          this._unsupported.add(unknown[1]);
+          return;
+        }
         const err = { ...msg };
         delete err.type;
-        if (s) s._onError(err);
+        if (s && !request) s._onError(err);
         this._emit('error', err);
+        if (!s && !request && err.code !== 'file_ok') {
+          this._warnOnce(`server:${err.code}`, 'warn', `mirrorstate: the server reported ${err.code}: ${err.message || ''}`);
+        }
         break;
       }
       default:
         break;
+    }
+    if (request) request(msg);
+    this._emit('message', msg);
+  }
+
+  // Reports, at most every APPLIED_EVERY ms, the latest version each state
+  // showed to its subscribers.
+  _noteApplied(state) {
+    if (this.role !== 'app' || this._closed) return;
+    this._appliedDirty.add(state);
+    if (this._appliedTimer === null) this._appliedTimer = setTimeout(() => this._flushApplied(), APPLIED_EVERY);
+  }
+
+  _flushApplied() {
+    this._appliedTimer = null;
+    if (!this._ready()) return; // every state reports again after its next snapshot
+    for (const s of this._appliedDirty) {
+      if (!s._synced || s._version === 0 || s._version === s._reported || this._unsupported.has('applied')) continue;
+      this._send({ type: 'applied', name: s.name, version: s._version });
+      s._reported = s._version;
+    }
+    this._appliedDirty.clear();
+  }
+
+  // Called by report.js for an uncaught error, an unhandled rejection or a
+  // console.error of the page.
+  _pageError(kind, message, stack) {
+    if (this._closed) return;
+    const now = Date.now();
+    this._errorTimes = this._errorTimes.filter((t) => now - t < ERROR_WINDOW);
+    if (this._errorTimes.length >= ERRORS_PER_WINDOW) return;
+    this._errorTimes.push(now);
+    const states = {};
+    for (const st of this._states.values()) states[st.name] = st._version;
+    const msg = { type: 'page_error', kind, message: String(message).slice(0, 4000) };
+    if (stack) msg.stack = String(stack).slice(0, 8000);
+    const url = pageUrl();
+    if (url) msg.url = url;
+    msg.states = states;
+    if (this._unsupported.has('page_error')) return;
+    if (!this._send(msg)) {
+      this._errorQueue.push(msg);
+      if (this._errorQueue.length > ERRORS_PER_WINDOW) this._errorQueue.shift();
     }
   }
 }

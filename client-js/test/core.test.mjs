@@ -8,12 +8,26 @@ const open = (server, opts = {}) =>
 
 const sent = (server, type = 'patch') => server.received.filter((m) => m.type === type);
 
-test('url: derived from where the module was served, token added', async () => {
-  assert.equal(defaultUrl('http://vm-1:7420/_mirrorstate/client.js'), 'ws://vm-1:7420/_mirrorstate/ws');
-  assert.equal(defaultUrl('https://h.example/_mirrorstate/client.js?v=1'), 'wss://h.example/_mirrorstate/ws');
-  assert.equal(defaultUrl('http://vm-1:3000/assets/index-abc.js', { hostname: 'vm-1', protocol: 'http:' }),
-    'ws://vm-1:7420/_mirrorstate/ws');
-  assert.throws(() => defaultUrl('file:///x/client.js', undefined));
+/** Records console[level] calls (as one string each) until restore(). */
+function captureConsole(level) {
+  const original = console[level];
+  const calls = [];
+  console[level] = (...args) => { calls.push(args.map(String).join(' ')); };
+  return { calls, restore: () => { console[level] = original; } };
+}
+
+test('url: boot data, else the server the module came from, else the page origin; token added', async () => {
+  const page = { origin: 'http://vm-1:3000', href: 'http://vm-1:3000/app/', protocol: 'http:' };
+  assert.equal(defaultUrl('http://vm-1:7420/_mirrorstate/client.js', page, null), 'ws://vm-1:7420/_mirrorstate/ws');
+  assert.equal(defaultUrl('https://h.example/_mirrorstate/client.js?v=1', page, null), 'wss://h.example/_mirrorstate/ws');
+  // A bundled or dev-served copy: the page's own origin (a proxy, or --static).
+  assert.equal(defaultUrl('http://vm-1:3000/assets/index-abc.js', page, null), 'ws://vm-1:3000/_mirrorstate/ws');
+  assert.equal(defaultUrl('http://vm-1:3000/_mirrorstate/other.js', page, null), 'ws://vm-1:3000/_mirrorstate/ws');
+  assert.equal(defaultUrl('http://x/y.js', { origin: 'https://a.example', href: 'https://a.example/' }, null), 'wss://a.example/_mirrorstate/ws');
+  // Boot data wins, relative or absolute.
+  assert.equal(defaultUrl('http://vm-1:7420/_mirrorstate/client.js', page, { url: '/_mirrorstate/ws', states: {} }), 'ws://vm-1:3000/_mirrorstate/ws');
+  assert.equal(defaultUrl('x', page, { url: 'http://vm-2:9/_mirrorstate/ws', states: {} }), 'ws://vm-2:9/_mirrorstate/ws');
+  assert.throws(() => defaultUrl('file:///x/client.js', undefined, null));
   const server = new FakeServer({ s: 1 });
   const m = open(server, { token: 'se cret' });
   await settle();
@@ -126,7 +140,7 @@ test('incoming patches are rebased under pending local changes', async () => {
   m.close();
 });
 
-test('conflict: the snapshot is taken and what still applies is re-sent', async () => {
+test('conflict: the transaction is re-run on the snapshot and sent again', async () => {
   const server = new FakeServer({ todo: { items: [{ id: 1, done: false }, { id: 2, done: false }], n: 0 } });
   const m = open(server);
   const todo = m.state('todo');
@@ -134,16 +148,40 @@ test('conflict: the snapshot is taken and what still applies is re-sent', async 
   const conflicts = [];
   todo.on('conflict', (e) => conflicts.push(e));
   server.holdIncoming = true;
-  todo.update((d) => { d.items[1].done = true; d.n = 7; });
+  todo.update((d) => { const t = d.items.find((x) => x.id === 2); if (t) t.done = true; d.n += 7; });
   await settle();
-  // Meanwhile the file drops item 2: our replace of /items/1/done fails.
-  server.apply('todo', [{ op: 'remove', path: '/items/1' }], 'file');
+  // Meanwhile the file drops item 2 and changes n: our patch is stale.
+  server.apply('todo', [{ op: 'remove', path: '/items/1' }, { op: 'replace', path: '/n', value: 1 }], 'file');
   server.holdIncoming = false;
   server.process();
   await until(() => todo.pending === 0 && conflicts.length === 1, 2000, 'conflict handled');
   assert.equal(conflicts[0].code, 'conflict');
-  assert.deepEqual(todo.get(), { items: [{ id: 1, done: false }], n: 7 }, 'n survived');
+  assert.deepEqual(todo.get(), { items: [{ id: 1, done: false }], n: 8 }, 're-run on the new state: 1 + 7');
   assert.deepEqual(server.value('todo'), todo.get());
+  m.close();
+});
+
+test('a transaction whose function throws on the newer state is dropped with a warning', async () => {
+  const server = new FakeServer({ todo: { items: [{ id: 1, done: false }] }, other: 0 });
+  const m = open(server);
+  const todo = m.state('todo');
+  await todo.ready;
+  const warn = captureConsole('warn');
+  try {
+    server.holdIncoming = true;
+    todo.update((d) => { d.items[0].done = true; });
+    await settle();
+    server.apply('todo', [{ op: 'remove', path: '/items/0' }], 'file');
+    server.holdIncoming = false;
+    server.process();
+    await until(() => todo.pending === 0, 2000, 'dropped');
+    assert.deepEqual(todo.get(), { items: [] });
+    assert.deepEqual(server.value('todo'), { items: [] });
+    assert.equal(warn.calls.length, 1);
+    assert.match(warn.calls[0], /"todo".*dropped.*threw/);
+  } finally {
+    warn.restore();
+  }
   m.close();
 });
 
@@ -296,13 +334,19 @@ test('invalid_patch drops the change and reverts the optimistic value', async ()
   const m = open(server);
   const s = m.state('s');
   await s.ready;
-  // Forge a malformed batch the way a buggy caller could: through the raw
-  // pending list (the draft API cannot produce one).
-  s.update((d) => { d.a = 2; });
-  s._pending[0].ops[0] = { op: 'replace', path: 'a', value: 2 };
-  await s.settled();
-  assert.equal(s.error.code, 'invalid_patch');
-  assert.deepEqual(s.get(), { a: 1 });
+  // Forge a malformed change the way a buggy caller could: through the raw
+  // list of waiting steps (the draft API cannot produce one).
+  const warn = captureConsole('warn');
+  try {
+    s.update((d) => { d.a = 2; });
+    s._steps[0].ops[0] = { op: 'replace', path: 'a', value: 2 };
+    await s.settled();
+    assert.equal(s.error.code, 'invalid_patch');
+    assert.deepEqual(s.get(), { a: 1 });
+    assert.equal(warn.calls.length, 1);
+  } finally {
+    warn.restore();
+  }
   m.close();
 });
 
@@ -324,5 +368,4 @@ test('patch events carry origin; mirror.close stops reconnecting', async () => {
   const before = server._clients;
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(server._clients, before);
-  assert.throws(() => s.update((d) => { d.a = 3; }));
 });

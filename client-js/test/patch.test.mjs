@@ -112,3 +112,26 @@ test('shared patch fixtures: diff gives the same ops as the C engine', () => {
     assert.deepEqual(applyPatch(c.a, ops), c.b, `${c.name} (applies)`);
   }
 });
+
+// The public conformance suite (tests/fixtures/json-patch-tests, see its
+// README): every case not marked disabled.
+const suiteDir = join(here, '..', '..', 'tests', 'fixtures', 'json-patch-tests');
+
+for (const file of ['tests.json', 'spec_tests.json']) {
+  test(`json-patch-tests ${file}`, () => {
+    const cases = JSON.parse(readFileSync(join(suiteDir, file), 'utf8'));
+    let ran = 0;
+    cases.forEach((c, i) => {
+      if (c.disabled || !('doc' in c)) return;
+      const label = `${file} #${i}: ${c.comment || c.error || JSON.stringify(c.patch)}`;
+      if ('error' in c) {
+        assert.throws(() => applyPatch(c.doc, c.patch), (e) => e instanceof PatchError, label);
+      } else {
+        const out = applyPatch(c.doc, c.patch);
+        if ('expected' in c) assert.deepEqual(out, c.expected, label);
+      }
+      ran++;
+    });
+    assert.ok(ran >= (file === 'tests.json' ? 80 : 15), `${file}: ${ran} cases ran`);
+  });
+}

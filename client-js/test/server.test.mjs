@@ -18,9 +18,9 @@ const WAIT = 10000;
 const pretty = (v) => JSON.stringify(v, null, 2) + '\n';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function start(file, port = 0) {
+function start(file, port = 0, extra = []) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['serve', '--file', file, '--port', String(port), '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(BIN, ['serve', '--file', file, '--port', String(port), '--host', '127.0.0.1', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`no URL printed\n${out}\n${err}`)); }, WAIT);
@@ -68,10 +68,10 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function setup(name, state) {
+async function setup(name, state, extra = []) {
   const file = path.join(dir, `${name}.json`);
   if (state !== undefined) fs.writeFileSync(file, pretty(state));
-  const s = await start(file);
+  const s = await start(file, 0, extra);
   servers.push(s);
   const open = () => {
     const m = connect({ url: `ws://127.0.0.1:${s.port}/_mirrorstate/ws`, WebSocket, reconnect: { minDelay: 20, maxDelay: 200 } });
@@ -170,3 +170,73 @@ test('server restart on the same port: pending changes are re-sent, nothing lost
   assert.deepEqual(readJSON(file), { items: [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }], flag: true });
   assert.deepEqual(s.get(), readJSON(file));
 });
+
+// A small seeded generator (mulberry32), so a failing run can be replayed.
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function quietConsole() {
+  const saved = { warn: console.warn, error: console.error };
+  const calls = [];
+  console.warn = (...a) => calls.push(a.map(String).join(' '));
+  console.error = (...a) => calls.push(a.map(String).join(' '));
+  return { calls, restore: () => Object.assign(console, saved) };
+}
+
+// Several clients making random accepted and refused changes (strings with
+// U+0000, which the server refuses as bad_message) while the file is edited:
+// once quiet, every client equals the file, and every increment counted.
+async function property(seed) {
+  const rand = rng(seed);
+  const pick = (n) => Math.floor(rand() * n);
+  const name = `prop${seed}`;
+  const { file, open } = await setup(name, { count: 0, keys: {}, list: [] });
+  const handles = [open(), open(), open()].map((mm) => mm.state(name));
+  await Promise.all(handles.map((h) => h.ready));
+  let increments = 0;
+  const c = quietConsole();
+  try {
+    for (let step = 0; step < 80; step++) {
+      const h = handles[pick(handles.length)];
+      switch (pick(8)) {
+        case 0: case 1: h.update((d) => { d.count++; }); increments++; break;
+        case 2: h.update((d) => { d.keys[`k${pick(4)}`] = pick(100); }); break;
+        case 3: h.update((d) => { d.list.push(pick(10)); if (d.list.length > 20) d.list.splice(0, 5); }); break;
+        case 4: case 5: h.update((d) => { d.keys.bad = `x\u0000${pick(9)}`; }); break; // refused
+        case 6: {
+          const cur = readJSON(file);
+          if (cur) agentWrite(file, pretty({ ...cur, keys: { file: pick(9) } }));
+          break;
+        }
+        default: await sleep(pick(5)); break;
+      }
+      if (pick(3) === 0) await sleep(0);
+    }
+    await until(() => handles.every((h) => h.pending === 0), `seed ${seed}: every change answered`);
+    await until(() => {
+      const f = readJSON(file);
+      return f && handles.every((h) => JSON.stringify(h.get()) === JSON.stringify(f));
+    }, `seed ${seed}: every client equals the file`);
+  } finally {
+    c.restore();
+  }
+  return { file, handles, increments };
+}
+
+// TODO marker: passes once the server puts ref and name on every error and
+// checks "strict" (docs/protocol.md); remove the marker then.
+test('property: random accepted and refused changes and file edits converge, every increment counted',
+  { todo: 'needs the server side: ref and name on every error, and the strict check' }, async () => {
+    for (const seed of [21, 22, 23]) {
+      const { file, increments } = await property(seed);
+      assert.equal(readJSON(file).count, increments, `seed ${seed}: every increment counted`);
+    }
+  });

@@ -134,7 +134,9 @@ $('#clear').addEventListener('click', () => todo.update((d) => {
 
 mirror.on('status', showStatus);
 todo.on('error', showError);
-todo.subscribe(render);
 showStatus();
 showError();
+// The first render shows the file's value, not `initial`.
+await todo.ready;
 render(todo.get());
+todo.subscribe(render);

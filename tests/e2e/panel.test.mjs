@@ -12,6 +12,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 
 import * as lib from './lib.mjs';
+import { startFake } from './fake-http.mjs';
 
 const { BIN, ARTIFACTS, WAIT, until, stopServer } = lib;
 
@@ -279,4 +280,50 @@ test('with --token, the panel opened with ?token= connects', async () => {
   } finally {
     await stopServer(s);
   }
+});
+
+// Relaying page errors to panels is the server's part; the fake server does
+// it already, so the panel's side is tested against it, and against the real
+// server (todo until it relays them).
+async function pageErrorShown(real) {
+  const site = lib.tempDir('ms-panel-site-');
+  fs.copyFileSync(path.join(lib.ROOT, 'tests', 'e2e', 'pages', 'counter.html'), path.join(site, 'counter.html'));
+  fs.copyFileSync(path.join(lib.ROOT, 'tests', 'e2e', 'pages', 'counter.js'), path.join(site, 'counter.js'));
+  fs.writeFileSync(path.join(site, 'app.json'), '{"count": 1}\n');
+  const f = real
+    ? await lib.startServer(['--file', path.join(site, 'app.json'), '--static', site]).then((s) => ({ ...s, close: () => stopServer(s) }))
+    : await startFake({ app: { count: 1 } }, { staticDir: site });
+  const p = await browser.newPage();
+  const app = await browser.newPage();
+  try {
+    p.setDefaultTimeout(WAIT);
+    await p.goto(f.url);
+    await p.locator('#conn[data-state=open]').waitFor();
+    await app.goto(`${f.base}counter.html?mode=await`);
+    await until(async () => (await app.locator('[data-testid=count]').textContent()) === '1', 'the app page');
+    await app.evaluate(() => { setTimeout(() => { throw new TypeError('items.map is not a function'); }); });
+    const entry = p.locator('#log li.le.page-error');
+    await entry.waitFor();
+    const appId = await entry.getAttribute('data-client');
+    assert.match(appId, /^c\d+$/);
+    assert.equal(await entry.getAttribute('data-kind'), 'error');
+    assert.match(await entry.innerText(), /items\.map is not a function/);
+    assert.match(await entry.innerText(), /counter\.html · showing app v1/);
+    await p.locator(`#clients li.client[data-id="${appId}"] .cl-errors`, { hasText: '1 error' }).waitFor();
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    if (!real) await p.screenshot({ path: path.join(ARTIFACTS, 'panel-9-page-error.png') });
+  } finally {
+    await app.close();
+    await p.close();
+    await f.close();
+    fs.rmSync(site, { recursive: true, force: true });
+  }
+}
+
+test('the panel shows the errors an app page reports, and which client reported them', async () => {
+  await pageErrorShown(false);
+});
+
+test('the panel shows the errors an app page reports (real server)', { todo: 'needs the server to relay page_error to panels' }, async () => {
+  await pageErrorShown(true);
 });
