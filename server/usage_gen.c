@@ -331,7 +331,14 @@ static void zsh(FILE *f) {
     fputs("'\n", f);
   }
   fputs("    )\n"
-        "    _describe -t commands 'mirrorstate command' commands\n"
+        "    if [[ $PREFIX == -* ]]; then\n"
+        "      compadd -- ",
+        f);
+  option_words(f, ~0u, VAL_NONE, 0, " ");
+  fputs("\n"
+        "    else\n"
+        "      _describe -t commands 'mirrorstate command' commands\n"
+        "    fi\n"
         "    return\n"
         "  fi\n"
         "  words=(${words[i,-1]})\n"
@@ -385,7 +392,7 @@ static void fish(FILE *f) {
     menu_text(f, o->help);
     fputs("'\n", f);
   }
-  fputs("complete -c mirrorstate -n '__fish_seen_subcommand_from", f);
+  fputs("complete -c mirrorstate -n '__fish_seen_subcommand_from ", f);
   state_commands(f, " ");
   fputs("' -a '(timeout 2 mirrorstate status --names 2>/dev/null)'\n"
         "complete -c mirrorstate -n '__fish_seen_subcommand_from completion' "
