@@ -146,7 +146,8 @@ static int take(struct claims *cs, const char *dir, const char *name,
 static int covered_by_dir_server(const char *real, int is_file,
                                  const char *what) {
   char up[PATH_MAX];
-  snprintf(up, sizeof up, "%s", real);
+  if (strlen(real) >= sizeof up) return 0;
+  memcpy(up, real, strlen(real) + 1);
   for (;;) {
     char *slash = strrchr(up, '/');
     if (!slash) return 0;
