@@ -68,6 +68,11 @@ struct progress *progress_start(const char *what) {
   if (p->after_ms < 0) p->after_ms = 0;
   snprintf(p->what, sizeof p->what, "%s", what);
   clock_gettime(CLOCK_MONOTONIC, &p->t0);
+  if (p->after_ms == 0) { /* at once: said here, not left to a race */
+    log_info("loading %s...", p->what);
+    p->shown = 1;
+    p->after_ms = EVERY_MS;
+  }
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -7,7 +7,8 @@
 struct progress;
 
 /* Starts watching a step described by what ("state.json (74.0 MiB)"). The
- * delay before the first line is 500 ms, or MIRRORSTATE_PROGRESS_MS.
+ * delay before the first line is 500 ms, or MIRRORSTATE_PROGRESS_MS (0:
+ * the first line at once).
  * Returns NULL if no thread could be started (then nothing is said). */
 struct progress *progress_start(const char *what);
 

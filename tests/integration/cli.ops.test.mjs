@@ -220,10 +220,13 @@ test('a slow load says what it loads and how long it took (threshold from MIRROR
   const h = setup(t);
   const f = h.file('s.json', { a: 1 });
   const srv = await h.server({ files: [f], env: { MIRRORSTATE_PROGRESS_MS: '0' } });
+  // stderr is its own pipe: it may be read after the URL on stdout.
+  await waitFor(() => /mirrorstate: loaded s\.json/.test(srv.stderr), { message: `progress lines; stderr:\n${srv.stderr}` });
   assert.match(srv.stderr, /mirrorstate: loading s\.json \(0\.0 MiB\)\.\.\./);
   assert.match(srv.stderr, /mirrorstate: loaded s\.json \(0\.0 MiB\) in \d+\.\d s/);
   await srv.stop();
   const quiet = await h.server({ files: [f], args: ['-q'], env: { MIRRORSTATE_PROGRESS_MS: '0' } });
+  await quiet.stop();
   assert.doesNotMatch(quiet.stderr, /loading/);
 });
 
