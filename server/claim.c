@@ -43,7 +43,8 @@ static void describe_holder(int fd, struct holder *h) {
   const cJSON *pid = cJSON_GetObjectItemCaseSensitive(j, "pid");
   const cJSON *url = cJSON_GetObjectItemCaseSensitive(j, "url");
   h->url[0] = '\0';
-  if (cJSON_IsString(url)) snprintf(h->url, sizeof h->url, "%s", url->valuestring);
+  if (cJSON_IsString(url))
+    snprintf(h->url, sizeof h->url, "%s", url->valuestring);
   if (cJSON_IsNumber(pid) && h->url[0])
     snprintf(h->who, sizeof h->who, "pid %.0f, %s", pid->valuedouble, h->url);
   else if (cJSON_IsNumber(pid))
@@ -227,8 +228,7 @@ int claims_take(const struct config *cfg, struct claims **out) {
     snprintf(what, sizeof what, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "",
              base);
     snprintf(lock, sizeof lock, "%s.lock", base);
-    if (covered_by_dir_server(what, 1, what) ||
-        take(cs, dir, lock, what) != 0)
+    if (covered_by_dir_server(what, 1, what) || take(cs, dir, lock, what) != 0)
       goto refused;
   }
   for (int i = 0; i < cfg->ndirs; i++) {
@@ -270,7 +270,8 @@ int claims_runtime(struct claims *cs, const char *dir) {
 void claims_note(struct claims *cs, const char *url) {
   if (!cs) return;
   snprintf(cs->url, sizeof cs->url, "%s", url);
-  for (int i = 0; i < cs->n; i++) write_note(cs, cs->c[i].fd);
+  for (int i = 0; i < cs->n; i++)
+    write_note(cs, cs->c[i].fd);
 }
 
 void claims_release(struct claims *cs) {

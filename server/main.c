@@ -81,8 +81,10 @@ int main(int argc, char **argv) {
   if (!args) return 1;
   int n = 0;
   args[n++] = argv[at];
-  for (int i = 1; i < at; i++) args[n++] = argv[i];
-  for (int i = at + 1; i < argc; i++) args[n++] = argv[i];
+  for (int i = 1; i < at; i++)
+    args[n++] = argv[i];
+  for (int i = at + 1; i < argc; i++)
+    args[n++] = argv[i];
   args[n] = NULL;
   const char *cmd = args[0];
   int rc;

@@ -19,8 +19,9 @@ static int on_path(const char *prog) {
   while (*path) {
     size_t n = strcspn(path, ":");
     char full[PATH_MAX];
-    if (n > 0 && snprintf(full, sizeof full, "%.*s/%s", (int)n, path, prog) <
-                     (int)sizeof full &&
+    if (n > 0 &&
+        snprintf(full, sizeof full, "%.*s/%s", (int)n, path, prog) <
+            (int)sizeof full &&
         access(full, X_OK) == 0)
       return 1;
     path += n + (path[n] == ':');
@@ -44,8 +45,9 @@ int openurl(const char *url) {
   }
   /* The shell puts xdg-open in the background and returns at once, so
    * this process neither waits for the browser nor leaves a zombie. */
-  char *argv[] = {"sh", "-c", "xdg-open \"$1\" >/dev/null 2>&1 </dev/null &",
-                  "sh", (char *)url, NULL};
+  char *argv[] = {
+      "sh", "-c",        "xdg-open \"$1\" >/dev/null 2>&1 </dev/null &",
+      "sh", (char *)url, NULL};
   pid_t pid;
   int rc = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ);
   int status = 0;

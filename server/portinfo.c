@@ -86,7 +86,8 @@ static void read_cmdline(pid_t pid, char *cmd, size_t cmdlen) {
     return;
   }
   cmd[n] = '\0';
-  while (n > 0 && cmd[n - 1] == '\0') n--;
+  while (n > 0 && cmd[n - 1] == '\0')
+    n--;
   for (ssize_t i = 0; i < n; i++)
     if (cmd[i] == '\0' || cmd[i] == '\n') cmd[i] = ' ';
   if ((size_t)n >= cmdlen - 1 && cmdlen > 4) strcpy(cmd + cmdlen - 4, "...");

@@ -12,13 +12,13 @@
 const struct usage_command usage_commands[] = {
     {"serve", "--file PATH | --dir DIR [options]",
      "mirror JSON files to browsers (WebSocket + HTTP)", S, 0},
-    {"get", "[NAME] [POINTER]",
-     "print a state, or the value at a JSON Pointer", R, 1},
+    {"get", "[NAME] [POINTER]", "print a state, or the value at a JSON Pointer",
+     R, 1},
     {"set", "NAME POINTER JSON_VALUE",
      "set the value at a JSON Pointer (\"\" is the whole state)", R, 1},
     {"patch", "NAME OPS", "apply a JSON Patch (RFC 6902) array", R, 1},
-    {"watch", "[NAME] [options]",
-     "print one JSON line per change", R | USAGE_WATCH, 1},
+    {"watch", "[NAME] [options]", "print one JSON line per change",
+     R | USAGE_WATCH, 1},
     {"history", "[NAME] [-n N]", "list recent versions, oldest first",
      R | USAGE_HISTORY, 1},
     {"revert", "NAME VERSION", "bring a state back to an earlier version", R,
@@ -140,8 +140,10 @@ int usage_distance(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
   if (la >= MAX || lb >= MAX) return 100;
   int d[MAX + 1][MAX + 1];
-  for (size_t i = 0; i <= la; i++) d[i][0] = (int)i;
-  for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
+  for (size_t i = 0; i <= la; i++)
+    d[i][0] = (int)i;
+  for (size_t j = 0; j <= lb; j++)
+    d[0][j] = (int)j;
   for (size_t i = 1; i <= la; i++) {
     for (size_t j = 1; j <= lb; j++) {
       int cost = a[i - 1] != b[j - 1];
@@ -245,7 +247,8 @@ static void wrap(FILE *f, const char *text, int col, int indent) {
     fwrite(p, 1, w, f);
     col += (int)w;
     p += w;
-    while (*p == ' ') p++;
+    while (*p == ' ')
+      p++;
   }
   fputc('\n', f);
 }

@@ -9,10 +9,10 @@
 
 /* Where an option is accepted. */
 enum usage_scope {
-  USAGE_TOP = 1,     /* before any command: --help, --version */
-  USAGE_SERVE = 2,   /* serve */
-  USAGE_REMOTE = 4,  /* every command that talks to a running server */
-  USAGE_WATCH = 8,   /* watch */
+  USAGE_TOP = 1,      /* before any command: --help, --version */
+  USAGE_SERVE = 2,    /* serve */
+  USAGE_REMOTE = 4,   /* every command that talks to a running server */
+  USAGE_WATCH = 8,    /* watch */
   USAGE_HISTORY = 16, /* history */
   USAGE_STATUS = 32   /* status */
 };
@@ -53,14 +53,14 @@ enum usage_id {
 enum usage_value { VAL_NONE, VAL_WORD, VAL_FILE, VAL_DIR };
 
 struct usage_option {
-  const char *name;  /* the long name, without "--" */
-  char short_name;   /* or 0 */
-  const char *arg;   /* its value's placeholder; NULL for a flag */
-  unsigned scope;    /* enum usage_scope bits */
-  int id;            /* enum usage_id, or the short name */
+  const char *name; /* the long name, without "--" */
+  char short_name;  /* or 0 */
+  const char *arg;  /* its value's placeholder; NULL for a flag */
+  unsigned scope;   /* enum usage_scope bits */
+  int id;           /* enum usage_id, or the short name */
   enum usage_value value;
-  const char *dflt;  /* the default, for people; NULL if none */
-  const char *help;  /* one or two sentences, no trailing period */
+  const char *dflt; /* the default, for people; NULL if none */
+  const char *help; /* one or two sentences, no trailing period */
 };
 
 struct usage_command {

@@ -47,9 +47,9 @@ static void test_parse(void) {
     }
   }
   static const char *const bad[] = {
-      "",   "MB",  "-1",  "+1",   "1.",  ".5",     "1..5", "1e6",
-      "1X", "1MX", "1 ",  "1  MB", " 1", "1 M B", "0x10", "1MiBs",
-      "1,5M", "10 mb extra",
+      "",     "MB",    "-1",   "+1",    "1.",   ".5",
+      "1..5", "1e6",   "1X",   "1MX",   "1 ",   "1  MB",
+      " 1",   "1 M B", "0x10", "1MiBs", "1,5M", "10 mb extra",
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     uint64_t v = 7;
