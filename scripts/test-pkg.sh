@@ -126,6 +126,9 @@ deb_extract() {
 if [ -n "$DEB" ]; then
   check "the package's Depends names the runtime libraries and libwebsockets-evlib-uv" deb_depends
   check "dpkg-deb -x extracts every installed file" deb_extract
+  # What `apt install ./mirrorstate_*.deb` would do, changing nothing.
+  check "apt resolves the package's dependencies (apt-get install -s)" \
+    sh -c "apt-get install -s \"./$DEB\" | grep '^Inst mirrorstate '"
 fi
 XBIN=$X/usr/bin/mirrorstate
 version_check() {
