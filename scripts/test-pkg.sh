@@ -128,7 +128,7 @@ if [ -n "$DEB" ]; then
   check "dpkg-deb -x extracts every installed file" deb_extract
   # What `apt install ./mirrorstate_*.deb` would do, changing nothing.
   check "apt resolves the package's dependencies (apt-get install -s)" \
-    sh -c "apt-get install -s \"./$DEB\" | grep '^Inst mirrorstate '"
+    sh -c "apt-get install -s \"$(realpath "$DEB")\" | grep '^Inst mirrorstate '"
 fi
 XBIN=$X/usr/bin/mirrorstate
 version_check() {
