@@ -7,7 +7,7 @@ PORT       ?= 7420
 JOBS       ?= 2
 
 .PHONY: all deps build asan run test test-unit test-integration test-client \
-        test-e2e test-valgrind bench fuzz clean
+        test-e2e test-valgrind test-pkg deb bench fuzz clean
 
 all: build
 
@@ -15,11 +15,11 @@ deps:
 	@scripts/deps.sh
 
 build:
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMS_WERROR=ON >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
 asan:
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMS_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMS_SANITIZE=ON -DMS_WERROR=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 
 run: deps build
@@ -44,6 +44,15 @@ test-e2e: build
 test-valgrind: build
 	@scripts/test.sh valgrind
 
+test-pkg:
+	@scripts/test.sh pkg
+
+# A Debian package of a Release build installed in /usr: build-deb/*.deb.
+deb:
+	@cmake -S . -B build-deb -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr -DMS_WERROR=ON >/dev/null
+	@cmake --build build-deb -j$(JOBS)
+	@cd build-deb && cpack -G DEB
+
 bench: deps build
 	@scripts/bench.sh
 
@@ -51,4 +60,4 @@ fuzz: deps
 	@scripts/fuzz.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) tests/artifacts
+	rm -rf $(BUILD) $(ASAN_BUILD) build-deb build-release-gcc build-release-clang tests/artifacts

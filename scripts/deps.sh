@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 pkgs="build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-uv
 libuv1-dev libcjson-dev nodejs npm chromium valgrind curl iproute2 clang
-libclang-rt-14-dev"
+libclang-rt-14-dev dpkg-dev man-db systemd zsh fish nix-bin"
 missing=""
 for p in $pkgs; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Runs the test suite: C unit tests (plain and ASan+UBSan), the integration
 # suite against both builds, the client library's tests, the browser
-# end-to-end tests and a valgrind start/serve/stop cycle. With an argument,
-# runs only that part (unit, integration, client, e2e, netns, fuzz,
-# bench, valgrind).
+# end-to-end tests, the packaging checks (Release builds with gcc and
+# clang, install, the Debian package, man page, completions, systemd unit)
+# and a valgrind start/serve/stop cycle. With an argument, runs only that
+# part (unit, integration, client, pkg, e2e, netns, fuzz, bench, valgrind).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -44,6 +45,9 @@ fi
 if want client; then
   run "client library" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
     node --test client-js/test/*.test.mjs
+fi
+if want pkg; then
+  run "packaging" scripts/test-pkg.sh
 fi
 if want e2e; then
   run "browser end-to-end" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \

@@ -11,72 +11,8 @@
 #include <unistd.h>
 
 #include "log.h"
-
-void cli_print_help(void) {
-  fputs(
-      "Usage: mirrorstate <command> [options]\n"
-      "\n"
-      "Keeps a running browser app's state and a JSON file identical, both\n"
-      "ways, in real time.\n"
-      "\n"
-      "Commands:\n"
-      "  serve               mirror JSON files to browsers (WebSocket + HTTP)\n"
-      "  get [NAME] [PTR]    print a state, or the value at a JSON Pointer\n"
-      "  set NAME PTR JSON   set the value at a JSON Pointer\n"
-      "  patch NAME OPS      apply a JSON Patch (RFC 6902) array\n"
-      "  watch [NAME]        print one JSON line per change\n"
-      "  history NAME        list recent versions\n"
-      "  revert NAME VER     bring a state back to an earlier version\n"
-      "  status              server, states, clients, file errors\n"
-      "  agent-md            print the guide for coding agents\n"
-      "\n"
-      "Options of the commands that talk to a running server:\n"
-      "  --url URL           the server (else MIRRORSTATE_URL, else\n"
-      "                      .mirrorstate/server.json here or above)\n"
-      "  --token TOKEN       its token (else MIRRORSTATE_TOKEN)\n"
-      "  --pretty            indented JSON and tables instead of JSON lines\n"
-      "  watch: --origin O (file, client, panel, api), --once,\n"
-      "         --since VERSION, --timeout S;  history: -n N\n"
-      "  Exit: 0 ok, 1 not found/conflict/timeout, 2 usage, 3 unreachable\n"
-      "\n"
-      "serve options:\n"
-      "  --file PATH         mirror this file; its state is named by the base\n"
-      "                      name without .json (repeatable)\n"
-      "  --dir DIR           mirror every *.json below DIR, named by relative\n"
-      "                      path without .json (repeatable)\n"
-      "  --port N            port to listen on (default 7420; 0 picks one)\n"
-      "  --host ADDR         address to bind (default 127.0.0.1; repeatable;\n"
-      "                      'tailscale' binds the tailscale0 addresses)\n"
-      "  --allow-host NAME   also accept this Host name (repeatable)\n"
-      "  --allow-origin URL  also accept WebSocket upgrades from this Origin,\n"
-      "                      e.g. http://app.test:* (repeatable)\n"
-      "  --token TOKEN       require this token (?token= or Bearer); also\n"
-      "                      --token-file PATH, or MIRRORSTATE_TOKEN\n"
-      "  --static DIR        serve an app's files at /\n"
-      "  --write-delay MS    coalesce file writes over MS ms (default 0)\n"
-      "  --settle MS         wait this long for an invalid file to become\n"
-      "                      valid before reporting it (default 20)\n"
-      "  --max-message N     largest WebSocket message (default 32 MiB)\n"
-      "  --max-pending N     unsent output before a client is dropped\n"
-      "                      (default 64 MiB)\n"
-      "  --max-state N       largest state file (default 256 MiB)\n"
-      "  --max-clients N     most connections at once (default 4096)\n"
-      "  --history N         versions kept per state (default 100)\n"
-      "  --max-states N      most states at once; further names under --dir\n"
-      "                      are refused (default 10000)\n"
-      "  --follow-symlinks   follow symbolic links that lead outside a --dir\n"
-      "                      or a --file's directory (default: refused)\n"
-      "  --log FILE          append one JSON line per change to FILE\n"
-      "  -v, --verbose       log every change\n"
-      "  -q, --quiet         log only warnings and errors\n"
-      "\n"
-      "  -h, --help          this help\n"
-      "  --version           print the version\n"
-      "\n"
-      "On start, serve prints one URL per line, e.g.\n"
-      "  http://127.0.0.1:7420/_mirrorstate/\n",
-      stdout);
-}
+#include "size.h"
+#include "usage.h"
 
 static void defaults(struct config *cfg) {
   memset(cfg, 0, sizeof *cfg);
@@ -105,6 +41,27 @@ static int parse_num(const char *opt, const char *s, long long min,
   }
   *out = v;
   return 0;
+}
+
+static int parse_size(const char *opt, const char *s, uint64_t min,
+                      uint64_t max, size_t *out) {
+  uint64_t v;
+  int rc = size_parse(s, &v);
+  if (rc == 0 && v >= min && v <= max) {
+    *out = (size_t)v;
+    return 0;
+  }
+  char lo[32], hi[32];
+  size_format(min, lo, sizeof lo);
+  size_format(max, hi, sizeof hi);
+  if (rc == 0 || rc == -ERANGE)
+    log_error("%s: expected a size from %s to %s, got '%s'", opt, lo, hi, s);
+  else
+    log_error("%s: '%s' is not a size: give bytes, or a number with K, M, "
+              "G (powers of 1024: also KiB, MiB, GiB) or KB, MB, GB (powers "
+              "of 1000), e.g. 64MiB or 10MB",
+              opt, s);
+  return -1;
 }
 
 static int push(const char **list, int *n, const char *opt, const char *v) {
@@ -147,53 +104,18 @@ static int read_token_file(const char *path, struct config *cfg) {
   return 0;
 }
 
-enum {
-  OPT_FILE = 256,
-  OPT_DIR,
-  OPT_PORT,
-  OPT_HOST,
-  OPT_ALLOW_HOST,
-  OPT_ALLOW_ORIGIN,
-  OPT_TOKEN,
-  OPT_TOKEN_FILE,
-  OPT_STATIC,
-  OPT_WRITE_DELAY,
-  OPT_SETTLE,
-  OPT_MAX_MESSAGE,
-  OPT_MAX_PENDING,
-  OPT_MAX_STATE,
-  OPT_MAX_CLIENTS,
-  OPT_HISTORY,
-  OPT_LOG,
-  OPT_MAX_STATES,
-  OPT_FOLLOW_SYMLINKS,
-};
+/* serve's getopt table, made from the usage table. */
+static struct option serve_options[64];
 
-static const struct option serve_options[] = {
-    {"file", required_argument, 0, OPT_FILE},
-    {"dir", required_argument, 0, OPT_DIR},
-    {"port", required_argument, 0, OPT_PORT},
-    {"host", required_argument, 0, OPT_HOST},
-    {"allow-host", required_argument, 0, OPT_ALLOW_HOST},
-    {"allow-origin", required_argument, 0, OPT_ALLOW_ORIGIN},
-    {"token", required_argument, 0, OPT_TOKEN},
-    {"token-file", required_argument, 0, OPT_TOKEN_FILE},
-    {"static", required_argument, 0, OPT_STATIC},
-    {"write-delay", required_argument, 0, OPT_WRITE_DELAY},
-    {"settle", required_argument, 0, OPT_SETTLE},
-    {"max-message", required_argument, 0, OPT_MAX_MESSAGE},
-    {"max-pending", required_argument, 0, OPT_MAX_PENDING},
-    {"max-state", required_argument, 0, OPT_MAX_STATE},
-    {"max-clients", required_argument, 0, OPT_MAX_CLIENTS},
-    {"history", required_argument, 0, OPT_HISTORY},
-    {"log", required_argument, 0, OPT_LOG},
-    {"max-states", required_argument, 0, OPT_MAX_STATES},
-    {"follow-symlinks", no_argument, 0, OPT_FOLLOW_SYMLINKS},
-    {"verbose", no_argument, 0, 'v'},
-    {"quiet", no_argument, 0, 'q'},
-    {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0},
-};
+static void build_options(void) {
+  int n = 0;
+  for (const struct usage_option *o = usage_options; o->name; o++) {
+    if (!(o->scope & USAGE_SERVE) || n + 1 >= 64) continue;
+    serve_options[n++] = (struct option){
+        o->name, o->arg ? required_argument : no_argument, NULL, o->id};
+  }
+  serve_options[n] = (struct option){NULL, 0, NULL, 0};
+}
 
 static int apply_option(int c, const char *arg, struct config *cfg) {
   long long v;
@@ -227,17 +149,12 @@ static int apply_option(int c, const char *arg, struct config *cfg) {
     cfg->settle_ms = (int)v;
     return 0;
   case OPT_MAX_MESSAGE:
-    if (parse_num(opt, arg, 64, 1LL << 32, &v)) return -1;
-    cfg->max_message = (size_t)v;
-    return 0;
+    return parse_size(opt, arg, 64, 1ull << 32, &cfg->max_message);
   case OPT_MAX_PENDING:
-    if (parse_num(opt, arg, 1024, 1LL << 34, &v)) return -1;
-    cfg->max_pending = (size_t)v;
-    return 0;
+    return parse_size(opt, arg, 1024, 1ull << 34, &cfg->max_pending);
   case OPT_MAX_STATE:
-    if (parse_num(opt, arg, 64, 1LL << 34, &v)) return -1;
-    cfg->max_state = (size_t)v;
-    return 0;
+    return parse_size(opt, arg, 64, 1ull << 34, &cfg->max_state);
+  case OPT_OPEN: cfg->open = 1; return 0;
   case OPT_MAX_CLIENTS:
     if (parse_num(opt, arg, 1, 1000000, &v)) return -1;
     cfg->max_clients = (int)v;
@@ -259,24 +176,29 @@ static int apply_option(int c, const char *arg, struct config *cfg) {
 
 int cli_parse_serve(int argc, char **argv, struct config *cfg) {
   defaults(cfg);
+  build_options();
   optind = 1;
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":vqh", serve_options, NULL)) != -1) {
-    if (c == 'h') {
-      cli_print_help();
+    if (c == OPT_HELP || c == 'h') {
+      usage_print_command_help(stdout, usage_find_command("serve"));
       exit(0);
     }
-    if (c == '?' || c == ':') {
-      log_error("%s '%s' (see mirrorstate --help)",
-                c == '?' ? "unknown option" : "missing value for",
+    if (c == '?') {
+      /* An ambiguous abbreviation is "unknown" to getopt too. */
+      usage_unknown_option(argv[optind - 1], USAGE_SERVE, "serve");
+      return 2;
+    }
+    if (c == ':') {
+      log_error("missing value for '%s' (see mirrorstate help serve)",
                 argv[optind - 1]);
       return 2;
     }
     if (apply_option(c, optarg, cfg) != 0) return 2;
   }
   if (optind < argc) {
-    log_error("unexpected argument '%s' (see mirrorstate --help)",
+    log_error("unexpected argument '%s' (see mirrorstate help serve)",
               argv[optind]);
     return 2;
   }

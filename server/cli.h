@@ -20,6 +20,7 @@ struct config {
   int nallow_origins;
   int port;               /* --port, 0 picks a free one */
   const char *static_dir; /* --static */
+  int open;               /* --open: open a browser once listening */
   const char *token;      /* --token / --token-file / MIRRORSTATE_TOKEN */
   const char *log_file;   /* --log: JSON-lines event log */
   int write_delay_ms;     /* --write-delay */
@@ -36,10 +37,8 @@ struct config {
 
 /* Parses `serve` options (argv after the subcommand) into cfg, which is
  * first filled with defaults. Strings point into argv (or a static buffer
- * for --token-file). Returns 0, or 2 after printing a usage error. */
+ * for --token-file). Returns 0, or 2 after printing a usage error. Its
+ * options are those of usage.h's table for USAGE_SERVE. */
 int cli_parse_serve(int argc, char **argv, struct config *cfg);
-
-/* Prints the top-level help to stdout. */
-void cli_print_help(void);
 
 #endif

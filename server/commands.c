@@ -19,6 +19,7 @@
 #include "remote.h"
 #include "commands_int.h"
 #include "runtime.h"
+#include "usage.h"
 
 #define DEFAULT_URL "http://127.0.0.1:7420"
 #define HTTP_TIMEOUT_MS 30000
@@ -131,22 +132,6 @@ static int pointer_ok(const char *p) {
 /* --- options ----------------------------------------------------------------
  */
 
-/* The value of option name at argv[*i] ("--name=v" or "--name v"), or NULL
- * if argv[*i] is not that option. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name,
-                             int *missing) {
-  size_t n = strlen(name);
-  const char *a = argv[*i];
-  if (strncmp(a, name, n) != 0) return NULL;
-  if (a[n] == '=') return a + n + 1;
-  if (a[n] != '\0') return NULL;
-  if (*i + 1 >= argc) {
-    *missing = 1;
-    return NULL;
-  }
-  return argv[++*i];
-}
-
 static int parse_number(const char *opt, const char *s, double min,
                         double *out) {
   char *end;
@@ -160,38 +145,42 @@ static int parse_number(const char *opt, const char *s, double min,
   return 0;
 }
 
-/* A value option; returns 1 if argv[*i] was one, 0 if not, -1 on error. */
-static int value_option(int argc, char **argv, int *i, int flags,
-                        struct opts *o) {
-  int missing = 0;
-  const char *v;
+/* "mirrorstate NAME ARGS", the command's synopsis from the usage table. */
+static const char *usage_of(const struct command *cmd, char *buf,
+                            size_t len) {
+  const struct usage_command *u = usage_find_command(cmd->name);
+  snprintf(buf, len, "mirrorstate %s%s%s", cmd->name,
+           u && *u->args ? " " : "", u ? u->args : "");
+  return buf;
+}
+
+/* Applies option o with its value v (NULL for a flag). */
+static int apply(const struct usage_option *o, const char *v,
+                 struct opts *out) {
   double d;
-  if ((v = opt_value(argc, argv, i, "--url", &missing))) {
-    o->url = v;
-  } else if ((v = opt_value(argc, argv, i, "--token", &missing))) {
-    o->token = v;
-  } else if ((flags & OPT_WATCH) &&
-             (v = opt_value(argc, argv, i, "--origin", &missing))) {
-    o->origin = v;
-  } else if ((flags & OPT_WATCH) &&
-             (v = opt_value(argc, argv, i, "--timeout", &missing))) {
+  switch (o->id) {
+  case OPT_URL: out->url = v; break;
+  case OPT_TOKEN: out->token = v; break;
+  case OPT_PRETTY: out->pretty = 1; break;
+  case OPT_HELP: out->help = 1; break;
+  case OPT_ORIGIN: out->origin = v; break;
+  case OPT_ONCE: out->once = 1; break;
+  case OPT_NAMES: out->names = 1; break;
+  case OPT_TIMEOUT:
     if (parse_number("--timeout", v, 0, &d)) return -1;
-    o->timeout = d;
-  } else if ((flags & OPT_WATCH) &&
-             (v = opt_value(argc, argv, i, "--since", &missing))) {
+    out->timeout = d;
+    break;
+  case OPT_SINCE:
     if (parse_number("--since", v, 0, &d)) return -1;
-    o->since = (long long)d;
-  } else if ((flags & OPT_LIMIT) &&
-             ((v = opt_value(argc, argv, i, "-n", &missing)) ||
-              (v = opt_value(argc, argv, i, "--limit", &missing)))) {
+    out->since = (long long)d;
+    break;
+  case OPT_LIMIT:
     if (parse_number("-n", v, 1, &d)) return -1;
-    o->limit = (long)d;
+    out->limit = (long)d;
+    break;
+  default: return -1;
   }
-  if (missing) {
-    log_error("missing value for %s", argv[*i]);
-    return -1;
-  }
-  return v != NULL;
+  return 0;
 }
 
 /* Options may come anywhere. Anything else is an argument, including "-1"
@@ -201,37 +190,47 @@ static int parse_opts(const struct command *cmd, int argc, char **argv,
   memset(o, 0, sizeof *o);
   o->timeout = -1;
   o->since = -1;
+  const struct usage_command *u = usage_find_command(cmd->name);
+  /* Every command has always taken --url, --token and --pretty. */
+  unsigned scope = USAGE_REMOTE | (u ? u->scope : 0);
+  char usage[300];
   int rest = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    int r = 0;
+    const struct usage_option *opt = NULL;
     if (!rest && strcmp(a, "--") == 0) {
       rest = 1;
       continue;
     }
-    if (!rest && (r = value_option(argc, argv, &i, cmd->flags, o)) < 0)
-      return -1;
-    if (r) continue;
-    if (!rest && (!strcmp(a, "--pretty") || !strcmp(a, "-p"))) {
-      o->pretty = 1;
-    } else if (!rest && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
-      o->help = 1;
-    } else if (!rest && (cmd->flags & OPT_WATCH) && !strcmp(a, "--once")) {
-      o->once = 1;
+    if (!rest) opt = usage_find_option(a, scope);
+    if (opt) {
+      const char *v = NULL;
+      if (opt->arg) {
+        const char *eq = strchr(a, '=');
+        if (eq) {
+          v = eq + 1;
+        } else if (i + 1 < argc) {
+          v = argv[++i];
+        } else {
+          log_error("missing value for %s", a);
+          return -1;
+        }
+      }
+      if (apply(opt, v, o)) return -1;
     } else if (!rest && a[0] == '-' && a[1] == '-' && a[2]) {
-      log_error("unknown option '%s' for %s (usage: %s)", a, cmd->name,
-                cmd->usage);
+      usage_unknown_option(a, scope, cmd->name);
       return -1;
     } else if (o->npos < MAX_POS) {
       o->pos[o->npos++] = a;
     } else {
-      log_error("too many arguments (usage: %s)", cmd->usage);
+      log_error("too many arguments (usage: %s)",
+                usage_of(cmd, usage, sizeof usage));
       return -1;
     }
   }
   if (o->help) return 0;
   if (o->npos < cmd->min_pos || o->npos > cmd->max_pos) {
-    log_error("usage: %s", cmd->usage);
+    log_error("usage: %s", usage_of(cmd, usage, sizeof usage));
     return -1;
   }
   return 0;
@@ -618,7 +617,8 @@ static int cmd_history(struct ctx *c) {
   char name[512];
   const char *ptr;
   if (c->o.npos == 1 && c->o.pos[0][0] == '/') {
-    log_error("usage: mirrorstate history [NAME] [-n N]");
+    log_error("usage: mirrorstate history [NAME] [-n N] (a NAME, not a "
+              "pointer)");
     return CMD_USAGE;
   }
   int rc = name_and_pointer(c, name, sizeof name, &ptr);
@@ -685,6 +685,15 @@ static void status_table(const struct ctx *c, const cJSON *j) {
 static int cmd_status(struct ctx *c) {
   int status;
   cJSON *j;
+  if (c->o.names) {
+    cJSON *names, *n;
+    int rc = state_names(c, &names);
+    if (rc) return rc;
+    cJSON_ArrayForEach(n, names) printf("%s\n", n->valuestring);
+    fflush(stdout);
+    cJSON_Delete(names);
+    return CMD_OK;
+  }
   int rc = api(c, "GET", "/_mirrorstate/api/states", NULL, &status, &j);
   if (!rc && (status != 200 || !cJSON_IsObject(j))) {
     log_error("%s did not answer like a MirrorState server (HTTP %d)", c->url,
@@ -750,17 +759,10 @@ static int cmd_agent_md(struct ctx *c) {
  */
 
 static const struct command commands[] = {
-    {"get", cmd_get, 0, 2, 0, "mirrorstate get [NAME] [POINTER]"},
-    {"set", cmd_set, 3, 3, 0, "mirrorstate set NAME POINTER JSON_VALUE"},
-    {"patch", cmd_patch, 2, 2, 0, "mirrorstate patch NAME OPS"},
-    {"watch", cmd_watch, 0, 1, OPT_WATCH,
-     "mirrorstate watch [NAME] [--origin ORIGIN] [--once] [--timeout S] "
-     "[--since VERSION]"},
-    {"history", cmd_history, 0, 1, OPT_LIMIT,
-     "mirrorstate history [NAME] [-n N]"},
-    {"revert", cmd_revert, 2, 2, 0, "mirrorstate revert NAME VERSION"},
-    {"status", cmd_status, 0, 0, 0, "mirrorstate status"},
-    {"agent-md", cmd_agent_md, 0, 0, 0, "mirrorstate agent-md"},
+    {"get", cmd_get, 0, 2},         {"set", cmd_set, 3, 3},
+    {"patch", cmd_patch, 2, 2},     {"watch", cmd_watch, 0, 1},
+    {"history", cmd_history, 0, 1}, {"revert", cmd_revert, 2, 2},
+    {"status", cmd_status, 0, 0},   {"agent-md", cmd_agent_md, 0, 0},
 };
 
 static const struct command *find_command(const char *name) {
@@ -780,9 +782,7 @@ int commands_run(int argc, char **argv) {
   if (!cmd) return CMD_USAGE;
   if (parse_opts(cmd, argc, argv, &c.o) != 0) return CMD_USAGE;
   if (c.o.help) {
-    printf("usage: %s [--url URL] [--token TOKEN] [--pretty]\n"
-           "(see mirrorstate --help and docs/cli.md)\n",
-           cmd->usage);
+    usage_print_command_help(stdout, usage_find_command(cmd->name));
     return CMD_OK;
   }
   if (cmd->run != cmd_agent_md && find_server(&c) != 0) return CMD_USAGE;

@@ -10,12 +10,9 @@
 
 #define MAX_POS 4
 
-/* Which options a subcommand takes beyond --url, --token and --pretty. */
-enum { OPT_WATCH = 1, OPT_LIMIT = 2 };
-
 struct opts {
   const char *url, *token, *origin;
-  int pretty, once, help;
+  int pretty, once, help, names;
   double timeout;  /* seconds; < 0: none */
   long limit;      /* history -n; 0: all */
   long long since; /* watch --since; < 0: none */
@@ -32,11 +29,11 @@ struct ctx {
   char from[PATH_MAX + 128];
 };
 
+/* A subcommand; its options and synopsis are in usage.c's table. */
 struct command {
   const char *name;
   int (*run)(struct ctx *c);
-  int min_pos, max_pos, flags;
-  const char *usage;
+  int min_pos, max_pos;
 };
 
 /* Prints v as one JSON line, or indented with pretty. */

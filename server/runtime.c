@@ -54,6 +54,11 @@ static int runtime_path(const struct config *cfg, char *dir, size_t dirlen,
   return 0;
 }
 
+int runtime_dir(const struct config *cfg, char *out, size_t outlen) {
+  char file[PATH_MAX + 64];
+  return runtime_path(cfg, out, outlen, file, sizeof file);
+}
+
 /* A URL the CLI can connect to: a wildcard or "tailscale" bind includes
  * loopback, so those are reached through it. */
 static void local_url(const struct config *cfg, int port, char *out,

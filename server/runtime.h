@@ -9,6 +9,7 @@
 #include <cJSON.h>
 
 struct hub;
+struct config;
 
 #define RUNTIME_DIR ".mirrorstate"
 #define RUNTIME_FILE "server.json"
@@ -18,6 +19,10 @@ struct hub;
  * directory, replaced atomically. Returns 0, or a negative errno after
  * logging a warning: serving goes on without it. */
 int runtime_write(const struct hub *h, int port);
+
+/* The directory the runtime file of cfg goes in (an absolute path ending
+ * in RUNTIME_DIR). Returns 0, or a negative errno. */
+int runtime_dir(const struct config *cfg, char *out, size_t outlen);
 
 /* Removes the runtime file (and its directory, when empty) if it still
  * names this process: a second server started in the same directory owns

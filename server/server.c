@@ -1,18 +1,23 @@
 /* The server: one libuv loop that libwebsockets and inotify share. */
 #include "server.h"
 
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "claim.h"
 #include "eventlog.h"
 #include "hub.h"
 #include "log.h"
 #include "mirror.h"
 #include "netif.h"
+#include "openurl.h"
+#include "progress.h"
 #include "runtime.h"
 #include "transport.h"
 
@@ -23,6 +28,8 @@ struct server {
   uv_signal_t sigint, sigterm;
   uv_timer_t stop_timer;
   struct hub hub;
+  struct claims *claims; /* the lock files on what it mirrors */
+  int owns_runtime;      /* the runtime file is ours to write and remove */
   int stopping;
 };
 
@@ -45,6 +52,37 @@ static void print_urls(const struct bind_list *binds, int port) {
     print_url(host, port);
   }
   fflush(stdout);
+}
+
+/* "http://127.0.0.1:7420": the first address bound (loopback for a
+ * wildcard), as the CLI and a browser on this machine reach it. */
+static void local_base(const struct bind_list *binds, int port, char *out,
+                       size_t outlen) {
+  const char *a =
+      netif_is_wildcard(binds->addr[0]) ? "127.0.0.1" : binds->addr[0];
+  if (!strcmp(binds->addr[0], "::")) a = "::1";
+  int v6 = strchr(a, ':') != NULL;
+  snprintf(out, outlen, "http://%s%s%s:%d", v6 ? "[" : "", a, v6 ? "]" : "",
+           port);
+}
+
+/* What loading cfg's files is, for the progress line. */
+static void load_label(const struct config *cfg, char *out, size_t outlen) {
+  double bytes = 0;
+  for (int i = 0; i < cfg->nfiles; i++) {
+    struct stat sb;
+    if (stat(cfg->files[i], &sb) == 0) bytes += (double)sb.st_size;
+  }
+  const char *slash = cfg->nfiles ? strrchr(cfg->files[0], '/') : NULL;
+  if (cfg->nfiles == 1 && cfg->ndirs == 0)
+    snprintf(out, outlen, "%s (%.1f MiB)",
+             slash ? slash + 1 : cfg->files[0], bytes / 1048576);
+  else if (cfg->ndirs == 0)
+    snprintf(out, outlen, "%d files (%.1f MiB)", cfg->nfiles,
+             bytes / 1048576);
+  else
+    snprintf(out, outlen, "the states below %s%s", cfg->dirs[0],
+             cfg->ndirs + cfg->nfiles > 1 ? " and more" : "");
 }
 
 static void on_handle_closed(uv_handle_t *h) {
@@ -74,7 +112,8 @@ static void on_signal(uv_signal_t *sig, int signum) {
 }
 
 static void teardown(struct server *srv) {
-  runtime_remove(&srv->hub);
+  if (srv->owns_runtime) runtime_remove(&srv->hub);
+  claims_release(srv->claims);
   /* lws on a foreign loop needs a second destroy after the loop has run
    * the first one's closes (see docs/design.md). */
   transport_destroy(srv->hub.transport);
@@ -100,7 +139,16 @@ int server_run(const struct config *cfg) {
   if (cfg->log_file &&
       !(srv.hub.log = eventlog_open(cfg->log_file, EVENTLOG_MAX_BYTES)))
     goto out_store;
-  if (!mirror_start(&srv.loop, &srv.hub, cfg)) goto out_mirror;
+  if (claims_take(cfg, &srv.claims) != 0) {
+    rc = 1;
+    goto out_log;
+  }
+  char what[300];
+  load_label(cfg, what, sizeof what);
+  struct progress *loading = progress_start(what);
+  struct mirror *m = mirror_start(&srv.loop, &srv.hub, cfg);
+  progress_stop(loading);
+  if (!m) goto out_mirror;
   struct bind_list binds;
   if (netif_resolve(cfg->hosts, cfg->nhosts, &binds) != 0) goto out_stop;
   if (binds.public && !cfg->token)
@@ -119,15 +167,21 @@ int server_run(const struct config *cfg) {
   srv.sigint.data = srv.sigterm.data = srv.stop_timer.data = &srv;
   uv_signal_start(&srv.sigint, on_signal, SIGINT);
   uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+  char base[200], rdir[PATH_MAX];
+  local_base(&binds, transport_port(t), base, sizeof base);
+  claims_note(srv.claims, base);
   /* The runtime file first: once a URL is printed, the CLI can find it. */
-  runtime_write(&srv.hub, transport_port(t));
+  srv.owns_runtime = runtime_dir(cfg, rdir, sizeof rdir) != 0 ||
+                     claims_runtime(srv.claims, rdir);
+  if (srv.owns_runtime) runtime_write(&srv.hub, transport_port(t));
   print_urls(&binds, transport_port(t));
-  if (cfg->static_dir) {
-    const char *a =
-        netif_is_wildcard(binds.addr[0]) ? "127.0.0.1" : binds.addr[0];
-    int v6 = strchr(a, ':') != NULL;
-    log_info("the app (--static %s) is at http://%s%s%s:%d/", cfg->static_dir,
-             v6 ? "[" : "", a, v6 ? "]" : "", transport_port(t));
+  if (cfg->static_dir)
+    log_info("the app (--static %s) is at %s/", cfg->static_dir, base);
+  if (cfg->open) {
+    char url[256];
+    snprintf(url, sizeof url, "%s/%s", base,
+             cfg->static_dir ? "" : "_mirrorstate/");
+    openurl(url);
   }
   log_info("mirroring %d state%s; stop with Ctrl-C", srv.hub.store.nstates,
            srv.hub.store.nstates == 1 ? "" : "s");
@@ -145,6 +199,8 @@ out_mirror:
   transport_destroy(srv.hub.transport); /* the second destroy, if started */
   uv_run(&srv.loop, UV_RUN_DEFAULT);
   mirror_free(srv.hub.mirror);
+  claims_release(srv.claims);
+out_log:
   eventlog_close(srv.hub.log);
 out_store:
   store_free(&srv.hub.store);

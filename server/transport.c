@@ -14,6 +14,7 @@
 #include "http_api.h"
 #include "hub.h"
 #include "log.h"
+#include "portinfo.h"
 #include "netif.h"
 #include "protocol.h"
 
@@ -591,11 +592,14 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* lws's own lines are for debugging (-v): what went wrong is said by the
+ * caller in the program's words (e.g. portinfo_explain). */
 static void lws_log(int level, const char *line) {
   char buf[512];
+  (void)level;
   snprintf(buf, sizeof buf, "%s", line);
   buf[strcspn(buf, "\n")] = '\0';
-  log_msg(level == LLL_ERR ? LOG_WARN : LOG_DEBUG, "lws: %s", buf);
+  log_debug("lws: %s", buf);
 }
 
 static void allow_local(const char *addr, void *arg) {
@@ -623,7 +627,7 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
   t->close_timer.data = t;
   the_transport = t;
   hub->transport = t;
-  lws_set_log_level(log_get_level() >= LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR,
+  lws_set_log_level(log_get_level() >= LOG_DEBUG ? LLL_ERR | LLL_WARN : 0,
                     lws_log);
 
   struct lws_http_mount *ms = &t->mounts[0], *st = &t->mounts[1];
@@ -672,9 +676,7 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
     if (!strchr(addr, ':')) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     struct lws_vhost *vh = lws_create_vhost(t->ctx, &info);
     if (!vh) {
-      log_error("cannot listen on %s port %d (in use, or not an address of "
-                "this machine)",
-                addr, info.port);
+      portinfo_explain(addr, info.port);
       return -1;
     }
     if (!t->port) t->port = lws_get_vhost_listen_port(vh);
