@@ -7,7 +7,7 @@ PORT       ?= 7420
 JOBS       ?= 2
 
 .PHONY: all deps build asan run test test-unit test-integration test-client \
-        test-e2e test-valgrind bench fuzz clean
+        test-e2e test-package test-valgrind bench fuzz clean
 
 all: build
 
@@ -40,6 +40,9 @@ test-client: build
 
 test-e2e: build
 	@scripts/test.sh e2e
+
+test-package: build
+	@scripts/test.sh package
 
 test-valgrind: build
 	@scripts/test.sh valgrind

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Runs the test suite: C unit tests (plain and ASan+UBSan), the integration
 # suite against both builds, the client library's tests, the browser
-# end-to-end tests and a valgrind start/serve/stop cycle. With an argument,
-# runs only that part (unit, integration, client, e2e, netns, fuzz,
-# bench, valgrind).
+# end-to-end tests, the npm package in a fresh Vite app, and a valgrind
+# start/serve/stop cycle. With an argument, runs only that part (unit,
+# integration, client, e2e, package, netns, fuzz, bench, valgrind).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -48,6 +48,10 @@ fi
 if want e2e; then
   run "browser end-to-end" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
     node --test --test-concurrency=1 tests/e2e/*.test.mjs
+fi
+if want package; then
+  run "npm package in a fresh Vite app" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
+    node --test --test-concurrency=1 tests/package/*.test.mjs
 fi
 if want netns; then
   run "network namespaces" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
