@@ -19,6 +19,7 @@ import {
 import { alive, makeApp, pack, startVite, stopProcess } from './lib.mjs';
 
 let packed, made, vite, browser, page, pageErrors, consoleLines;
+const binaries = []; // pids of the binaries the plugin started, killed after a failure
 
 before(async () => {
   packed = pack(fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'mirrorstate-pack-')));
@@ -28,6 +29,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   if (vite) await stopProcess(vite.proc);
+  for (const pid of binaries) if (alive(pid)) process.kill(pid, 'SIGKILL');
   made?.cleanup();
   if (packed) fs.rmSync(path.dirname(packed.tarball), { recursive: true, force: true });
 });
@@ -118,6 +120,7 @@ test('Chromium, StrictMode: first render shows the file; clicks and file edits g
   await until(async () => (await text('count')) === '100', 'the file edit on the page');
   assert.equal(await page.evaluate(() => window.sameDocument), true, 'no page reload');
   assert.deepEqual(pageErrors, []);
+  assert.deepEqual(consoleLines.filter((l) => l.startsWith('error')), [], 'no console errors');
 });
 
 test('zustand: the store and the file stay equal both ways', async () => {
@@ -172,6 +175,7 @@ test('an invalid state file shows Vite\'s overlay with file, line and column; th
 
 test('stopping vite (Ctrl-C) stops the mirrorstate binary', async () => {
   const runtime = JSON.parse(fs.readFileSync(file('.mirrorstate/server.json'), 'utf8'));
+  binaries.push(runtime.pid);
   assert.ok(alive(runtime.pid), 'the binary runs');
   await browser.close();
   browser = null;
@@ -197,6 +201,7 @@ test('server.close() stops the binary it started', async () => {
   const server = await create({ file: 'state.json', bin: BIN });
   await server.listen();
   const runtime = JSON.parse(fs.readFileSync(file('.mirrorstate/server.json'), 'utf8'));
+  binaries.push(runtime.pid);
   assert.ok(alive(runtime.pid), 'the binary runs');
   const res = await fetch(new URL('/_mirrorstate/api/states/state', server.resolvedUrls.local[0]));
   assert.deepEqual(await res.json(), { count: 7 });
