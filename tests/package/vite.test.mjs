@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import WebSocket from 'ws';
 import {
   BIN, agentWrite, launchBrowser, pretty, readJSON, screenshot, sleep, startServer, stopServer, until,
 } from '../e2e/lib.mjs';
@@ -190,8 +191,8 @@ async function viteApi() {
   const require = createRequire(path.join(made.app, 'package.json'));
   const vite = await import(pathToFileURL(require.resolve('vite')).href);
   const { default: plugin } = await import(pathToFileURL(require.resolve('mirrorstate-client/vite')).href);
-  const create = (options) => vite.createServer({
-    root: made.app, configFile: false, logLevel: 'silent', server: { port: 0 }, plugins: [plugin(options)],
+  const create = (options, server = {}) => vite.createServer({
+    root: made.app, configFile: false, logLevel: 'silent', server: { port: 0, ...server }, plugins: [plugin(options)],
   });
   return { create };
 }
@@ -246,5 +247,32 @@ test('url: attaches to a running server, proxies to it, and leaves it running', 
     assert.equal(other.proc.exitCode, null, 'the attached server still runs');
   } finally {
     await stopServer(other);
+  }
+});
+
+/** Opens a WebSocket to url with these Host and Origin headers; resolves
+ * with 'hello' or the HTTP status of the refusal. */
+function upgrade(url, host, origin) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, 'mirrorstate.v1', { headers: { Host: host }, origin });
+    ws.on('message', (d) => { resolve(JSON.parse(String(d)).type); ws.close(); });
+    ws.on('unexpected-response', (_req, res) => { resolve(res.statusCode); ws.terminate(); });
+    ws.on('error', () => resolve('error'));
+  });
+}
+
+test('one allowlist: names in Vite\'s allowedHosts reach the binary through the proxy; others and foreign origins are refused', async () => {
+  const { create } = await viteApi();
+  const server = await create({ file: 'state.json', bin: BIN }, { allowedHosts: ['app.test'] });
+  await server.listen();
+  try {
+    const port = new URL(server.resolvedUrls.local[0]).port;
+    const ws = `ws://127.0.0.1:${port}/_mirrorstate/ws`;
+    assert.equal(await upgrade(ws, `localhost:${port}`, `http://localhost:${port}`), 'hello');
+    assert.equal(await upgrade(ws, `app.test:${port}`, `http://app.test:${port}`), 'hello', 'a host Vite allows');
+    assert.equal(await upgrade(ws, `evil.test:${port}`, `http://evil.test:${port}`), 403, 'a host Vite does not allow (DNS rebinding)');
+    assert.equal(await upgrade(ws, `localhost:${port}`, 'http://evil.test'), 403, 'a foreign page (cross-site WebSocket)');
+  } finally {
+    await server.close();
   }
 });
