@@ -15,7 +15,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import {
-  BIN, agentWrite, launchBrowser, pretty, readJSON, screenshot, sleep, startServer, stopServer, until,
+  BIN, ROOT, agentWrite, launchBrowser, pretty, readJSON, screenshot, sleep, startServer, stopServer, until,
 } from '../e2e/lib.mjs';
 import { alive, makeApp, pack, startVite, stopProcess } from './lib.mjs';
 
@@ -274,5 +274,30 @@ test('one allowlist: names in Vite\'s allowedHosts reach the binary through the 
     assert.equal(await upgrade(ws, `localhost:${port}`, 'http://evil.test'), 403, 'a foreign page (cross-site WebSocket)');
   } finally {
     await server.close();
+  }
+});
+
+test('the README\'s proxy recipe for Vite without the plugin carries HTTP and WebSockets to a separate server', async () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Any other dev server'));
+  const line = /^server: \{ proxy: .*\}$/m.exec(section);
+  assert.ok(line, 'the recipe is in the README');
+  const other = await startServer(['--file', path.join(made.dir, 'recipe.json')]);
+  try {
+    const recipe = new Function(`return { ${line[0].replace('http://127.0.0.1:7420', other.base.replace(/\/$/, ''))} };`)();
+    const require = createRequire(path.join(made.app, 'package.json'));
+    const vite = await import(pathToFileURL(require.resolve('vite')).href);
+    const server = await vite.createServer({ root: made.app, configFile: false, logLevel: 'silent', server: { port: 0, ...recipe.server } });
+    await server.listen();
+    try {
+      const local = new URL(server.resolvedUrls.local[0]);
+      const states = await (await fetch(new URL('/_mirrorstate/api/states', local))).json();
+      assert.deepEqual(states.states.map((s) => s.name), ['recipe']);
+      assert.equal(await upgrade(`ws://127.0.0.1:${local.port}/_mirrorstate/ws`, `localhost:${local.port}`, `http://localhost:${local.port}`), 'hello');
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await stopServer(other);
   }
 });
