@@ -8,7 +8,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -210,23 +210,42 @@ test('server.close() stops the binary it started', async () => {
   await until(() => !alive(runtime.pid), 'the binary gone');
 });
 
+/** Runs `vite` with a config holding mirrorstate(options) and returns its
+ * output once it exits (it must fail to start). Vite leaves its watcher
+ * open when a plugin's configureServer throws, so this runs in its own
+ * process, as a user's `vite` does. */
+function failedStart(options, env = process.env) {
+  const config = path.join(made.app, 'vite.failing.config.mjs');
+  fs.writeFileSync(config, `import mirrorstate from 'mirrorstate-client/vite';\nexport default { plugins: [mirrorstate(${JSON.stringify(options)})] };\n`);
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['node_modules/vite/bin/vite.js', '--config', config, '--port', '0'], {
+      cwd: made.app, env, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout.on('data', (d) => { out += d; });
+    proc.stderr.on('data', (d) => { out += d; });
+    const t = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`vite did not stop\n${out}`)); }, 30000);
+    proc.on('exit', (code) => { clearTimeout(t); resolve({ code, out }); });
+  });
+}
+
 test('a missing binary or a port in use stops Vite with a message that says what to do', async () => {
-  const { create } = await viteApi();
-  await assert.rejects(create({ bin: path.join(made.dir, 'nowhere', 'mirrorstate') }),
-    /the bin option names \S+nowhere\/mirrorstate, which is not an executable file\. Install the mirrorstate binary/);
-  const saved = { PATH: process.env.PATH, MIRRORSTATE_BIN: process.env.MIRRORSTATE_BIN };
-  process.env.PATH = path.join(made.dir, 'nowhere');
-  delete process.env.MIRRORSTATE_BIN;
-  try {
-    await assert.rejects(create({}), /the mirrorstate binary is not on the PATH\. Install the mirrorstate binary .*MIRRORSTATE_BIN/);
-  } finally {
-    process.env.PATH = saved.PATH;
-    if (saved.MIRRORSTATE_BIN !== undefined) process.env.MIRRORSTATE_BIN = saved.MIRRORSTATE_BIN;
-  }
+  let r = await failedStart({ bin: path.join(made.dir, 'nowhere', 'mirrorstate') });
+  assert.notEqual(r.code, 0);
+  assert.match(r.out, /the bin option names \S+nowhere\/mirrorstate, which is not an executable file\. Install the mirrorstate binary/);
+
+  const env = { ...process.env, PATH: path.join(made.dir, 'nowhere') };
+  delete env.MIRRORSTATE_BIN;
+  r = await failedStart({}, env);
+  assert.notEqual(r.code, 0);
+  assert.match(r.out, /the mirrorstate binary is not on the PATH\. Install the mirrorstate binary .*MIRRORSTATE_BIN/);
+
   const other = await startServer(['--file', path.join(made.dir, 'other.json')]);
   try {
-    await assert.rejects(create({ bin: BIN, port: other.port }), (e) =>
-      /exited with status 1 before serving/.test(e.message) && e.message.includes(`--port ${other.port}`));
+    r = await failedStart({ bin: BIN, port: other.port });
+    assert.notEqual(r.code, 0);
+    assert.match(r.out, /exited with status 1 before serving/);
+    assert.ok(r.out.includes(`--port ${other.port}`), r.out);
   } finally {
     await stopServer(other);
   }
