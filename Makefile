@@ -7,7 +7,7 @@ PORT       ?= 7420
 JOBS       ?= 2
 
 .PHONY: all deps build asan run test test-unit test-integration test-client \
-        test-e2e test-valgrind test-pkg deb bench fuzz clean
+        test-e2e test-npm test-install test-valgrind deb bench fuzz clean
 
 all: build
 
@@ -41,11 +41,14 @@ test-client: build
 test-e2e: build
 	@scripts/test.sh e2e
 
+test-npm: build
+	@scripts/test.sh npm
+
 test-valgrind: build
 	@scripts/test.sh valgrind
 
-test-pkg:
-	@scripts/test.sh pkg
+test-install:
+	@scripts/test.sh install
 
 # A Debian package of a Release build installed in /usr: build-deb/*.deb.
 deb:

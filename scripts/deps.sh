@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what building, running and testing MirrorState needs on Debian 12:
-# Debian packages (only those missing) and the npm packages of the tests and
-# the React example. Idempotent; run as root (or with sudo available).
+# Debian packages (only those missing) and the npm packages of the tests, the
+# React example and the package tests' template app. Idempotent; run as root (or with sudo available).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -53,4 +53,5 @@ npm_install() {
 }
 npm_install .
 [ -f examples/react/package-lock.json ] && npm_install examples/react
+[ -f tests/package/app-template/package-lock.json ] && npm_install tests/package/app-template
 exit 0

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Runs the test suite: C unit tests (plain and ASan+UBSan), the integration
 # suite against both builds, the client library's tests, the browser
-# end-to-end tests, the packaging checks (Release builds with gcc and
-# clang, install, the Debian package, man page, completions, systemd unit)
-# and a valgrind start/serve/stop cycle. With an argument, runs only that
-# part (unit, integration, client, pkg, e2e, netns, fuzz, bench, valgrind).
+# end-to-end tests, the npm package in a fresh Vite app, the packaging
+# checks (Release builds with gcc and clang, install, the Debian package,
+# man page, completions, systemd unit) and a valgrind start/serve/stop
+# cycle. With an argument, runs only that part (unit, integration, client,
+# install, e2e, npm, netns, fuzz, bench, valgrind).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -46,12 +47,16 @@ if want client; then
   run "client library" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
     node --test client-js/test/*.test.mjs
 fi
-if want pkg; then
-  run "packaging" scripts/test-pkg.sh
+if want install; then
+  run "builds, install, .deb, man page, completions" scripts/test-install.sh
 fi
 if want e2e; then
   run "browser end-to-end" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
     node --test --test-concurrency=1 tests/e2e/*.test.mjs
+fi
+if want npm; then
+  run "npm package in a fresh Vite app" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \
+    node --test --test-concurrency=1 tests/package/*.test.mjs
 fi
 if want netns; then
   run "network namespaces" env MIRRORSTATE_BIN="$BUILD/mirrorstate" \

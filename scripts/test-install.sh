@@ -1,5 +1,5 @@
 #!/bin/sh
-# The packaging checks (scripts/test.sh pkg): Release builds with gcc and
+# The packaging checks (scripts/test.sh install): Release builds with gcc and
 # clang that fail on any warning; `cmake --install` into a DESTDIR; the
 # Debian package built, extracted and run; the man page rendered and
 # complete; the shell completions loaded; the systemd unit verified and
