@@ -187,7 +187,7 @@ bash_check() {
     complete -p mirrorstate || exit 1
     t() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _mirrorstate; echo "${COMPREPLY[*]}"; }
     [ "$(t mirrorstate sta)" = "status" ] || { echo "command: $(t mirrorstate sta)"; exit 1; }
-    [ "$(t mirrorstate serve --max-st)" = "--max-state" ] || { echo "option: $(t mirrorstate serve --max-st)"; exit 1; }
+    [ "$(t mirrorstate serve --max-st)" = "--max-state --max-states" ] || { echo "option: $(t mirrorstate serve --max-st)"; exit 1; }
     [ "$(t mirrorstate --url "$2" wat)" = "watch" ] || { echo "after a global option: $(t mirrorstate --url "$2" wat)"; exit 1; }
     [ "$(t mirrorstate get --url "$2" "")" = "state" ] || { echo "state names: $(t mirrorstate get --url "$2" "")"; exit 1; }
   ' bash "$COMP_BASH" "$(cat "$WORK/url" 2>/dev/null)"
