@@ -57,9 +57,13 @@ void cli_print_help(void) {
       "  --max-message N     largest WebSocket message (default 32 MiB)\n"
       "  --max-pending N     unsent output before a client is dropped\n"
       "                      (default 64 MiB)\n"
-      "  --max-state N       largest state file (default 256 MiB)\n"
+      "  --max-state N       largest state, as its file is written; held in\n"
+      "                      memory too, change by change (default 256 MiB)\n"
+      "  --max-ops N         most operations in one patch (default 100000)\n"
       "  --max-clients N     most connections at once (default 4096)\n"
       "  --history N         versions kept per state (default 100)\n"
+      "  --history-bytes N   memory the history of all states may take\n"
+      "                      (default 64 MiB; the oldest entries go first)\n"
       "  --log FILE          append one JSON line per change to FILE\n"
       "  -v, --verbose       log every change\n"
       "  -q, --quiet         log only warnings and errors\n"
@@ -80,8 +84,10 @@ static void defaults(struct config *cfg) {
   cfg->max_message = 32u << 20;
   cfg->max_pending = 64u << 20;
   cfg->max_state = 256u << 20;
+  cfg->max_ops = 100000;
   cfg->max_clients = 4096;
   cfg->history = 100;
+  cfg->history_bytes = 64u << 20;
   cfg->token = getenv("MIRRORSTATE_TOKEN");
   if (cfg->token && !*cfg->token) cfg->token = NULL;
 }
@@ -146,6 +152,8 @@ enum {
   OPT_MAX_CLIENTS,
   OPT_HISTORY,
   OPT_LOG,
+  OPT_MAX_OPS,
+  OPT_HISTORY_BYTES,
 };
 
 static const struct option serve_options[] = {
@@ -166,6 +174,8 @@ static const struct option serve_options[] = {
     {"max-clients", required_argument, 0, OPT_MAX_CLIENTS},
     {"history", required_argument, 0, OPT_HISTORY},
     {"log", required_argument, 0, OPT_LOG},
+    {"max-ops", required_argument, 0, OPT_MAX_OPS},
+    {"history-bytes", required_argument, 0, OPT_HISTORY_BYTES},
     {"verbose", no_argument, 0, 'v'},
     {"quiet", no_argument, 0, 'q'},
     {"help", no_argument, 0, 'h'},
@@ -222,6 +232,14 @@ static int apply_option(int c, const char *arg, struct config *cfg) {
   case OPT_HISTORY:
     if (parse_num(opt, arg, 1, 100000, &v)) return -1;
     cfg->history = (int)v;
+    return 0;
+  case OPT_MAX_OPS:
+    if (parse_num(opt, arg, 1, 100000000, &v)) return -1;
+    cfg->max_ops = (int)v;
+    return 0;
+  case OPT_HISTORY_BYTES:
+    if (parse_num(opt, arg, 0, 1LL << 40, &v)) return -1;
+    cfg->history_bytes = (size_t)v;
     return 0;
   case 'v': cfg->verbose = 1; return 0;
   case 'q': cfg->verbose = -1; return 0;
