@@ -40,7 +40,7 @@ static void send_owned(struct hub *h, struct session *s, char *text,
 }
 
 static void send_json(struct hub *h, struct session *s, cJSON *obj) {
-  size_t len;
+  size_t len = 0;
   char *text = obj ? json_print_compact(obj, &len) : NULL;
   cJSON_Delete(obj);
   send_owned(h, s, text, len);
@@ -85,7 +85,7 @@ static int have_panels(struct hub *h) {
 }
 
 static void broadcast_panels(struct hub *h, cJSON *obj) {
-  size_t len;
+  size_t len = 0;
   char *text = obj ? json_print_compact(obj, &len) : NULL;
   cJSON_Delete(obj);
   if (!text) return;

@@ -164,7 +164,7 @@ static int index_key(const char *key, uint32_t *index) {
 }
 
 static int by_index(const void *a, const void *b) {
-  uint32_t x, y;
+  uint32_t x = 0, y = 0;
   index_key((*(const cJSON *const *)a)->string, &x);
   index_key((*(const cJSON *const *)b)->string, &y);
   return (x > y) - (x < y);
