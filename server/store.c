@@ -95,14 +95,15 @@ static size_t entry_bytes(const cJSON *ops, const cJSON *inverse) {
   return a.mem / 2 + b.mem / 2 > SIZE_MAX / 2 ? SIZE_MAX : a.mem + b.mem;
 }
 
-/* Drops the oldest entry held by any state. */
-static void evict_oldest(struct store *st) {
+/* Drops the oldest entry held by any state; 0 if there was none. */
+static int evict_oldest(struct store *st) {
   struct state *pick = NULL;
   for (struct state *s = st->head; s; s = s->next)
     if (s->hist_len &&
         (!pick || s->hist[s->hist_head].seq < pick->hist[pick->hist_head].seq))
       pick = s;
   if (pick) drop_oldest(pick);
+  return pick != NULL;
 }
 
 /* Records a change; takes ownership of ops and inverse. The history of all
@@ -132,8 +133,9 @@ static void history_push(struct state *s, cJSON *ops, cJSON *inverse,
   e->bytes = bytes;
   e->seq = ++st->seq;
   st->history_bytes += bytes;
-  while (st->history_max && st->history_bytes > st->history_max)
-    evict_oldest(st);
+  while (st->history_max && st->history_bytes > st->history_max &&
+         evict_oldest(st))
+    ;
 }
 
 int store_apply(struct state *s, const cJSON *ops, const char *origin,

@@ -82,7 +82,7 @@ static void check_inverse_shape(const cJSON *doc, const cJSON *ops,
 
 /* The size limit of the main apply: above what any generated document
  * reaches without growth ops, and small enough that growth stops fast. */
-#define FUZZ_MAX_SIZE (1 << 20)
+#define FUZZ_MAX_SIZE (64 << 10)
 
 /* The growth properties: the same patch applied with a smaller limit. */
 static void check_limited(const cJSON *doc, const cJSON *ops, size_t max_size,
