@@ -39,8 +39,7 @@ void http_api_error(struct http_reply *r, int status, const char *code,
 
 /* ref (may be NULL) is taken. */
 static void reply_error_ref(struct http_reply *r, int status, const char *code,
-                            const char *message, const char *name,
-                            cJSON *ref) {
+                            const char *message, const char *name, cJSON *ref) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "type", "error");
   cJSON_AddStringToObject(o, "code", code);

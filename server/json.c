@@ -952,4 +952,3 @@ cJSON *json_parse(const char *buf, size_t len, struct json_error *err) {
   }
   return v;
 }
-

@@ -74,13 +74,13 @@ size_t json_string_size(const char *s);
 /* What one walk of a value tells. Used to keep a state's size up to date
  * as changes apply, without printing it. */
 struct json_stats {
-  size_t size;   /* bytes of json_print_pretty(v) without its final "\n" */
-  size_t lines;  /* line breaks in that text: printed d levels deep (as a
-                    member of a member of ...), v takes size + 2 * d * lines
-                    bytes */
-  size_t mem;    /* estimated heap bytes of the tree (nodes and strings) */
-  size_t nodes;  /* values in the tree, v included */
-  int height;    /* levels of arrays/objects: 0 for a scalar, 1 for [] */
+  size_t size;  /* bytes of json_print_pretty(v) without its final "\n" */
+  size_t lines; /* line breaks in that text: printed d levels deep (as a
+                   member of a member of ...), v takes size + 2 * d * lines
+                   bytes */
+  size_t mem;   /* estimated heap bytes of the tree (nodes and strings) */
+  size_t nodes; /* values in the tree, v included */
+  int height;   /* levels of arrays/objects: 0 for a scalar, 1 for [] */
 };
 
 /* Walks v once (iteratively) and fills *st. A NULL v is "null". */

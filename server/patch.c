@@ -479,17 +479,19 @@ static int take_at(struct apply *a, const struct loc *l, const char *path) {
 
 /* The size change of putting a value with stats v at l ("add"). */
 static int resize_put(struct apply *a, const struct loc *l,
-                      const struct json_stats *v, const struct json_stats *full) {
+                      const struct json_stats *v,
+                      const struct json_stats *full) {
   if (!a->track) return PATCH_OK;
   if (!l->parent) return resize(a, full->size + 1, a->size);
   if (l->node && cJSON_IsObject(l->parent)) {
     struct json_stats old;
     int rc = measure(l->node, &old);
     return rc ? rc
-              : resize(a, value_bytes(v, l->level), value_bytes(&old, l->level));
+              : resize(a, value_bytes(v, l->level),
+                       value_bytes(&old, l->level));
   }
-  return resize(a, member_bytes(l->parent, l->key, v, l->level, !l->parent->child),
-                0);
+  return resize(
+      a, member_bytes(l->parent, l->key, v, l->level, !l->parent->child), 0);
 }
 
 /* add and copy: src (a value of the patch, or of the document for copy) is

@@ -88,11 +88,11 @@ int patch_validate(const cJSON *ops, char *err, size_t errlen);
  * (same tree, same key order). Works in place: cost is linear in the ops
  * and the values they carry (a container the patch looks into more than
  * once is indexed, so each lookup is O(1), or O(log n) for an array
- * position), never quadratic in the document. The whole patch is validated before anything
- * changes, so a malformed op anywhere is PATCH_INVALID even if an earlier op
- * would conflict. ops is never modified; values are copied out of it. *doc
- * must not be NULL. Nodes that leave the document (removed, replaced) are
- * freed, or become the inverse's values, so pointers into *doc held across
+ * position), never quadratic in the document. The whole patch is validated
+ * before anything changes, so a malformed op anywhere is PATCH_INVALID even if
+ * an earlier op would conflict. ops is never modified; values are copied out of
+ * it. *doc must not be NULL. Nodes that leave the document (removed, replaced)
+ * are freed, or become the inverse's values, so pointers into *doc held across
  * a call are only valid for nodes the patch did not touch.
  * The inverse is plain RFC 6902 with concrete array indices (never "-"); it
  * restores an equal document, though a key it re-adds goes last in its
@@ -118,8 +118,12 @@ struct patch_limits {
    * other still count as a change. */
   int changed;
   /* Out: which limit refused the patch with PATCH_TOO_LARGE. */
-  enum { PATCH_LIMIT_NONE, PATCH_LIMIT_DEPTH, PATCH_LIMIT_SIZE,
-         PATCH_LIMIT_WORK } hit;
+  enum {
+    PATCH_LIMIT_NONE,
+    PATCH_LIMIT_DEPTH,
+    PATCH_LIMIT_SIZE,
+    PATCH_LIMIT_WORK
+  } hit;
 };
 
 /* patch_apply with limits. Besides the depth limit that every apply keeps,

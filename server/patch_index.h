@@ -28,8 +28,7 @@ cJSON *pindex_member(struct pindex *px, const cJSON *obj, const char *key);
 /* The element of arr at index i: returns 0 and stores it in *node (NULL
  * when i is the array's length, i.e. one past the end), or -1 if i is
  * larger. */
-int pindex_element(struct pindex *px, const cJSON *arr, size_t i,
-                   cJSON **node);
+int pindex_element(struct pindex *px, const cJSON *arr, size_t i, cJSON **node);
 
 /* The number of elements of arr. */
 size_t pindex_count(struct pindex *px, const cJSON *arr);

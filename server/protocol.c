@@ -154,8 +154,7 @@ static size_t lax_value(const char *b, size_t n, size_t i) {
   return i;
 }
 
-void msg_recover(const char *buf, size_t len, cJSON **ref_out,
-                 char *name_out) {
+void msg_recover(const char *buf, size_t len, cJSON **ref_out, char *name_out) {
   size_t i = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
   size_t ref_at = 0, ref_end = 0, name_at = 0, name_end = 0;
   i = lax_ws(buf, len, i);

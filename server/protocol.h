@@ -68,8 +68,7 @@ const char *msg_decode(const char *buf, size_t len, struct msg *m, char *err,
  * NAME_MAX_LEN + 1) the name if it is such a string. Either may be NULL;
  * what is not found is left untouched. The last occurrence of a member
  * wins, as in JSON.parse. */
-void msg_recover(const char *buf, size_t len, cJSON **ref_out,
-                 char *name_out);
+void msg_recover(const char *buf, size_t len, cJSON **ref_out, char *name_out);
 
 void msg_free(struct msg *m);
 

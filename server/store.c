@@ -221,7 +221,8 @@ cJSON *store_value_at(const struct state *s, uint64_t version) {
   if (version == s->version) return cJSON_Duplicate(s->current, 1);
   /* Walk back from the newest entry, undoing each change after version;
    * the entries must reach from the current version down without a gap. */
-  if (!s->hist_len || store_history(s, s->hist_len - 1)->version != s->version ||
+  if (!s->hist_len ||
+      store_history(s, s->hist_len - 1)->version != s->version ||
       version + 1 < store_history(s, 0)->version)
     return NULL;
   cJSON *doc = cJSON_Duplicate(s->current, 1);

@@ -90,7 +90,8 @@ static void check_limited(const cJSON *doc, const cJSON *ops, size_t max_size,
   char err[200];
   char *before = exact_text(doc);
   cJSON *d = cJSON_Duplicate(doc, 1);
-  struct patch_limits lim = {.size = json_pretty_size(doc), .max_size = max_size, .changed = -1};
+  struct patch_limits lim = {
+      .size = json_pretty_size(doc), .max_size = max_size, .changed = -1};
   int rc = patch_apply_limited(&d, ops, &lim, NULL, err, sizeof err);
   struct json_stats st;
   json_stats(d, &st);

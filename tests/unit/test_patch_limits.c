@@ -66,8 +66,18 @@ static int apply_text(cJSON **doc, const char *ops, size_t max_size,
 
 static void test_stats(void) {
   static const char *const values[] = {
-      "null", "true", "false", "0", "-0", "1e21", "0.1", "\"\"",
-      "\"a\\\"b\\\\c\\n\\u0001\\u007f\\u00e9\"", "[]", "{}", "[[]]",
+      "null",
+      "true",
+      "false",
+      "0",
+      "-0",
+      "1e21",
+      "0.1",
+      "\"\"",
+      "\"a\\\"b\\\\c\\n\\u0001\\u007f\\u00e9\"",
+      "[]",
+      "{}",
+      "[[]]",
       "[1,[2,[3,{}]],{\"a\":[],\"b\":{\"c\":null}}]",
       "{\"2\":1,\"b\":2,\"1\":[true,false],\"x/y~z\":\"\"}",
       "{\"\\u2028\":\"\\ud83d\\ude00\",\"k\":[[],{},[{}]]}"};
@@ -268,8 +278,7 @@ static void test_size_limit(void) {
   }
   char *before = text(doc);
   struct patch_limits lim = {.max_size = 1 << 20};
-  CHECK(patch_apply_limited(&doc, ops, &lim, NULL, NULL, 0) ==
-        PATCH_TOO_LARGE);
+  CHECK(patch_apply_limited(&doc, ops, &lim, NULL, NULL, 0) == PATCH_TOO_LARGE);
   CHECK(lim.hit == PATCH_LIMIT_SIZE || lim.hit == PATCH_LIMIT_WORK);
   CHECK(lim.size == printed(doc) && !lim.changed);
   char *after = text(doc);
@@ -281,8 +290,9 @@ static void test_size_limit(void) {
    * is small; passing it on the way (new value first, old removed after)
    * is fine. */
   cJSON_Delete(doc);
-  doc = parse("{\"old\":\"" /* 60 x */
-              "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}");
+  doc =
+      parse("{\"old\":\"" /* 60 x */
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}");
   size_t limit = printed(doc) + 10;
   const char *grow =
       "[{\"op\":\"add\",\"path\":\"/n\",\"value\":\"yyyyyyyyyyyyyyyyyyyy\"}]";
@@ -307,11 +317,10 @@ static void test_size_limit(void) {
   free(blob);
   ops = cJSON_CreateArray();
   for (int i = 0; i < 1000; i++)
-    cJSON_AddItemToArray(ops,
-                         parse("{\"op\":\"copy\",\"from\":\"/a\",\"path\":\"/b\"}"));
+    cJSON_AddItemToArray(
+        ops, parse("{\"op\":\"copy\",\"from\":\"/a\",\"path\":\"/b\"}"));
   lim = (struct patch_limits){0};
-  CHECK(patch_apply_limited(&doc, ops, &lim, NULL, NULL, 0) ==
-        PATCH_TOO_LARGE);
+  CHECK(patch_apply_limited(&doc, ops, &lim, NULL, NULL, 0) == PATCH_TOO_LARGE);
   CHECK(lim.hit == PATCH_LIMIT_WORK);
   CHECK(cJSON_GetObjectItem(doc, "b") == NULL);
   cJSON_Delete(ops);
@@ -418,7 +427,8 @@ static cJSON *op_json(const char *op, const char *path, const char *from,
 
 /* A random op that applies to doc (a list /l and a map /m). */
 static cJSON *random_op(const cJSON *doc) {
-  const cJSON *l = cJSON_GetObjectItem(doc, "l"), *m = cJSON_GetObjectItem(doc, "m");
+  const cJSON *l = cJSON_GetObjectItem(doc, "l"),
+              *m = cJSON_GetObjectItem(doc, "m");
   int n = cJSON_GetArraySize(l), k = cJSON_GetArraySize(m);
   char p[64], f[64];
   switch (rnd(n > 0 ? 12 : 2)) {
@@ -446,15 +456,18 @@ static cJSON *random_op(const cJSON *doc) {
   case 7: {
     int i = (int)rnd((unsigned)n);
     snprintf(p, sizeof p, "/l/%d", i);
-    return op_json("test", p, NULL, cJSON_Duplicate(cJSON_GetArrayItem(l, i), 1));
+    return op_json("test", p, NULL,
+                   cJSON_Duplicate(cJSON_GetArrayItem(l, i), 1));
   }
   case 8:
     if (!k) return op_json("add", "/m/first", NULL, cJSON_CreateNull());
-    snprintf(p, sizeof p, "/m/%s", cJSON_GetArrayItem(m, (int)rnd((unsigned)k))->string);
+    snprintf(p, sizeof p, "/m/%s",
+             cJSON_GetArrayItem(m, (int)rnd((unsigned)k))->string);
     return op_json("remove", p, NULL, NULL);
   case 9:
     if (!k) return op_json("add", "/m/first", NULL, cJSON_CreateNull());
-    snprintf(f, sizeof f, "/m/%s", cJSON_GetArrayItem(m, (int)rnd((unsigned)k))->string);
+    snprintf(f, sizeof f, "/m/%s",
+             cJSON_GetArrayItem(m, (int)rnd((unsigned)k))->string);
     snprintf(p, sizeof p, "/l/%u", rnd((unsigned)n + 1));
     return op_json("move", p, f, NULL);
   case 10:
@@ -474,7 +487,8 @@ static void test_long_patch_matches_one_by_one(void) {
     cJSON *start = parse("{\"l\":[],\"m\":{}}");
     int n0 = (int)rnd(300);
     for (int i = 0; i < n0; i++)
-      cJSON_AddItemToArray(cJSON_GetObjectItem(start, "l"), cJSON_CreateNumber(i));
+      cJSON_AddItemToArray(cJSON_GetObjectItem(start, "l"),
+                           cJSON_CreateNumber(i));
     cJSON *ref = cJSON_Duplicate(start, 1), *ops = cJSON_CreateArray();
     for (int i = 0, nops = 50 + (int)rnd(1500); i < nops; i++) {
       cJSON *op = random_op(ref), *one = cJSON_CreateArray();
@@ -505,20 +519,23 @@ static void test_large_patches(void) {
   /* N appends, with an inverse (which names each index). */
   cJSON *doc = parse("{\"l\":[]}"), *ops = cJSON_CreateArray(), *inv = NULL;
   for (int i = 0; i < N; i++)
-    cJSON_AddItemToArray(ops, op_json("add", "/l/-", NULL, cJSON_CreateNumber(i)));
+    cJSON_AddItemToArray(ops,
+                         op_json("add", "/l/-", NULL, cJSON_CreateNumber(i)));
   CHECK(patch_apply(&doc, ops, &inv, NULL, 0) == PATCH_OK);
   cJSON *l = cJSON_GetObjectItem(doc, "l");
   CHECK(cJSON_GetArraySize(l) == N);
   CHECK(cJSON_GetArrayItem(l, N - 1)->valueint == N - 1);
-  CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(inv, 0), "path")->valuestring,
-            "/l/99999");
+  CHECK_STR(
+      cJSON_GetObjectItem(cJSON_GetArrayItem(inv, 0), "path")->valuestring,
+      "/l/99999");
   cJSON_Delete(ops), cJSON_Delete(inv);
   /* N replaces in a scattered order. */
   ops = cJSON_CreateArray();
   for (int i = 0; i < N; i++) {
     int k = (int)(((uint64_t)i * 7919) % N);
     snprintf(p, sizeof p, "/l/%d", k);
-    cJSON_AddItemToArray(ops, op_json("replace", p, NULL, cJSON_CreateNumber(-k)));
+    cJSON_AddItemToArray(ops,
+                         op_json("replace", p, NULL, cJSON_CreateNumber(-k)));
   }
   CHECK(patch_apply(&doc, ops, NULL, NULL, 0) == PATCH_OK);
   l = cJSON_GetObjectItem(doc, "l");
@@ -527,7 +544,8 @@ static void test_large_patches(void) {
   /* N/2 inserts in the middle, then N/2 removes there. */
   ops = cJSON_CreateArray();
   for (int i = 0; i < N / 2; i++)
-    cJSON_AddItemToArray(ops, op_json("add", "/l/50000", NULL, cJSON_CreateString("in")));
+    cJSON_AddItemToArray(
+        ops, op_json("add", "/l/50000", NULL, cJSON_CreateString("in")));
   for (int i = 0; i < N / 2; i++)
     cJSON_AddItemToArray(ops, op_json("remove", "/l/50000", NULL, NULL));
   struct patch_limits lim = {0};
@@ -546,7 +564,8 @@ static void test_large_patches(void) {
   }
   for (int i = N - 1; i >= 0; i--) {
     snprintf(p, sizeof p, "/m/key%d", i);
-    cJSON_AddItemToArray(ops, op_json("replace", p, NULL, cJSON_CreateNumber(-i)));
+    cJSON_AddItemToArray(ops,
+                         op_json("replace", p, NULL, cJSON_CreateNumber(-i)));
   }
   for (int i = 0; i < N; i += 2) {
     snprintf(p, sizeof p, "/m/key%d", i);
@@ -600,7 +619,8 @@ static void test_diff_and_equal(void) {
   }
   b = cJSON_Duplicate(a, 1);
   cJSON *bottom = b;
-  while (cJSON_GetArrayItem(bottom, 1) && cJSON_IsArray(cJSON_GetArrayItem(bottom, 1)))
+  while (cJSON_GetArrayItem(bottom, 1) &&
+         cJSON_IsArray(cJSON_GetArrayItem(bottom, 1)))
     bottom = cJSON_GetArrayItem(bottom, 1);
   cJSON_ReplaceItemInArray(bottom, 1, cJSON_CreateString("changed"));
   ops = patch_diff(a, b);

@@ -102,8 +102,8 @@ static void expect_recovered(const char *text, const char *want_ref,
       strcmp(got ? got : "(none)", want_ref) != 0 ||
       strcmp(name, want_name) != 0) {
     check_failures++;
-    fprintf(stderr, "%s:%d: %s: got %s, ref %s, name \"%s\"\n", __FILE__,
-            line, text, code ? code : "(ok)", got ? got : "(none)", name);
+    fprintf(stderr, "%s:%d: %s: got %s, ref %s, name \"%s\"\n", __FILE__, line,
+            text, code ? code : "(ok)", got ? got : "(none)", name);
   }
   free(got);
   cJSON_Delete(ref);
@@ -147,8 +147,7 @@ static void test_refused_messages_keep_ref_and_name(void) {
    * invalid, a name that is not a string, a structure broken before them. */
   expect_recovered("{\"ref\":\"a\\u0000\",\"name\":7,\"x\":\"\\u0000\"}",
                    "(none)", "", __LINE__);
-  expect_recovered("{\"x\":\"unterminated,\"ref\":1}", "(none)", "",
-                   __LINE__);
+  expect_recovered("{\"x\":\"unterminated,\"ref\":1}", "(none)", "", __LINE__);
   expect_recovered("[\"ref\",1]x", "(none)", "", __LINE__);
   expect_recovered("\"\\u0000\"", "(none)", "", __LINE__);
 }
