@@ -200,7 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cJSON *doc = gen_value(&b, 4);
   cJSON *ops = gen_ops(&b, doc);
   /* Growth: the whole document copied into itself, again and again. */
-  for (unsigned n = pick(&b, 4) ? 0 : 1 + pick(&b, 12); n > 0; n--) {
+  for (unsigned n = pick(&b, 8) ? 0 : 1 + pick(&b, 10); n > 0; n--) {
     char ptr[256];
     gen_pointer(&b, doc, ptr, sizeof ptr);
     cJSON *op = cJSON_CreateObject();
