@@ -109,7 +109,7 @@ static void test_stats(void) {
 /* ---- depth -------------------------------------------------------------- */
 
 static void test_depth_self_copies(void) {
-  /* The review's crash: each copy puts the state inside itself, one chain
+  /* Each copy puts the state inside itself, one chain
    * deeper than the last, so the depth doubles. */
   cJSON *doc = parse("{\"x\":{}}");
   cJSON *ops = cJSON_CreateArray();
