@@ -22,9 +22,11 @@ static void defaults(struct config *cfg) {
   cfg->max_message = 32u << 20;
   cfg->max_pending = 64u << 20;
   cfg->max_state = 256u << 20;
+  cfg->max_ops = 100000;
   cfg->max_clients = 4096;
   cfg->history = 100;
   cfg->max_states = 10000;
+  cfg->history_bytes = 64u << 20;
   cfg->token = getenv("MIRRORSTATE_TOKEN");
   if (cfg->token && !*cfg->token) cfg->token = NULL;
 }
@@ -168,6 +170,12 @@ static int apply_option(int c, const char *arg, struct config *cfg) {
     cfg->max_states = (int)v;
     return 0;
   case OPT_FOLLOW_SYMLINKS: cfg->follow_symlinks = 1; return 0;
+  case OPT_MAX_OPS:
+    if (parse_num(opt, arg, 1, 100000000, &v)) return -1;
+    cfg->max_ops = (int)v;
+    return 0;
+  case OPT_HISTORY_BYTES:
+    return parse_size(opt, arg, 0, 1ull << 40, &cfg->history_bytes);
   case 'v': cfg->verbose = 1; return 0;
   case 'q': cfg->verbose = -1; return 0;
   default: return -1;

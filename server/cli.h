@@ -27,11 +27,14 @@ struct config {
   int settle_ms;          /* --settle */
   size_t max_message;     /* --max-message */
   size_t max_pending;     /* --max-pending: unsent output per client */
-  size_t max_state;       /* --max-state: bytes of one state's file */
+  size_t max_state;       /* --max-state: bytes of one state's file, and
+                             of the state in memory */
+  int max_ops;            /* --max-ops: operations in one patch message */
   int max_clients;        /* --max-clients */
   int history;            /* --history: versions kept per state */
   int max_states;         /* --max-states: states at once */
   int follow_symlinks;    /* --follow-symlinks: links may lead out */
+  size_t history_bytes;   /* --history-bytes: memory of all history */
   int verbose;            /* -v: 1, -q: -1 */
 };
 

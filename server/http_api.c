@@ -37,14 +37,21 @@ void http_api_error(struct http_reply *r, int status, const char *code,
   reply_json(r, status, o);
 }
 
-static void reply_error(struct http_reply *r, int status, const char *code,
-                        const char *message, const char *name) {
+/* ref (may be NULL) is taken. */
+static void reply_error_ref(struct http_reply *r, int status, const char *code,
+                            const char *message, const char *name, cJSON *ref) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "type", "error");
   cJSON_AddStringToObject(o, "code", code);
   cJSON_AddStringToObject(o, "message", message);
   if (name) cJSON_AddStringToObject(o, "name", name);
+  if (ref) cJSON_AddItemToObject(o, "ref", ref);
   reply_json(r, status, o);
+}
+
+static void reply_error(struct http_reply *r, int status, const char *code,
+                        const char *message, const char *name) {
+  reply_error_ref(r, status, code, message, name, NULL);
 }
 
 static int hexval(char c) {
@@ -139,12 +146,16 @@ static void post_state(struct hub *h, struct state *st, const char *body,
   struct json_error jerr;
   cJSON *o = body ? json_parse(body, len, &jerr) : NULL;
   if (!cJSON_IsObject(o)) {
+    /* Whatever ref can be read goes back, so the sender knows which change
+     * was refused. */
+    cJSON *ref = NULL;
+    if (body && !o) msg_recover(body, len, &ref, NULL);
     cJSON_Delete(o);
-    reply_error(r, 400, ERR_BAD_MESSAGE,
-                "the body must be a JSON object: {\"type\":\"patch\",\"ops\":"
-                "[...]}, {\"type\":\"set\",\"state\":...} or "
-                "{\"type\":\"revert\",\"version\":N}",
-                st->name);
+    reply_error_ref(r, 400, ERR_BAD_MESSAGE,
+                    "the body must be a JSON object: {\"type\":\"patch\","
+                    "\"ops\":[...]}, {\"type\":\"set\",\"state\":...} or "
+                    "{\"type\":\"revert\",\"version\":N}",
+                    st->name, ref);
     return;
   }
   cJSON_DeleteItemFromObjectCaseSensitive(o, "name");
@@ -153,13 +164,14 @@ static void post_state(struct hub *h, struct state *st, const char *body,
   char *text = json_print_compact(o, &mlen);
   cJSON_Delete(o);
   struct msg m;
-  char err[256];
+  char err[256] = "out of memory";
+  cJSON *ref = NULL;
   const char *code =
-      text ? msg_decode(text, mlen, &m, err, sizeof err, NULL, NULL)
+      text ? msg_decode(text, mlen, &m, err, sizeof err, &ref, NULL)
            : ERR_TOO_LARGE;
   free(text);
   if (code) {
-    reply_error(r, 400, code, err, st->name);
+    reply_error_ref(r, 400, code, err, st->name, ref);
     return;
   }
   if (m.type != MSG_PATCH && m.type != MSG_SET && m.type != MSG_REVERT) {

@@ -92,7 +92,7 @@ static int have_panels(struct hub *h) {
 }
 
 static void broadcast_panels(struct hub *h, cJSON *obj) {
-  size_t len;
+  size_t len = 0;
   char *text = obj ? json_print_compact(obj, &len) : NULL;
   cJSON_Delete(obj);
   if (!text) return;
@@ -313,7 +313,16 @@ static void create_state(struct hub *h, struct state *st, cJSON *value,
                          const char *origin, struct session *from,
                          struct change_result *r) {
   cJSON *ops = NULL;
-  if (store_replace(st, value, origin, &ops) != 0) {
+  int rc = store_replace(st, value, origin, &ops);
+  if (rc == PATCH_TOO_LARGE) {
+    r->code = ERR_TOO_LARGE;
+    snprintf(r->message, sizeof r->message,
+             "the state would be larger than --max-state (%zu bytes as its "
+             "file is written) or nested deeper than %d levels",
+             h->store.max_state, JSON_MAX_DEPTH);
+    return;
+  }
+  if (rc != 0) {
     r->code = ERR_TOO_LARGE;
     snprintf(r->message, sizeof r->message, "out of memory");
     return;
@@ -327,6 +336,13 @@ static void create_state(struct hub *h, struct state *st, cJSON *value,
   char *text = msg_snapshot(st->name, st->version, st->current, &len);
   broadcast(h, st->name, text, len, from);
   hub_states_changed(h);
+}
+
+static int ops_over_cap(const struct hub *h, const cJSON *ops) {
+  int n = 0, cap = h->cfg ? h->cfg->max_ops : 0;
+  for (const cJSON *op = ops ? ops->child : NULL; op && cap > 0; op = op->next)
+    if (++n > cap) return 1;
+  return 0;
 }
 
 /* Applies a patch, set or revert from a client or the API. */
@@ -354,6 +370,13 @@ static void apply_change(struct hub *h, struct state *st, const struct msg *m,
     }
     use = ops = patch_diff(st->current, old);
     cJSON_Delete(old);
+  } else if (ops_over_cap(h, m->ops)) {
+    r->code = ERR_TOO_LARGE;
+    snprintf(r->message, sizeof r->message,
+             "the patch has more than %d operations (--max-ops); nothing was "
+             "applied",
+             h->cfg->max_ops);
+    return;
   } else if (!st->current) {
     r->code = ERR_CONFLICT;
     snprintf(r->message, sizeof r->message,
@@ -370,7 +393,10 @@ static void apply_change(struct hub *h, struct state *st, const struct msg *m,
   char err[200] = "";
   int rc = store_apply(st, use, origin, &r->changed, err, sizeof err);
   if (rc != PATCH_OK) {
-    r->code = rc == PATCH_INVALID ? ERR_INVALID_PATCH : ERR_CONFLICT;
+    r->code = rc == PATCH_INVALID     ? ERR_INVALID_PATCH
+              : rc == PATCH_TOO_LARGE ? ERR_TOO_LARGE
+              : rc == PATCH_NOMEM     ? ERR_TOO_LARGE
+                                      : ERR_CONFLICT;
     snprintf(r->message, sizeof r->message, "%s", err);
   } else if (r->changed) {
     hub_changed(h, st, use, origin, from);
@@ -440,6 +466,7 @@ static void on_subscribe(struct hub *h, struct session *s, struct state *st,
     struct change_result r = {0};
     create_state(h, st, cJSON_Duplicate(m->value, 1),
                  session_origin(s, buf, sizeof buf), s, &r);
+    if (r.code) send_error(h, s, r.code, r.message, st->name, m->ref);
   }
   send_snapshot(h, s, st);
   if (st->status == FILE_INVALID || st->status == FILE_REMOVED ||

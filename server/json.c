@@ -115,6 +115,22 @@ static void out_string(struct out *o, const char *str) {
   out_char(o, '"');
 }
 
+size_t json_string_size(const char *str) {
+  const unsigned char *s = (const unsigned char *)(str ? str : "");
+  size_t n = 2;
+  for (; *s; s++) {
+    if (*s >= 0x80) {
+      int k = utf8_length(s, 4);
+      n += k > 0 ? (size_t)k : 3;
+      if (k > 0) s += k - 1;
+      continue;
+    }
+    char e = escape_table[*s];
+    n += !e ? 1 : e == 'u' ? 6 : 2;
+  }
+  return n;
+}
+
 static void out_number(struct out *o, double d) {
   if (!out_reserve(o, 32)) return;
   o->len += (size_t)json_format_number(d, o->p + o->len);
@@ -247,7 +263,7 @@ char *json_print_compact(const cJSON *v, size_t *len) {
  * and finds the first bad byte. The tree is built in the same pass (below).
  * A UTF-8 byte order mark is skipped, as cJSON does: some editors write
  * one, and it carries no data. */
-#define MAX_DEPTH 1000
+#define MAX_DEPTH JSON_MAX_DEPTH
 
 struct scan {
   const unsigned char *s;
@@ -935,53 +951,4 @@ cJSON *json_parse(const char *buf, size_t len, struct json_error *err) {
     null_infinities(v);
   }
   return v;
-}
-
-/* ---- Equality ----------------------------------------------------------- */
-
-cJSON *json_copy_value(const cJSON *v) {
-  cJSON *d = cJSON_Duplicate(v, 1);
-  if (d && d->string) {
-    if (!(d->type & cJSON_StringIsConst)) cJSON_free(d->string);
-    d->string = NULL;
-    d->type &= ~cJSON_StringIsConst;
-  }
-  return d;
-}
-
-int json_equal(const cJSON *a, const cJSON *b) {
-  if (a == b) return 1;
-  if (!a || !b) return 0;
-  int ta = a->type & 0xFF, tb = b->type & 0xFF;
-  if (ta != tb) return 0;
-  switch (ta) {
-  case cJSON_False:
-  case cJSON_True:
-  case cJSON_NULL: return 1;
-  case cJSON_Number: return a->valuedouble == b->valuedouble;
-  case cJSON_String: return strcmp(a->valuestring, b->valuestring) == 0;
-  case cJSON_Array: {
-    const cJSON *x = a->child, *y = b->child;
-    for (; x && y; x = x->next, y = y->next)
-      if (!json_equal(x, y)) return 0;
-    return !x && !y;
-  }
-  case cJSON_Object: {
-    /* Objects usually share key order: walk both together and look a key
-     * up only where the orders differ, so equal objects cost O(n). */
-    int na = 0, nb = 0;
-    const cJSON *y = b->child;
-    for (const cJSON *x = a->child; x; x = x->next, na++) {
-      const cJSON *match = y && strcmp(y->string, x->string) == 0
-                               ? y
-                               : cJSON_GetObjectItemCaseSensitive(b, x->string);
-      if (!match || !json_equal(x, match)) return 0;
-      y = match->next;
-    }
-    for (y = b->child; y; y = y->next)
-      nb++;
-    return na == nb;
-  }
-  default: return 0;
-  }
 }

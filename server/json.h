@@ -12,6 +12,13 @@
 #include <stddef.h>
 #include <cJSON.h>
 
+/* The deepest nesting of arrays and objects the parser accepts, and the
+ * deepest value the server ever builds: patches, merges and sets are held
+ * to it too, so every walk over a tree the server holds (copy, free, print,
+ * compare, diff, merge) recurses at most this deep, and every state the
+ * server writes it can read back. */
+#define JSON_MAX_DEPTH 1000
+
 /* Where and why a parse failed. line and column are 1-based and count
  * bytes; offset is the 0-based byte offset of the first bad character. */
 struct json_error {
@@ -32,7 +39,7 @@ struct json_error {
  * - a leading UTF-8 byte order mark is skipped;
  * - refused although JSON.parse takes them, because a cJSON tree cannot
  *   hold them: "\u0000" in a string, an unpaired surrogate escape, nesting
- *   deeper than 1000 arrays/objects;
+ *   deeper than JSON_MAX_DEPTH (1000) arrays/objects;
  * - refused: invalid UTF-8 inside strings (it would break WebSocket text
  *   frames);
  * - duplicate keys are folded as JSON.parse does: the last value wins, at
@@ -60,13 +67,62 @@ char *json_print_compact(const cJSON *v, size_t *len);
  * Returns the length written (without the NUL). */
 int json_format_number(double d, char *out);
 
+/* The length json_print_compact / json_print_pretty give the string s,
+ * quotes included. */
+size_t json_string_size(const char *s);
+
+/* What one walk of a value tells. Used to keep a state's size up to date
+ * as changes apply, without printing it. */
+struct json_stats {
+  size_t size;  /* bytes of json_print_pretty(v) without its final "\n" */
+  size_t lines; /* line breaks in that text: printed d levels deep (as a
+                   member of a member of ...), v takes size + 2 * d * lines
+                   bytes */
+  size_t mem;   /* estimated heap bytes of the tree (nodes and strings) */
+  size_t nodes; /* values in the tree, v included */
+  int height;   /* levels of arrays/objects: 0 for a scalar, 1 for [] */
+};
+
+/* Walks v once (iteratively) and fills *st. A NULL v is "null". */
+void json_stats(const cJSON *v, struct json_stats *st);
+
+/* The length of json_print_pretty(v), the final newline included, without
+ * printing it. */
+size_t json_pretty_size(const cJSON *v);
+
 /* A deep copy of v without its key (cJSON_Duplicate keeps an object
  * member's name), ready to be added anywhere. Caller frees; NULL on
  * allocation failure. */
 cJSON *json_copy_value(const cJSON *v);
 
 /* Deep equality of two JSON values: object key order is ignored, array
- * order is not, numbers compare exactly. NULL equals only NULL. */
+ * order is not, numbers compare exactly. NULL equals only NULL. The cost is
+ * at most linear in the smaller of the two (objects whose keys come in
+ * another order are matched through a hash index). */
 int json_equal(const cJSON *a, const cJSON *b);
+
+/* Equal and printed alike: json_equal, with object keys in the same order
+ * too. */
+int json_identical(const cJSON *a, const cJSON *b);
+
+/* json_equal that gives up once it has visited *budget values: returns 1
+ * (equal), 0 (not equal) or -1 (budget spent; *budget is then 0). The
+ * values visited are subtracted from *budget. */
+int json_equal_within(const cJSON *a, const cJSON *b, size_t *budget);
+
+/* A hash index of an object's members by key, for lookups in O(1) where a
+ * cJSON lookup walks the list. A repeated key finds its first member, as
+ * cJSON's lookups do. Zero-initialize; json_keys_free releases it. */
+struct json_keys {
+  const cJSON **slots;
+  size_t mask;
+};
+
+/* Indexes obj's members. Returns 0, or -1 on allocation failure (the
+ * index is then empty). The index borrows obj: it is valid until a member
+ * is added, removed or renamed. */
+int json_keys_build(struct json_keys *ix, const cJSON *obj);
+const cJSON *json_keys_find(const struct json_keys *ix, const char *key);
+void json_keys_free(struct json_keys *ix);
 
 #endif

@@ -205,21 +205,40 @@ static void schedule_write(struct mirror_file *f) {
                  (uint64_t)f->m->cfg->write_delay_ms, 0);
 }
 
-/* A valid file content D' arrived: fold it into the state. */
-static void merge_from_disk(struct mirror_file *f, cJSON *theirs) {
+/* The file's content cannot become the state: it, or its merge with the
+ * browsers' changes, would be larger than --max-state. Reported like an
+ * unreadable file, so it is never overwritten; the state is unchanged. */
+static int report_too_large(struct mirror_file *f, cJSON *theirs) {
+  cJSON_Delete(theirs);
+  f->have_last = f->have_sig = 0;
+  struct json_error err = {0};
+  snprintf(err.message, sizeof err.message,
+           "the state would be larger than --max-state (%zu bytes)",
+           f->m->cfg->max_state);
+  err.line = err.column = 1;
+  report_invalid(f, NULL, 0, &err);
+  return -1;
+}
+
+/* A valid file content D' arrived: fold it into the state. Returns 0, or
+ * -1 when the result would be larger than --max-state (then nothing
+ * changed, and the file is reported). */
+static int merge_from_disk(struct mirror_file *f, cJSON *theirs) {
   struct state *st = f->st;
   struct hub *h = f->m->h;
   if (!st->current) {
+    cJSON *ops = NULL;
+    int rc = store_replace(st, cJSON_Duplicate(theirs, 1), "file", &ops);
+    if (rc == PATCH_TOO_LARGE) return report_too_large(f, theirs);
     cJSON_Delete(st->disk);
     st->disk = theirs;
-    cJSON *ops = NULL;
-    if (store_replace(st, cJSON_Duplicate(theirs, 1), "file", &ops) == 0) {
+    if (rc == 0) {
       f->disk_version = st->version;
       set_status(f, FILE_OK);
       hub_appeared(h, st, f->m->loading ? NULL : ops);
       cJSON_Delete(ops);
     }
-    return;
+    return 0;
   }
   cJSON *ops;
   if (!f->dirty && st->disk && f->disk_version == st->version) {
@@ -228,26 +247,32 @@ static void merge_from_disk(struct mirror_file *f, cJSON *theirs) {
     ops = patch_diff(st->current, theirs);
     bool changed = false;
     char err[128];
-    if (ops && store_apply(st, ops, "file", &changed, err, sizeof err) != 0)
-      changed = false;
+    int rc = ops ? store_apply(st, ops, "file", &changed, err, sizeof err)
+                 : PATCH_NOMEM;
+    if (rc == PATCH_TOO_LARGE) {
+      cJSON_Delete(ops);
+      return report_too_large(f, theirs);
+    }
     if (changed) hub_changed(h, st, ops, "file", NULL);
     cJSON_Delete(ops);
     cJSON_Delete(st->disk);
     st->disk = theirs;
     f->disk_version = st->version;
-    return;
+    return 0;
   }
   if (st->disk && json_equal(st->disk, theirs)) {
     cJSON_Delete(theirs); /* reformatted, or touched: nothing new */
-    return;
+    return 0;
   }
   cJSON *merged = merge3(st->disk, st->current, theirs);
   if (!merged) {
     cJSON_Delete(theirs);
-    return;
+    return 0;
   }
   int differs = !json_equal(merged, theirs);
-  if (store_replace(st, merged, "file", &ops) == 0) {
+  int rc = store_replace(st, merged, "file", &ops);
+  if (rc == PATCH_TOO_LARGE) return report_too_large(f, theirs);
+  if (rc == 0) {
     if (cJSON_GetArraySize(ops) > 0) hub_changed(h, st, ops, "file", NULL);
     cJSON_Delete(ops);
   }
@@ -256,6 +281,7 @@ static void merge_from_disk(struct mirror_file *f, cJSON *theirs) {
   f->disk_version = differs ? 0 : st->version;
   f->dirty = differs;
   if (differs) schedule_write(f);
+  return 0;
 }
 
 /* Reads the file after an event (or at start) and acts on what it holds.
@@ -348,7 +374,7 @@ static void process_file(struct mirror_file *f, int final) {
   f->settling = 0;
   remember(f, text, len, &sig);
   int was_bad = st->status != FILE_OK && st->status != FILE_ABSENT;
-  merge_from_disk(f, theirs);
+  if (merge_from_disk(f, theirs) != 0) return;
   if (was_bad) set_status(f, FILE_OK);
   if (f->dirty) schedule_write(f);
 }
@@ -539,9 +565,14 @@ static int displaced(struct mirror_file *f, struct file_swap *swap, char *text,
     return 0;
   }
   log_debug("%s: saved while being written: merging that save", st->path);
+  if (merge_from_disk(f, theirs) != 0) {
+    /* Too large to take in: the save goes back into the file. */
+    file_swap_restore(swap);
+    free(text);
+    return 1;
+  }
   file_swap_done(swap);
   remember(f, text, len, sig);
-  merge_from_disk(f, theirs);
   /* The file holds our bytes, without the agent's change: write again. */
   f->dirty = 1;
   f->disk_version = 0;

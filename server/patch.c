@@ -1,10 +1,12 @@
-/* JSON Patch (RFC 6902): validation, atomic in-place apply with an inverse,
- * and diff. */
+/* JSON Patch (RFC 6902): validation, and atomic in-place apply with an
+ * inverse. The diff is in patch_diff.c. */
 #include "patch.h"
 
 #include "json.h"
+#include "patch_index.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +105,13 @@ int patch_validate(const cJSON *ops, char *err, size_t errlen) {
  * survives a rollback without copying anything. Nodes an op throws away
  * (removed, replaced, overwritten) stay alive in the inverse entries: on
  * success they become the inverse patch's values, on failure the undo log
- * links them back. */
+ * links them back.
+ *
+ * Lookups go through a per-patch index (patch_index.h), so a patch of n ops
+ * on a list of n items is not quadratic. Limits are checked before a value
+ * is copied in: the depth of every value put into the document, and, for
+ * patch_apply_limited, the document's printed size (kept up to date from
+ * the sizes of what each op adds and removes) and the bytes copied. */
 
 enum undo_kind { U_LINKED, U_UNLINKED, U_ROOT };
 
@@ -135,6 +143,14 @@ struct apply {
   int index;
   char *err;
   size_t errlen;
+  struct pindex *px;
+  int track;       /* sizes are tracked (patch_apply_limited) */
+  size_t size;     /* json_pretty_size of the document, while tracked */
+  size_t cap;      /* the largest size allowed between ops; 0: none */
+  size_t work;     /* bytes copied, or measured to move */
+  size_t max_work; /* 0: none */
+  int changed;
+  int hit; /* the limit that refused the patch */
 };
 
 static void list_unlink(cJSON *parent, cJSON *node) {
@@ -209,8 +225,10 @@ static char *dupstr(const char *s) {
   return d;
 }
 
+/* index: the position in an array (SIZE_MAX: the end); unused for
+ * objects. */
 static int link_node(struct apply *a, cJSON *parent, cJSON *node, cJSON *next,
-                     const char *key, int created) {
+                     const char *key, int created, size_t index) {
   char *k = NULL;
   if (key && !(k = dupstr(key))) return PATCH_NOMEM;
   if (reserve_undo(a)) {
@@ -222,14 +240,23 @@ static int link_node(struct apply *a, cJSON *parent, cJSON *node, cJSON *next,
   node->string = k;
   node->type &= ~cJSON_StringIsConst;
   list_link(parent, node, next);
+  if (cJSON_IsArray(parent))
+    pindex_inserted(a->px, parent, index, node);
+  else
+    pindex_linked(a->px, parent, node);
   return PATCH_OK;
 }
 
-static int unlink_node(struct apply *a, cJSON *parent, cJSON *node) {
+static int unlink_node(struct apply *a, cJSON *parent, cJSON *node,
+                       size_t index) {
   if (reserve_undo(a)) return PATCH_NOMEM;
   a->undo[a->nundo++] =
       (struct undo){U_UNLINKED, parent, node, node->next, NULL, 0, 0};
   list_unlink(parent, node);
+  if (cJSON_IsArray(parent))
+    pindex_removed(a->px, parent, index);
+  else
+    pindex_unlinked(a->px, parent, node);
   return PATCH_OK;
 }
 
@@ -281,75 +308,158 @@ static char *path_with_index(const char *path, size_t index) {
   return s;
 }
 
+/* ---- limits ---- */
+
+static int too_deep(struct apply *a, size_t level, int height) {
+  if (level + (size_t)height <= JSON_MAX_DEPTH) return PATCH_OK;
+  a->hit = PATCH_LIMIT_DEPTH;
+  return fail(PATCH_TOO_LARGE, a->err, a->errlen,
+              "op %d: the result would be nested deeper than %d levels",
+              a->index, JSON_MAX_DEPTH);
+}
+
+/* Sets the tracked size to size - sub + add, if that is within the cap. */
+static int resize(struct apply *a, size_t add, size_t sub) {
+  if (!a->track) return PATCH_OK;
+  size_t s = a->size > sub ? a->size - sub : 0;
+  s = s > SIZE_MAX - add ? SIZE_MAX : s + add;
+  if (a->cap && s > a->cap) {
+    a->hit = PATCH_LIMIT_SIZE;
+    return fail(PATCH_TOO_LARGE, a->err, a->errlen,
+                "op %d: the document would grow past twice its size limit "
+                "(%zu bytes)",
+                a->index, a->cap / 2);
+  }
+  a->size = s;
+  return PATCH_OK;
+}
+
+static int charge(struct apply *a, size_t bytes) {
+  if (!a->track) return PATCH_OK;
+  a->work = a->work > SIZE_MAX - bytes ? SIZE_MAX : a->work + bytes;
+  if (!a->max_work || a->work <= a->max_work) return PATCH_OK;
+  a->hit = PATCH_LIMIT_WORK;
+  return fail(PATCH_TOO_LARGE, a->err, a->errlen,
+              "op %d: the patch copies more than %zu bytes of values (4 "
+              "times the state and the patch, plus 1 MiB)",
+              a->index, a->max_work);
+}
+
+/* The printed bytes of a value at nesting level lvl. */
+static size_t value_bytes(const struct json_stats *v, size_t lvl) {
+  return v->size + 2 * lvl * v->lines;
+}
+
+/* The bytes a member at level lvl takes in its container: its line, its
+ * key, its value, and a comma, or, when it is the only member, the
+ * container's closing line. */
+static size_t member_bytes(const cJSON *parent, const char *key,
+                           const struct json_stats *v, size_t lvl, int only) {
+  size_t n = 1 + 2 * lvl + value_bytes(v, lvl);
+  if (cJSON_IsObject(parent)) n += json_string_size(key) + 2;
+  return n + (only ? 1 + 2 * (lvl - 1) : 1);
+}
+
+static int measure(const cJSON *v, struct json_stats *st) {
+  json_stats(v, st);
+  return st->size == SIZE_MAX ? PATCH_NOMEM : PATCH_OK;
+}
+
+/* ---- locations ---- */
+
 /* A location a value can be put at or taken from. */
 struct loc {
   cJSON *parent; /* NULL for the root */
-  char *key;     /* unescaped last token, for objects */
+  char *key;     /* unescaped last token (owned) */
   cJSON *node;   /* what is there now, or NULL */
-  size_t index;  /* for arrays (for "-" only when the inverse needs it) */
+  size_t index;  /* arrays: the position; SIZE_MAX for "-" when unknown */
+  size_t level;  /* tokens in the path: how many containers hold it */
 };
 
+static size_t path_level(const char *path) {
+  size_t n = 0;
+  for (; *path; path++)
+    n += *path == '/';
+  return n;
+}
+
+static cJSON *child(struct apply *a, cJSON *c, const char *tok) {
+  if (cJSON_IsObject(c)) return pindex_member(a->px, c, tok);
+  size_t i;
+  cJSON *n = NULL;
+  if (!cJSON_IsArray(c) || ptr_index(tok, &i) != 0 ||
+      pindex_element(a->px, c, i, &n) != 0)
+    return NULL;
+  return n;
+}
+
+/* Finds the location path names. On failure nothing is left to free. */
 static int resolve(struct apply *a, const char *path, struct loc *l) {
   memset(l, 0, sizeof *l);
+  l->index = SIZE_MAX;
   if (*path == '\0') {
     l->node = *a->doc;
     return PATCH_OK;
   }
-  int rc = ptr_parent(*a->doc, path, &l->parent, &l->key);
-  if (rc == PATCH_CONFLICT)
+  char *tok = malloc(strlen(path) + 1);
+  if (!tok) return PATCH_NOMEM;
+  cJSON *node = *a->doc;
+  for (const char *p = path;;) {
+    p = ptr_token(p + 1, tok);
+    l->level++;
+    if (*p == '\0') break;
+    if (!(node = child(a, node, tok))) break;
+  }
+  if (!cJSON_IsObject(node) && !cJSON_IsArray(node)) {
+    free(tok);
     return conflict(a, "path \"%s\" not found", path, NULL);
-  if (rc != PATCH_OK) return rc;
-  if (cJSON_IsObject(l->parent)) {
-    l->node = cJSON_GetObjectItemCaseSensitive(l->parent, l->key);
+  }
+  l->parent = node;
+  l->key = tok;
+  if (cJSON_IsObject(node)) {
+    l->node = pindex_member(a->px, node, tok);
     return PATCH_OK;
   }
-  /* cJSON arrays are linked lists: walk once, and no further than needed.
-   * "-" is the end, which cJSON keeps in the first child's prev, so an
-   * append costs nothing unless the inverse needs its concrete index. */
-  if (strcmp(l->key, "-") == 0) {
-    l->node = NULL;
-    if (!a->want_inverse) return PATCH_OK;
-    for (cJSON *c = l->parent->child; c; c = c->next)
-      l->index++;
+  /* "-" is the end, which cJSON keeps in the first child's prev, so an
+   * append needs no index unless the inverse names it. */
+  if (strcmp(tok, "-") == 0) {
+    if (a->want_inverse) l->index = pindex_count(a->px, node);
     return PATCH_OK;
   }
-  if (ptr_index(l->key, &l->index) != 0)
-    return conflict(a, "\"%s\": not an array index", path, NULL);
-  l->node = l->parent->child;
-  size_t i = 0;
-  for (; l->node && i < l->index; i++)
-    l->node = l->node->next;
-  if (i < l->index)
-    return conflict(a, "\"%s\": index out of range", path, NULL);
-  return PATCH_OK;
+  const char *why = NULL;
+  if (ptr_index(tok, &l->index) != 0)
+    why = "\"%s\": not an array index";
+  else if (pindex_element(a->px, node, l->index, &l->node) != 0)
+    why = "\"%s\": index out of range";
+  if (!why) return PATCH_OK;
+  free(tok);
+  l->key = NULL;
+  return conflict(a, why, path, NULL);
 }
 
-/* Puts node at path: "add" semantics (arrays insert, objects set or
- * overwrite in place, "" swaps the root). *discarded receives what was
- * overwritten; *where the concrete path (caller frees). */
-static int put(struct apply *a, const char *path, cJSON *node, int created,
-               cJSON **discarded, char **where) {
-  struct loc l;
+/* Puts node at the resolved location l: "add" semantics (arrays insert,
+ * objects set or overwrite in place, "" swaps the root). *discarded
+ * receives what was overwritten; *where the concrete path (caller frees). */
+static int put_at(struct apply *a, const struct loc *l, const char *path,
+                  cJSON *node, int created, cJSON **discarded, char **where) {
+  int rc = PATCH_OK;
   *discarded = NULL;
-  *where = NULL;
-  int rc = resolve(a, path, &l);
-  if (rc == PATCH_OK && l.parent && cJSON_IsArray(l.parent) && a->want_inverse)
-    *where = path_with_index(path, l.index);
-  else if (rc == PATCH_OK)
-    *where = strdup(path);
-  if (rc == PATCH_OK && !*where) rc = PATCH_NOMEM;
-  if (rc == PATCH_OK && !l.parent) {
+  *where = l->parent && cJSON_IsArray(l->parent) && a->want_inverse
+               ? path_with_index(path, l->index)
+               : strdup(path);
+  if (!*where) rc = PATCH_NOMEM;
+  if (rc == PATCH_OK && !l->parent) {
     rc = set_root(a, node, created);
-    if (rc == PATCH_OK) *discarded = l.node;
-  } else if (rc == PATCH_OK && cJSON_IsArray(l.parent)) {
-    rc = link_node(a, l.parent, node, l.node, NULL, created);
+    if (rc == PATCH_OK) *discarded = l->node;
+  } else if (rc == PATCH_OK && cJSON_IsArray(l->parent)) {
+    rc = link_node(a, l->parent, node, l->node, NULL, created, l->index);
   } else if (rc == PATCH_OK) {
-    cJSON *next = l.node ? l.node->next : NULL;
-    if (l.node && (rc = unlink_node(a, l.parent, l.node)) == PATCH_OK)
-      *discarded = l.node;
-    if (rc == PATCH_OK) rc = link_node(a, l.parent, node, next, l.key, created);
+    cJSON *next = l->node ? l->node->next : NULL;
+    if (l->node && (rc = unlink_node(a, l->parent, l->node, 0)) == PATCH_OK)
+      *discarded = l->node;
+    if (rc == PATCH_OK)
+      rc = link_node(a, l->parent, node, next, l->key, created, 0);
   }
-  free(l.key);
   if (rc != PATCH_OK) {
     free(*where);
     *where = NULL;
@@ -358,66 +468,117 @@ static int put(struct apply *a, const char *path, cJSON *node, int created,
   return rc;
 }
 
-/* Finds an existing value and unlinks it. */
-static int take(struct apply *a, const char *path, cJSON **node, cJSON **next,
-                cJSON **parent, char **key) {
-  struct loc l;
-  int rc = resolve(a, path, &l);
-  if (rc == PATCH_OK && !l.node)
-    rc = conflict(a, "path \"%s\" not found", path, NULL);
-  if (rc == PATCH_OK && !l.parent)
-    rc = fail(PATCH_CONFLICT, a->err, a->errlen,
-              "op %d: cannot remove the whole document", a->index);
-  if (rc == PATCH_OK) {
-    *node = l.node;
-    *next = l.node->next;
-    *parent = l.parent;
-    rc = unlink_node(a, l.parent, l.node);
-  }
-  if (rc == PATCH_OK && key)
-    *key = l.key;
-  else
-    free(l.key);
-  return rc;
+/* Unlinks the existing value at l. */
+static int take_at(struct apply *a, const struct loc *l, const char *path) {
+  if (!l->node) return conflict(a, "path \"%s\" not found", path, NULL);
+  if (!l->parent)
+    return fail(PATCH_CONFLICT, a->err, a->errlen,
+                "op %d: cannot remove the whole document", a->index);
+  return unlink_node(a, l->parent, l->node, l->index);
 }
 
-/* add and copy: the inverse removes the new value or restores the old. */
-static int op_add(struct apply *a, const char *path, cJSON *value) {
-  cJSON *old;
+/* The size change of putting a value with stats v at l ("add"). */
+static int resize_put(struct apply *a, const struct loc *l,
+                      const struct json_stats *v,
+                      const struct json_stats *full) {
+  if (!a->track) return PATCH_OK;
+  if (!l->parent) return resize(a, full->size + 1, a->size);
+  if (l->node && cJSON_IsObject(l->parent)) {
+    struct json_stats old;
+    int rc = measure(l->node, &old);
+    return rc ? rc
+              : resize(a, value_bytes(v, l->level),
+                       value_bytes(&old, l->level));
+  }
+  return resize(
+      a, member_bytes(l->parent, l->key, v, l->level, !l->parent->child), 0);
+}
+
+/* add and copy: src (a value of the patch, or of the document for copy) is
+ * measured, checked and only then copied in. The inverse removes the new
+ * value or restores the old. */
+static int put_value(struct apply *a, const char *path, const cJSON *src,
+                     int is_copy) {
+  struct json_stats vs;
+  struct loc l;
+  cJSON *old, *node = NULL;
   char *where;
-  if (!value) return PATCH_NOMEM;
-  int rc = put(a, path, value, 1, &old, &where);
+  int rc = measure(src, &vs);
+  if (rc == PATCH_OK && is_copy) rc = charge(a, vs.size);
+  if (rc == PATCH_OK) rc = resolve(a, path, &l);
   if (rc != PATCH_OK) return rc;
+  rc = too_deep(a, l.level, vs.height);
+  if (rc == PATCH_OK) rc = resize_put(a, &l, &vs, &vs);
+  if (rc == PATCH_OK && !(node = json_copy_value(src))) rc = PATCH_NOMEM;
+  int same = rc == PATCH_OK && l.node &&
+             (!l.parent || cJSON_IsObject(l.parent)) &&
+             json_identical(l.node, src);
+  if (rc == PATCH_OK) rc = put_at(a, &l, path, node, 1, &old, &where);
+  free(l.key);
+  if (rc != PATCH_OK) return rc;
+  if (!same) a->changed = 1;
   if (old) return push_inv(a, OP_REPLACE, where, NULL, old, 0);
   return push_inv(a, OP_REMOVE, where, NULL, NULL, 0);
 }
 
 static int op_remove(struct apply *a, const char *path) {
-  cJSON *node, *next, *parent;
-  int rc = take(a, path, &node, &next, &parent, NULL);
+  struct loc l;
+  int rc = resolve(a, path, &l);
+  if (rc != PATCH_OK) return rc;
+  cJSON *node = l.node;
+  if (a->track && node && l.parent) {
+    struct json_stats vs;
+    rc = measure(node, &vs);
+    if (rc == PATCH_OK)
+      rc = resize(a, 0,
+                  member_bytes(l.parent, l.key, &vs, l.level,
+                               l.parent->child == node && !node->next));
+  }
+  if (rc == PATCH_OK) rc = take_at(a, &l, path);
+  free(l.key);
   char *p = rc == PATCH_OK ? strdup(path) : NULL;
   if (rc == PATCH_OK && !p) rc = PATCH_NOMEM;
-  return rc == PATCH_OK ? push_inv(a, OP_ADD, p, NULL, node, 0) : rc;
+  if (rc != PATCH_OK) return rc;
+  a->changed = 1;
+  return push_inv(a, OP_ADD, p, NULL, node, 0);
 }
 
-static int op_replace(struct apply *a, const char *path, cJSON *value) {
-  cJSON *old = NULL, *next, *parent;
-  char *key = NULL, *p = strdup(path);
-  int rc = value && p ? PATCH_OK : PATCH_NOMEM;
-  if (rc == PATCH_OK && *path == '\0') {
-    old = *a->doc;
-    rc = set_root(a, value, 1);
+static int op_replace(struct apply *a, const char *path, const cJSON *value) {
+  struct json_stats vs, old;
+  struct loc l;
+  cJSON *copy = NULL, *prev = NULL;
+  int rc = measure(value, &vs);
+  if (rc == PATCH_OK) rc = resolve(a, path, &l);
+  if (rc != PATCH_OK) return rc;
+  if (!l.node) rc = conflict(a, "path \"%s\" not found", path, NULL);
+  if (rc == PATCH_OK) rc = too_deep(a, l.level, vs.height);
+  if (rc == PATCH_OK && a->track && !l.parent)
+    rc = resize(a, vs.size + 1, a->size);
+  else if (rc == PATCH_OK && a->track && (rc = measure(l.node, &old)) == 0)
+    rc = resize(a, value_bytes(&vs, l.level), value_bytes(&old, l.level));
+  int same = rc == PATCH_OK && json_identical(l.node, value);
+  char *p = rc == PATCH_OK ? strdup(path) : NULL;
+  if (rc == PATCH_OK && (!p || !(copy = json_copy_value(value))))
+    rc = PATCH_NOMEM;
+  if (rc == PATCH_OK && !l.parent) {
+    prev = *a->doc;
+    rc = set_root(a, copy, 1);
   } else if (rc == PATCH_OK) {
-    rc = take(a, path, &old, &next, &parent, &key);
+    prev = l.node;
+    cJSON *next = l.node->next;
+    rc = take_at(a, &l, path);
     if (rc == PATCH_OK)
-      rc = link_node(a, parent, value, next,
-                     cJSON_IsObject(parent) ? key : NULL, 1);
+      rc = link_node(a, l.parent, copy, next,
+                     cJSON_IsObject(l.parent) ? l.key : NULL, 1, l.index);
   }
-  free(key);
-  if (rc == PATCH_OK) return push_inv(a, OP_REPLACE, p, NULL, old, 0);
-  cJSON_Delete(value); /* never linked when anything failed */
-  free(p);
-  return rc;
+  free(l.key);
+  if (rc != PATCH_OK) {
+    cJSON_Delete(copy); /* never linked when anything failed */
+    free(p);
+    return rc;
+  }
+  if (!same) a->changed = 1;
+  return push_inv(a, OP_REPLACE, p, NULL, prev, 0);
 }
 
 static int is_proper_prefix(const char *prefix, const char *path) {
@@ -425,51 +586,101 @@ static int is_proper_prefix(const char *prefix, const char *path) {
   return strncmp(prefix, path, n) == 0 && path[n] == '/';
 }
 
+/* The size and depth bookkeeping of a move: a node moved at the same level
+ * keeps its printed size, so only its line, key and comma move with it;
+ * one moved to another level (or to the root) is measured, and that walk
+ * counts as work. Returns the stats to account the node with. */
+static int move_stats(struct apply *a, const struct loc *f, const char *path,
+                      struct json_stats *v, struct json_stats *full) {
+  size_t to = path_level(path);
+  memset(v, 0, sizeof *v);
+  memset(full, 0, sizeof *full);
+  if (to == f->level && *path) return PATCH_OK;
+  if (!a->track && to <= f->level) return PATCH_OK;
+  int rc = measure(f->node, full);
+  if (rc == PATCH_OK) rc = charge(a, full->size);
+  if (rc == PATCH_OK && to > f->level) rc = too_deep(a, to, full->height);
+  v->lines = to == f->level ? 0 : full->lines;
+  return rc;
+}
+
 /* The inverse of a move is normally a move back (plus re-adding what the
  * move overwrote). When the target was an ancestor of the source, "move
  * back" would be a move into its own child, which RFC 6902 forbids, so the
  * inverse restores the target's old value and adds a copy of the node. */
 static int op_move(struct apply *a, const char *from, const char *path) {
-  cJSON *node, *next, *parent, *old;
+  struct json_stats v, full;
+  struct loc f, l;
+  cJSON *node, *old;
   char *where;
-  if (strcmp(from, path) == 0)
-    return ptr_get(*a->doc, from)
-               ? PATCH_OK
-               : conflict(a, "from \"%s\" not found", from, NULL);
+  if (strcmp(from, path) == 0) {
+    int rc = resolve(a, from, &f);
+    free(f.key);
+    if (rc == PATCH_OK && !f.node)
+      rc = conflict(a, "from \"%s\" not found", from, NULL);
+    return rc;
+  }
   if (is_proper_prefix(from, path))
     return conflict(a, "cannot move \"%s\" into its own child \"%s\"", from,
                     path);
-  int rc = take(a, from, &node, &next, &parent, NULL);
-  if (rc == PATCH_OK) rc = put(a, path, node, 0, &old, &where);
+  int rc = resolve(a, from, &f);
   if (rc != PATCH_OK) return rc;
+  node = f.node;
+  if (!node) rc = conflict(a, "path \"%s\" not found", from, NULL);
+  if (rc == PATCH_OK && f.parent) rc = move_stats(a, &f, path, &v, &full);
+  if (rc == PATCH_OK && a->track && f.parent)
+    rc = resize(a, 0,
+                member_bytes(f.parent, f.key, &v, f.level,
+                             f.parent->child == node && !node->next));
+  if (rc == PATCH_OK) rc = take_at(a, &f, from);
+  free(f.key);
+  if (rc == PATCH_OK) rc = resolve(a, path, &l);
+  if (rc != PATCH_OK) return rc;
+  rc = resize_put(a, &l, &v, &full);
+  if (rc == PATCH_OK) rc = put_at(a, &l, path, node, 0, &old, &where);
+  free(l.key);
+  if (rc != PATCH_OK) return rc;
+  a->changed = 1;
   /* Entries are pushed in reverse: the inverse is built last entry first. */
   if (is_proper_prefix(where, from)) {
     cJSON *copy = a->want_inverse ? json_copy_value(node) : NULL;
-    char *f = strdup(from);
-    rc = f && (copy || !a->want_inverse) ? PATCH_OK : PATCH_NOMEM;
+    char *fr = strdup(from);
+    rc = fr && (copy || !a->want_inverse) ? PATCH_OK : PATCH_NOMEM;
     if (rc == PATCH_OK)
-      rc = push_inv(a, OP_ADD, f, NULL, copy, 1);
+      rc = push_inv(a, OP_ADD, fr, NULL, copy, 1);
     else
-      free(f), cJSON_Delete(copy);
+      free(fr), cJSON_Delete(copy);
     if (rc != PATCH_OK) return free(where), rc;
     return push_inv(a, old ? OP_REPLACE : OP_REMOVE, where, NULL, old, 0);
   }
-  char *f = strdup(from), *w = old ? strdup(where) : NULL;
-  rc = f && (w || !old) ? PATCH_OK : PATCH_NOMEM;
+  char *fr = strdup(from), *w = old ? strdup(where) : NULL;
+  rc = fr && (w || !old) ? PATCH_OK : PATCH_NOMEM;
   if (rc == PATCH_OK && old)
     rc = push_inv(a, OP_ADD, w, NULL, old, 0);
   else
     free(w);
-  if (rc == PATCH_OK) return push_inv(a, OP_MOVE, f, where, NULL, 0);
-  free(f);
+  if (rc == PATCH_OK) return push_inv(a, OP_MOVE, fr, where, NULL, 0);
+  free(fr);
   free(where);
   return rc;
 }
 
+static int op_copy(struct apply *a, const char *from, const char *path) {
+  struct loc f;
+  int rc = resolve(a, from, &f);
+  free(f.key);
+  if (rc != PATCH_OK) return rc;
+  if (!f.node) return conflict(a, "from \"%s\" not found", from, NULL);
+  return put_value(a, path, f.node, 1);
+}
+
 static int op_test(struct apply *a, const char *path, const cJSON *value) {
-  cJSON *node = ptr_get(*a->doc, path);
-  if (!node) return conflict(a, "path \"%s\" not found", path, NULL);
-  if (!json_equal(node, value))
+  struct loc l;
+  int rc = resolve(a, path, &l);
+  free(l.key);
+  if (rc != PATCH_OK) return rc;
+  if (!l.node) return conflict(a, "path \"%s\" not found", path, NULL);
+  if (!json_equal(l.node, value))
     return conflict(a, "test failed at \"%s\"", path, NULL);
   return PATCH_OK;
 }
@@ -479,16 +690,12 @@ static int apply_op(struct apply *a, const cJSON *op) {
   const cJSON *fromj = cJSON_GetObjectItemCaseSensitive(op, "from");
   const cJSON *value = cJSON_GetObjectItemCaseSensitive(op, "value");
   const char *from = fromj ? fromj->valuestring : NULL;
-  cJSON *src;
   switch (op_kind(cJSON_GetObjectItemCaseSensitive(op, "op")->valuestring)) {
-  case OP_ADD: return op_add(a, path, json_copy_value(value));
+  case OP_ADD: return put_value(a, path, value, 0);
   case OP_REMOVE: return op_remove(a, path);
-  case OP_REPLACE: return op_replace(a, path, json_copy_value(value));
+  case OP_REPLACE: return op_replace(a, path, value);
   case OP_MOVE: return op_move(a, from, path);
-  case OP_COPY:
-    src = ptr_get(*a->doc, from);
-    return src ? op_add(a, path, json_copy_value(src))
-               : conflict(a, "from \"%s\" not found", from, NULL);
+  case OP_COPY: return op_copy(a, from, path);
   case OP_TEST: return op_test(a, path, value);
   }
   return PATCH_INVALID;
@@ -550,18 +757,45 @@ static void finish(struct apply *a, int ok) {
   }
   free(a->undo);
   free(a->inv);
+  pindex_free(a->px);
 }
 
-int patch_apply(cJSON **doc, const cJSON *ops, cJSON **inverse, char *err,
-                size_t errlen) {
+static size_t sat_add(size_t x, size_t y) {
+  return x > SIZE_MAX - y ? SIZE_MAX : x + y;
+}
+
+int patch_apply_limited(cJSON **doc, const cJSON *ops, struct patch_limits *lim,
+                        cJSON **inverse, char *err, size_t errlen) {
+  if (lim) lim->changed = 0, lim->hit = PATCH_LIMIT_NONE;
   int rc = patch_validate(ops, err, errlen);
-  if (rc != PATCH_OK) return rc;
+  if (rc != PATCH_OK) {
+    if (lim && !lim->size) lim->size = json_pretty_size(*doc);
+    return rc;
+  }
   struct apply a = {.doc = doc,
                     .want_inverse = inverse != NULL,
                     .err = err,
-                    .errlen = errlen};
+                    .errlen = errlen,
+                    .px = pindex_new()};
+  if (lim) {
+    a.track = 1;
+    a.size = lim->size ? lim->size : json_pretty_size(*doc);
+    a.cap = lim->max_size ? sat_add(lim->max_size, lim->max_size) : 0;
+    size_t ops_size = json_pretty_size(ops);
+    a.max_work = sat_add(sat_add(a.size, ops_size) > SIZE_MAX / 4
+                             ? SIZE_MAX
+                             : 4 * sat_add(a.size, ops_size),
+                         (size_t)1 << 20);
+  }
+  size_t size_before = a.size;
   for (const cJSON *op = ops->child; op; op = op->next, a.index++)
     if ((rc = apply_op(&a, op)) != PATCH_OK) break;
+  if (rc == PATCH_OK && lim && lim->max_size && a.size > lim->max_size) {
+    a.hit = PATCH_LIMIT_SIZE;
+    rc = fail(PATCH_TOO_LARGE, err, errlen,
+              "the document would be %zu bytes, over its size limit of %zu",
+              a.size, lim->max_size);
+  }
   if (rc == PATCH_OK && inverse) rc = build_inverse(&a, inverse);
   if (rc == PATCH_NOMEM) fail(rc, err, errlen, "out of memory");
   if (rc != PATCH_OK) {
@@ -570,138 +804,16 @@ int patch_apply(cJSON **doc, const cJSON *ops, cJSON **inverse, char *err,
     for (size_t i = 0; i < a.ninv; i++)
       cJSON_Delete(a.inv[i].value);
   }
+  if (lim) {
+    lim->size = rc == PATCH_OK ? a.size : size_before;
+    lim->changed = rc == PATCH_OK && a.changed;
+    lim->hit = rc == PATCH_TOO_LARGE ? a.hit : PATCH_LIMIT_NONE;
+  }
   finish(&a, rc == PATCH_OK);
   return rc;
 }
 
-/* ---- diff ---- */
-
-struct differ {
-  cJSON *ops;
-  struct ptr_buf path;
-  int nomem;
-};
-
-static void emit(struct differ *d, const char *op, const cJSON *value) {
-  if (d->nomem) return;
-  cJSON *o = cJSON_CreateObject();
-  cJSON *v = value ? json_copy_value(value) : NULL;
-  if (o && (!value || v) && cJSON_AddStringToObject(o, "op", op) &&
-      cJSON_AddStringToObject(o, "path", d->path.s ? d->path.s : "") &&
-      (!v || cJSON_AddItemToObject(o, "value", v))) {
-    cJSON_AddItemToArray(d->ops, o);
-    return;
-  }
-  if (v && !v->string) cJSON_Delete(v);
-  cJSON_Delete(o);
-  d->nomem = 1;
-}
-
-/* Finds key among obj's members, starting at *cursor and wrapping around.
- * Two versions of one object usually list their keys in the same order, so
- * the search is usually a single step and a diff stays linear. */
-static const cJSON *find_key(const cJSON *obj, const char *key,
-                             const cJSON **cursor) {
-  const cJSON *start = *cursor ? *cursor : obj->child, *c = start;
-  if (!c) return NULL;
-  do {
-    if (c->string && strcmp(c->string, key) == 0) {
-      *cursor = c->next;
-      return c;
-    }
-    c = c->next ? c->next : obj->child;
-  } while (c != start);
-  return NULL;
-}
-
-static void diff_value(struct differ *d, const cJSON *a, const cJSON *b);
-
-static void diff_object(struct differ *d, const cJSON *a, const cJSON *b) {
-  size_t mark = d->path.len;
-  const cJSON *cursor = NULL;
-  for (const cJSON *x = a->child; x && !d->nomem; x = x->next) {
-    const cJSON *y = find_key(b, x->string, &cursor);
-    if (ptr_push(&d->path, x->string))
-      d->nomem = 1;
-    else if (!y)
-      emit(d, "remove", NULL);
-    else
-      diff_value(d, x, y);
-    ptr_truncate(&d->path, mark);
-  }
-  cursor = NULL;
-  for (const cJSON *y = b->child; y && !d->nomem; y = y->next) {
-    if (find_key(a, y->string, &cursor)) continue;
-    if (ptr_push(&d->path, y->string))
-      d->nomem = 1;
-    else
-      emit(d, "add", y);
-    ptr_truncate(&d->path, mark);
-  }
-}
-
-static size_t count(const cJSON *arr) {
-  size_t n = 0;
-  for (const cJSON *c = arr->child; c; c = c->next)
-    n++;
-  return n;
-}
-
-/* Trims the common prefix and suffix, diffs the overlap element by element
- * (so a field changed inside one item is one small op), then adds or
- * removes the rest; removals go from the highest index down so that each
- * index is still valid when its op applies. */
-static void diff_array(struct differ *d, const cJSON *a, const cJSON *b) {
-  size_t na = count(a), nb = count(b), pre = 0, suf = 0, mark = d->path.len;
-  const cJSON *x = a->child, *y = b->child;
-  while (x && y && json_equal(x, y))
-    x = x->next, y = y->next, pre++;
-  const cJSON *xe = a->child ? a->child->prev : NULL;
-  const cJSON *ye = b->child ? b->child->prev : NULL;
-  while (pre + suf < na && pre + suf < nb && json_equal(xe, ye))
-    xe = xe->prev, ye = ye->prev, suf++;
-  size_t ma = na - pre - suf, mb = nb - pre - suf, m = ma < mb ? ma : mb;
-  for (size_t k = 0; k < m && !d->nomem; k++, x = x->next, y = y->next) {
-    if (ptr_push_index(&d->path, pre + k))
-      d->nomem = 1;
-    else
-      diff_value(d, x, y);
-    ptr_truncate(&d->path, mark);
-  }
-  for (size_t k = m; k < mb && !d->nomem; k++, y = y->next) {
-    if (ptr_push_index(&d->path, pre + k))
-      d->nomem = 1;
-    else
-      emit(d, "add", y);
-    ptr_truncate(&d->path, mark);
-  }
-  for (size_t k = ma; k > m && !d->nomem; k--) {
-    if (ptr_push_index(&d->path, pre + k - 1))
-      d->nomem = 1;
-    else
-      emit(d, "remove", NULL);
-    ptr_truncate(&d->path, mark);
-  }
-}
-
-static void diff_value(struct differ *d, const cJSON *a, const cJSON *b) {
-  int ta = a->type & 0xFF, tb = b->type & 0xFF;
-  if (ta != tb)
-    emit(d, "replace", b);
-  else if (ta == cJSON_Object)
-    diff_object(d, a, b);
-  else if (ta == cJSON_Array)
-    diff_array(d, a, b);
-  else if (!json_equal(a, b))
-    emit(d, "replace", b);
-}
-
-cJSON *patch_diff(const cJSON *a, const cJSON *b) {
-  struct differ d = {cJSON_CreateArray(), {NULL, 0, 0}, 0};
-  if (!d.ops) return NULL;
-  diff_value(&d, a, b);
-  free(d.path.s);
-  if (!d.nomem) return d.ops;
-  cJSON_Delete(d.ops);
-  return NULL;
+int patch_apply(cJSON **doc, const cJSON *ops, cJSON **inverse, char *err,
+                size_t errlen) {
+  return patch_apply_limited(doc, ops, NULL, inverse, err, errlen);
 }

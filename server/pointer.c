@@ -28,9 +28,7 @@ int ptr_index(const char *token, size_t *index) {
   return 0;
 }
 
-/* Unescapes the token that starts at p (just after its '/') into out and
- * returns where it ends. The pointer must already be known to be valid. */
-static const char *decode_token(const char *p, char *out) {
+const char *ptr_token(const char *p, char *out) {
   while (*p && *p != '/') {
     if (*p == '~') {
       *out++ = p[1] == '0' ? '~' : '/';
@@ -64,7 +62,7 @@ int ptr_parent(const cJSON *doc, const char *ptr, cJSON **parent, char **last) {
   const cJSON *node = doc;
   const char *p = ptr;
   for (;;) {
-    p = decode_token(p + 1, tok);
+    p = ptr_token(p + 1, tok);
     if (*p == '\0') break;
     node = ptr_child(node, tok);
     if (!node) break;

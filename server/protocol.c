@@ -105,6 +105,87 @@ static const char *decode_fields(struct msg *m, char *err, size_t errlen) {
   return NULL;
 }
 
+/* ---- reading ref and name from a message the parser refused ----------
+ *
+ * A message can be refused as a whole for one bad byte anywhere (a "\u0000"
+ * or a lone surrogate in a string, invalid UTF-8, nesting past the depth
+ * limit), and its sender must still learn which change was refused. So the
+ * top-level object is walked leniently, without recursion and without
+ * trusting anything in it: strings end at the next unescaped quote,
+ * containers at their matching bracket, and only the members "ref" and
+ * "name" are parsed (strictly) on their own. */
+
+static size_t lax_ws(const char *b, size_t n, size_t i) {
+  while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r'))
+    i++;
+  return i;
+}
+
+static size_t lax_string(const char *b, size_t n, size_t i) {
+  for (i++; i < n; i++) {
+    if (b[i] == '\\')
+      i++;
+    else if (b[i] == '"')
+      return i + 1;
+  }
+  return n;
+}
+
+static size_t lax_value(const char *b, size_t n, size_t i) {
+  if (i < n && b[i] == '"') return lax_string(b, n, i);
+  if (i < n && (b[i] == '{' || b[i] == '[')) {
+    size_t depth = 0;
+    while (i < n) {
+      if (b[i] == '"') {
+        i = lax_string(b, n, i);
+        continue;
+      }
+      if (b[i] == '{' || b[i] == '[')
+        depth++;
+      else if ((b[i] == '}' || b[i] == ']') && --depth == 0)
+        return i + 1;
+      i++;
+    }
+    return n;
+  }
+  while (i < n && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' &&
+         b[i] != '\t' && b[i] != '\n' && b[i] != '\r')
+    i++;
+  return i;
+}
+
+void msg_recover(const char *buf, size_t len, cJSON **ref_out, char *name_out) {
+  size_t i = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+  size_t ref_at = 0, ref_end = 0, name_at = 0, name_end = 0;
+  i = lax_ws(buf, len, i);
+  if (i >= len || buf[i] != '{') return;
+  for (i++;;) {
+    i = lax_ws(buf, len, i);
+    if (i >= len || buf[i] != '"') break;
+    size_t key_at = i, key_end = lax_string(buf, len, i);
+    i = lax_ws(buf, len, key_end);
+    if (i >= len || buf[i] != ':') break;
+    size_t at = lax_ws(buf, len, i + 1), end = lax_value(buf, len, at);
+    cJSON *key = json_parse(buf + key_at, key_end - key_at, NULL);
+    if (cJSON_IsString(key) && strcmp(key->valuestring, "ref") == 0)
+      ref_at = at, ref_end = end;
+    else if (cJSON_IsString(key) && strcmp(key->valuestring, "name") == 0)
+      name_at = at, name_end = end;
+    cJSON_Delete(key);
+    i = lax_ws(buf, len, end);
+    if (i >= len || buf[i] != ',') break;
+    i++;
+  }
+  if (ref_out && ref_end > ref_at)
+    *ref_out = json_parse(buf + ref_at, ref_end - ref_at, NULL);
+  if (name_out && name_end > name_at) {
+    cJSON *name = json_parse(buf + name_at, name_end - name_at, NULL);
+    if (cJSON_IsString(name) && strlen(name->valuestring) <= NAME_MAX_LEN)
+      strcpy(name_out, name->valuestring);
+    cJSON_Delete(name);
+  }
+}
+
 const char *msg_decode(const char *buf, size_t len, struct msg *m, char *err,
                        size_t errlen, cJSON **ref_out, char *name_out) {
   memset(m, 0, sizeof *m);
@@ -115,6 +196,7 @@ const char *msg_decode(const char *buf, size_t len, struct msg *m, char *err,
   if (!m->root) {
     snprintf(err, errlen, "not JSON: %s at column %d", jerr.message,
              jerr.column);
+    msg_recover(buf, len, ref_out, name_out);
     return ERR_BAD_MESSAGE;
   }
   const char *code = NULL;

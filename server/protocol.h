@@ -56,9 +56,19 @@ struct msg {
  * (ERR_BAD_MESSAGE or ERR_INVALID_PATCH) with a message in err; then
  * *ref_out, if not NULL, receives a copy of the message's ref (caller frees)
  * and name_out (size NAME_MAX_LEN + 1) the name, if there were any, so the
- * error can carry them. */
+ * error can carry them. They are recovered even from a message that is not
+ * valid JSON as a whole (see msg_recover). */
 const char *msg_decode(const char *buf, size_t len, struct msg *m, char *err,
                        size_t errlen, cJSON **ref_out, char *name_out);
+
+/* Reads the members "ref" and "name" of a top-level object that the strict
+ * parser refused, walking it leniently (linear, no recursion) and parsing
+ * only those two members' values. *ref_out receives the ref (caller frees)
+ * if one is found and is valid JSON on its own; name_out (size
+ * NAME_MAX_LEN + 1) the name if it is such a string. Either may be NULL;
+ * what is not found is left untouched. The last occurrence of a member
+ * wins, as in JSON.parse. */
+void msg_recover(const char *buf, size_t len, cJSON **ref_out, char *name_out);
 
 void msg_free(struct msg *m);
 

@@ -135,7 +135,8 @@ int server_run(const struct config *cfg) {
   mallopt(M_MXFAST, 0);
   uv_loop_init(&srv.loop);
   hub_init(&srv.hub, cfg);
-  store_init(&srv.hub.store, cfg->history);
+  store_init(&srv.hub.store, cfg->history, cfg->history_bytes,
+             cfg->max_state);
   if (cfg->log_file &&
       !(srv.hub.log = eventlog_open(cfg->log_file, EVENTLOG_MAX_BYTES)))
     goto out_store;

@@ -8,20 +8,32 @@
 
 #include "patch.h"
 
-void store_init(struct store *st, int history_cap) {
+void store_init(struct store *st, int history_cap, size_t history_max,
+                size_t max_state) {
   memset(st, 0, sizeof *st);
   st->history_cap = history_cap > 0 ? history_cap : 1;
+  st->history_max = history_max;
+  st->max_state = max_state;
 }
 
-static void entry_clear(struct history_entry *e) {
+static void entry_clear(struct store *st, struct history_entry *e) {
   cJSON_Delete(e->ops);
   cJSON_Delete(e->inverse);
   e->ops = e->inverse = NULL;
+  st->history_bytes -= e->bytes;
+  e->bytes = 0;
+}
+
+/* Drops the oldest entry of s. */
+static void drop_oldest(struct state *s) {
+  entry_clear(s->store, &s->hist[s->hist_head]);
+  s->hist_head = (s->hist_head + 1) % s->hist_cap;
+  s->hist_len--;
 }
 
 static void state_free(struct state *s) {
-  for (int i = 0; i < s->hist_len; i++)
-    entry_clear(&s->hist[(s->hist_head + i) % s->hist_cap]);
+  while (s->hist_len)
+    drop_oldest(s);
   free(s->hist);
   cJSON_Delete(s->current);
   cJSON_Delete(s->disk);
@@ -114,6 +126,7 @@ struct state *store_add(struct store *st, const char *name, const char *path) {
     return NULL;
   }
   s->status = FILE_ABSENT;
+  s->store = st;
   if (index_grow(st) != 0) {
     free(s->name);
     free(s->path);
@@ -140,41 +153,90 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Records a change; takes ownership of ops and inverse. */
+static size_t entry_bytes(const cJSON *ops, const cJSON *inverse) {
+  struct json_stats a, b;
+  json_stats(ops, &a);
+  json_stats(inverse, &b);
+  return a.mem / 2 + b.mem / 2 > SIZE_MAX / 2 ? SIZE_MAX : a.mem + b.mem;
+}
+
+/* Drops the oldest entry held by any state; 0 if there was none. */
+static int evict_oldest(struct store *st) {
+  struct state *pick = NULL;
+  for (struct state *s = st->head; s; s = s->next)
+    if (s->hist_len &&
+        (!pick || s->hist[s->hist_head].seq < pick->hist[pick->hist_head].seq))
+      pick = s;
+  if (pick) drop_oldest(pick);
+  return pick != NULL;
+}
+
+/* Records a change; takes ownership of ops and inverse. The history of all
+ * states together is held to history_max bytes, the oldest entries going
+ * first. A change too large to keep at all also makes the entries before
+ * it useless (they cannot reach back past it), so they go too. */
 static void history_push(struct state *s, cJSON *ops, cJSON *inverse,
                          const char *origin) {
-  struct history_entry *e;
-  if (s->hist_len == s->hist_cap) {
-    e = &s->hist[s->hist_head];
-    entry_clear(e);
-    s->hist_head = (s->hist_head + 1) % s->hist_cap;
-  } else {
-    e = &s->hist[(s->hist_head + s->hist_len) % s->hist_cap];
-    s->hist_len++;
+  struct store *st = s->store;
+  size_t bytes = entry_bytes(ops, inverse);
+  if (!ops || !inverse || (st->history_max && bytes > st->history_max)) {
+    cJSON_Delete(ops);
+    cJSON_Delete(inverse);
+    while (s->hist_len)
+      drop_oldest(s);
+    return;
   }
+  if (s->hist_len == s->hist_cap) drop_oldest(s);
+  struct history_entry *e =
+      &s->hist[(s->hist_head + s->hist_len) % s->hist_cap];
+  s->hist_len++;
   e->version = s->version;
   e->time_ms = now_ms();
   snprintf(e->origin, sizeof e->origin, "%s", origin);
   e->ops = ops;
   e->inverse = inverse;
+  e->bytes = bytes;
+  e->seq = ++st->seq;
+  st->history_bytes += bytes;
+  while (st->history_max && st->history_bytes > st->history_max &&
+         evict_oldest(st))
+    ;
 }
 
 int store_apply(struct state *s, const cJSON *ops, const char *origin,
                 bool *changed, char *err, size_t errlen) {
   *changed = false;
-  if (cJSON_GetArraySize(ops) == 0) return PATCH_OK;
+  if (!ops->child) return PATCH_OK;
   cJSON *inverse = NULL;
-  int rc = patch_apply(&s->current, ops, &inverse, err, errlen);
+  struct patch_limits lim = {.size = s->size, .max_size = s->store->max_state};
+  int rc = patch_apply_limited(&s->current, ops, &lim, &inverse, err, errlen);
+  if (rc == PATCH_TOO_LARGE && lim.hit == PATCH_LIMIT_SIZE && err)
+    snprintf(err, errlen,
+             "the change would make the state larger than --max-state "
+             "(%zu bytes as its file is written); nothing was applied",
+             s->store->max_state);
   if (rc != PATCH_OK) return rc;
+  s->size = lim.size;
+  if (!lim.changed) {
+    cJSON_Delete(inverse);
+    return PATCH_OK;
+  }
   s->version++;
   *changed = true;
-  cJSON *copy = cJSON_Duplicate(ops, 1);
-  history_push(s, copy, inverse, origin);
+  history_push(s, cJSON_Duplicate(ops, 1), inverse, origin);
   return PATCH_OK;
 }
 
 int store_replace(struct state *s, cJSON *value, const char *origin,
                   cJSON **ops_out) {
+  struct json_stats vs;
+  json_stats(value, &vs);
+  size_t size = vs.size == SIZE_MAX ? SIZE_MAX : vs.size + 1;
+  if (vs.height > JSON_MAX_DEPTH ||
+      (s->store->max_state && size > s->store->max_state)) {
+    cJSON_Delete(value);
+    return PATCH_TOO_LARGE;
+  }
   cJSON *ops, *inverse;
   if (s->current) {
     ops = patch_diff(s->current, value);
@@ -192,9 +254,9 @@ int store_replace(struct state *s, cJSON *value, const char *origin,
     cJSON_Delete(ops);
     cJSON_Delete(inverse);
     cJSON_Delete(value);
-    return -1;
+    return PATCH_NOMEM;
   }
-  if (cJSON_GetArraySize(ops) == 0 && s->current) {
+  if (!ops->child && s->current) {
     cJSON_Delete(inverse);
     cJSON_Delete(value);
     *ops_out = ops;
@@ -203,6 +265,7 @@ int store_replace(struct state *s, cJSON *value, const char *origin,
   int created = s->current == NULL;
   cJSON_Delete(s->current);
   s->current = value;
+  s->size = size;
   s->version++;
   *ops_out = ops;
   /* A state's first value has nothing to undo to: history starts after. */
@@ -220,14 +283,19 @@ const struct history_entry *store_history(const struct state *s, int i) {
 
 cJSON *store_value_at(const struct state *s, uint64_t version) {
   if (!s->current || version < 1 || version > s->version) return NULL;
-  /* Walk back from the newest entry, undoing each change after version. */
-  uint64_t oldest = s->hist_len ? store_history(s, 0)->version : s->version;
-  if (version + 1 < oldest) return NULL;
+  if (version == s->version) return cJSON_Duplicate(s->current, 1);
+  /* Walk back from the newest entry, undoing each change after version;
+   * the entries must reach from the current version down without a gap. */
+  if (!s->hist_len ||
+      store_history(s, s->hist_len - 1)->version != s->version ||
+      version + 1 < store_history(s, 0)->version)
+    return NULL;
   cJSON *doc = cJSON_Duplicate(s->current, 1);
-  for (int i = s->hist_len - 1; i >= 0 && doc; i--) {
+  uint64_t want = s->version;
+  for (int i = s->hist_len - 1; i >= 0 && doc; i--, want--) {
     const struct history_entry *e = store_history(s, i);
     if (e->version <= version) break;
-    if (!e->inverse ||
+    if (e->version != want || !e->inverse ||
         patch_apply(&doc, e->inverse, NULL, NULL, 0) != PATCH_OK) {
       cJSON_Delete(doc);
       return NULL;

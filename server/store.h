@@ -28,14 +28,19 @@ struct history_entry {
   char origin[40];
   cJSON *ops;     /* turned version-1 into version; owned */
   cJSON *inverse; /* undoes it; owned */
+  size_t bytes;   /* estimated heap bytes of ops and inverse */
+  uint64_t seq;   /* order of recording across all states */
 };
 
 struct mirror_file; /* the mirror module's per-file bookkeeping */
+
+struct store;
 
 struct state {
   char *name;
   char *path;     /* the file, absolute */
   cJSON *current; /* NULL while the state does not exist */
+  size_t size;    /* json_pretty_size(current): the bytes of its file */
   cJSON *disk;    /* last value known on disk; NULL if none */
   uint64_t version;
   enum file_status status;
@@ -45,6 +50,7 @@ struct state {
   struct history_entry *hist; /* ring of cap entries */
   int hist_cap, hist_len, hist_head;
   struct mirror_file *file;
+  struct store *store;
   struct state *next;
   struct state *hnext; /* the store's index */
 };
@@ -54,10 +60,20 @@ struct store {
   struct state **index;      /* by name: nindex chains through hnext */
   size_t nindex;
   int nstates;
-  int history_cap;
+  int history_cap;      /* entries kept per state */
+  size_t history_max;   /* bytes kept by all states' history together */
+  size_t history_bytes; /* bytes held now */
+  size_t max_state;     /* largest json_pretty_size of a state; 0: none */
+  uint64_t seq;
 };
 
-void store_init(struct store *st, int history_cap);
+/* history_cap: entries kept per state; history_max: estimated heap bytes
+ * the history of all states may hold together, the oldest entries (of any
+ * state) being dropped first (0: no limit); max_state: the largest
+ * json_pretty_size a state may have, i.e. the size of its file (0: no
+ * limit). */
+void store_init(struct store *st, int history_cap, size_t history_max,
+                size_t max_state);
 void store_free(struct store *st);
 
 /* Returns the state called name, or NULL. Borrowed. */
@@ -71,10 +87,12 @@ struct state *store_add(struct store *st, const char *name, const char *path);
 void store_remove(struct store *st, struct state *s);
 
 /* Applies ops to s->current (which must exist) as the next version.
- * Returns PATCH_OK (and the new version in s->version; an empty or no-op
- * patch spends no version and leaves *changed false), or a patch_result
- * error with a message in err; s is then unchanged. The history records the
- * change; ops is borrowed. */
+ * Returns PATCH_OK (and the new version in s->version), or a patch_result
+ * error with a message in err; s is then unchanged. PATCH_TOO_LARGE when
+ * the result would be larger than the store's max_state or nested too
+ * deep. A patch that changes nothing (empty, tests only, values put back
+ * equal) spends no version and leaves *changed false. The history records
+ * the change; ops is borrowed. */
 int store_apply(struct state *s, const cJSON *ops, const char *origin,
                 bool *changed, char *err, size_t errlen);
 
@@ -82,12 +100,15 @@ int store_apply(struct state *s, const cJSON *ops, const char *origin,
  * e.g. a merged file change or a new state. *ops_out receives the patch
  * from the old value (caller frees; [] if equal, and then no version is
  * spent). For a state that did not exist, the patch is one "replace" of
- * the root. Returns 0, or -1 on allocation failure. */
+ * the root. Returns 0, PATCH_TOO_LARGE if value is larger than max_state
+ * or nested deeper than JSON_MAX_DEPTH, or PATCH_NOMEM; on failure value is
+ * freed and s is unchanged. */
 int store_replace(struct state *s, cJSON *value, const char *origin,
                   cJSON **ops_out);
 
-/* The value of s at an earlier version still in the history ring, as a new
- * tree (caller frees); NULL if the version is no longer held. */
+/* The value of s at an earlier version still in the history ring (or the
+ * current one), as a new tree (caller frees); NULL if the version is no
+ * longer held. */
 cJSON *store_value_at(const struct state *s, uint64_t version);
 
 /* History entry i, 0 = oldest held. */

@@ -71,11 +71,17 @@ const struct usage_option usage_options[] = {
     {"max-pending", 0, "SIZE", S, OPT_MAX_PENDING, VAL_WORD, "64MiB",
      "unsent output after which a client that stopped reading is dropped"},
     {"max-state", 0, "SIZE", S, OPT_MAX_STATE, VAL_WORD, "256MiB",
-     "largest state file"},
+     "largest state, measured as its file is written; held for the file "
+     "read, the state in memory and every change"},
+    {"max-ops", 0, "N", S, OPT_MAX_OPS, VAL_WORD, "100000",
+     "most operations in one patch; more is too_large"},
     {"max-clients", 0, "N", S, OPT_MAX_CLIENTS, VAL_WORD, "4096",
      "most connections at once"},
     {"history", 0, "N", S, OPT_HISTORY, VAL_WORD, "100",
      "versions kept per state for history and revert"},
+    {"history-bytes", 0, "SIZE", S, OPT_HISTORY_BYTES, VAL_WORD, "64MiB",
+     "memory the history of all states may take; the oldest entries go "
+     "first; 0: no byte limit"},
     {"max-states", 0, "N", S, OPT_MAX_STATES, VAL_WORD, "10000",
      "most states at once; further names under --dir are refused"},
     {"follow-symlinks", 0, NULL, S, OPT_FOLLOW_SYMLINKS, VAL_NONE, NULL,

@@ -8,7 +8,13 @@
  *   - on success the inverse is valid, names no "-", and applied to the
  *     result gives back a document equal to the original;
  *   - diff(a, b) applied to a gives b, for the two documents and for the
- *     document before and after the patch; diff(a, a) is empty. */
+ *     document before and after the patch; diff(a, a) is empty;
+ *   - patch growth: with limits, the tracked size equals the printed size
+ *     after every apply, the result is never deeper than JSON_MAX_DEPTH nor
+ *     (on success) larger than the size limit, a refusal changes nothing,
+ *     and a patch reported as changing nothing left an equal document.
+ * Raw inputs also generate ops that copy the whole document into itself,
+ * which double its size and depth (the growth cases). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,16 +80,72 @@ static void check_inverse_shape(const cJSON *doc, const cJSON *ops,
   cJSON_Delete(x);
 }
 
-static void run(const cJSON *doc, const cJSON *ops, const cJSON *other) {
+/* The size limit of the main apply: above what any generated document
+ * reaches without growth ops, and small enough that growth stops fast. */
+#define FUZZ_MAX_SIZE (64 << 10)
+
+/* The growth properties: the same patch applied with a smaller limit. */
+static void check_limited(const cJSON *doc, const cJSON *ops, size_t max_size,
+                          int plain_rc) {
+  char err[200];
+  char *before = exact_text(doc);
+  cJSON *d = cJSON_Duplicate(doc, 1);
+  struct patch_limits lim = {
+      .size = json_pretty_size(doc), .max_size = max_size, .changed = -1};
+  int rc = patch_apply_limited(&d, ops, &lim, NULL, err, sizeof err);
+  struct json_stats st;
+  json_stats(d, &st);
+  FUZZ_CHECK(st.height <= JSON_MAX_DEPTH, "a result deeper than the limit");
+  FUZZ_CHECK(lim.size == st.size + 1, "tracked size differs from printed");
+  if (rc == PATCH_OK) {
+    FUZZ_CHECK(!max_size || lim.size <= max_size, "result over the limit");
+    FUZZ_CHECK(plain_rc == PATCH_OK,
+               "a smaller limit took a patch a larger one refused");
+    if (!lim.changed)
+      FUZZ_CHECK(json_equal(d, doc), "an unchanged patch changed the value");
+  } else {
+    char *after = exact_text(d);
+    FUZZ_CHECK(!strcmp(before, after), "refused apply changed the document");
+    FUZZ_CHECK(!lim.changed, "a refused patch reported a change");
+    free(after);
+    if (plain_rc == PATCH_OK)
+      FUZZ_CHECK(rc == PATCH_TOO_LARGE, "only a limit refuses what applies");
+  }
+  cJSON_Delete(d);
+  free(before);
+}
+
+static void run(const cJSON *doc, const cJSON *ops, const cJSON *other,
+                size_t max_size) {
   char err[200];
   char *before = exact_text(doc);
   cJSON *d = cJSON_Duplicate(doc, 1);
   cJSON *inverse = NULL;
   int valid = patch_validate(ops, NULL, 0) == PATCH_OK;
-  int rc = patch_apply(&d, ops, &inverse, err, sizeof err);
+  /* The main apply has a cap too, so that growth stops soon; below it the
+   * plain apply must agree exactly. */
+  struct patch_limits cap = {.max_size = FUZZ_MAX_SIZE};
+  int rc = patch_apply_limited(&d, ops, &cap, &inverse, err, sizeof err);
+  struct json_stats st;
+  json_stats(d, &st);
+  FUZZ_CHECK(st.height <= JSON_MAX_DEPTH, "a result deeper than the limit");
+  FUZZ_CHECK(cap.size == st.size + 1, "tracked size differs from printed");
+  if (rc != PATCH_TOO_LARGE) {
+    cJSON *p = cJSON_Duplicate(doc, 1);
+    FUZZ_CHECK(patch_apply(&p, ops, NULL, NULL, 0) == rc,
+               "plain and limited apply disagree");
+    char *x = exact_text(p), *y = exact_text(d);
+    FUZZ_CHECK(!strcmp(x, y), "plain and limited apply differ");
+    free(x), free(y);
+    cJSON_Delete(p);
+  }
+  if (max_size && max_size < FUZZ_MAX_SIZE)
+    check_limited(doc, ops, max_size, rc);
   FUZZ_CHECK((rc == PATCH_INVALID) == !valid, "INVALID iff validate refuses");
   if (rc != PATCH_OK) {
-    FUZZ_CHECK(rc == PATCH_INVALID || rc == PATCH_CONFLICT, "unexpected code");
+    FUZZ_CHECK(rc == PATCH_INVALID || rc == PATCH_CONFLICT ||
+                   rc == PATCH_TOO_LARGE,
+               "unexpected code");
     FUZZ_CHECK(err[0], "failure without a message");
     FUZZ_CHECK(inverse == NULL, "inverse after a failure");
     char *after = exact_text(d);
@@ -124,7 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (root) {
     if (cJSON_IsArray(t[1])) {
       char *ops_before = exact_text(t[1]);
-      run(t[0], t[1], t[2]);
+      run(t[0], t[1], t[2], 4096);
       char *ops_after = exact_text(t[1]);
       FUZZ_CHECK(!strcmp(ops_before, ops_after), "apply modified ops");
       free(ops_before);
@@ -134,8 +196,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   struct bytes b = {data, size};
+  size_t max_size = take(&b) & 1 ? 0 : 32 + 16 * (size_t)take(&b);
   cJSON *doc = gen_value(&b, 4);
   cJSON *ops = gen_ops(&b, doc);
+  /* Growth: the whole document copied into itself, again and again. */
+  for (unsigned n = pick(&b, 8) ? 0 : 1 + pick(&b, 10); n > 0; n--) {
+    char ptr[256];
+    gen_pointer(&b, doc, ptr, sizeof ptr);
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "copy");
+    cJSON_AddStringToObject(op, "from", "");
+    cJSON_AddStringToObject(op, "path", *ptr ? ptr : "/x");
+    cJSON_AddItemToArray(ops, op);
+  }
   cJSON *other = take(&b) & 1 ? gen_value(&b, 4) : cJSON_Duplicate(doc, 1);
   /* Sometimes the other document is the first one with a few changes. */
   if (take(&b) & 1) {
@@ -143,7 +216,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     patch_apply(&other, more, NULL, NULL, 0);
     cJSON_Delete(more);
   }
-  run(doc, ops, other);
+  run(doc, ops, other, max_size);
   cJSON_Delete(doc);
   cJSON_Delete(ops);
   cJSON_Delete(other);

@@ -3,7 +3,9 @@
  * type promises (a name where one is needed, validated ops for a patch, a
  * state for a set); an error carries a known code and a NUL-terminated
  * message, and a name no longer than NAME_MAX_LEN; every encoder output for
- * a decoded message is valid JSON. */
+ * a decoded message is valid JSON. The lenient reading of ref and name
+ * (msg_recover, used when the strict parser refuses a message) agrees with
+ * the strict one on every object both can read. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,28 @@ static void check_json(char *text, size_t len) {
   free(text);
 }
 
+/* On text the strict parser takes as an object, the lenient reading finds
+ * the same ref and name. */
+static void check_recover(const uint8_t *data, size_t size) {
+  cJSON *ref = NULL, *root = json_parse((const char *)data, size, NULL);
+  char name[NAME_MAX_LEN + 1] = "";
+  msg_recover((const char *)data, size, &ref, name);
+  if (cJSON_IsObject(root)) {
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "ref");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "name");
+    /* A repeated member: the parser folds it to the last value too. */
+    FUZZ_CHECK(r ? ref && json_equal(r, ref) : !ref, "recovered ref differs");
+    if (cJSON_IsString(n) && strlen(n->valuestring) <= NAME_MAX_LEN)
+      FUZZ_CHECK(!strcmp(name, n->valuestring), "recovered name differs");
+    else
+      FUZZ_CHECK(!name[0], "recovered a name that is none");
+  }
+  cJSON_Delete(root);
+  cJSON_Delete(ref);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  check_recover(data, size);
   struct msg m;
   char err[256];
   cJSON *ref = NULL;

@@ -105,20 +105,24 @@ test('--max-pending: a client that stops reading is dropped; the others are unaf
   assert.equal(closed.code, 1008, `slow client closed with ${JSON.stringify(closed)}`);
 });
 
-test('--max-state: a state too large to write stays in memory with write_failed; the file is written once it fits', async (t) => {
+test('--max-state: a change that would make the state larger is refused with too_large, nothing applied; the file stays as it was', async (t) => {
   const h = setup(t);
   const f = h.file('s.json', { a: 1 });
   const srv = await h.server({ files: [f], args: ['--max-state', '200'] });
   const c = await h.client(srv);
+  const other = await h.client(srv);
   await c.subscribe('s');
-  await c.patchAcked('s', [{ op: 'add', path: '/big', value: 'x'.repeat(300) }]);
-  const e = await c.next({ type: 'error', code: 'write_failed' });
+  await other.subscribe('s');
+  // Over the limit as its file would be written: refused as a whole.
+  const ref = c.patch('s', [{ op: 'replace', path: '/a', value: 2 }, { op: 'add', path: '/big', value: 'x'.repeat(300) }]);
+  const e = await c.next((m) => m.type === 'error' && m.ref === ref);
+  assert.equal(e.code, 'too_large');
+  assert.equal(e.name, 's');
   assert.match(e.message, /max-state/);
+  await other.expectNone({ type: 'patch' });
   assert.equal(readText(f), pretty({ a: 1 }), 'the file is untouched');
-  await waitFor(() => /cannot write .*s\.json: the state is \d+ bytes, over --max-state/.test(srv.stderr),
-    { message: 'the write error on stderr' });
-  // Shrinking it again lets the write through.
-  await c.patchAcked('s', [{ op: 'remove', path: '/big' }, { op: 'replace', path: '/a', value: 2 }]);
-  await waitForFile(f, pretty({ a: 2 }));
-  await c.next({ type: 'error', code: 'file_ok' });
+  // Under it: applied and written as usual.
+  await c.patchAcked('s', [{ op: 'replace', path: '/a', value: 2 }, { op: 'add', path: '/small', value: 'x'.repeat(100) }]);
+  await waitForFile(f, pretty({ a: 2, small: 'x'.repeat(100) }));
+  assert.ok(Buffer.byteLength(readText(f)) <= 200);
 });

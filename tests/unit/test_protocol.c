@@ -88,6 +88,70 @@ static void test_error_keeps_ref_and_name(void) {
   cJSON_Delete(ref);
 }
 
+/* A message the strict parser refuses as a whole still has its ref and
+ * name read back, leniently, so the sender learns which change failed. */
+static void expect_recovered(const char *text, const char *want_ref,
+                             const char *want_name, int line) {
+  struct msg m;
+  cJSON *ref = NULL;
+  char name[NAME_MAX_LEN + 1] = "garbage";
+  const char *code = decode(text, &m, &ref, name);
+  char *got = ref ? cJSON_PrintUnformatted(ref) : NULL;
+  check_count++;
+  if (!code || strcmp(code, ERR_BAD_MESSAGE) != 0 ||
+      strcmp(got ? got : "(none)", want_ref) != 0 ||
+      strcmp(name, want_name) != 0) {
+    check_failures++;
+    fprintf(stderr, "%s:%d: %s: got %s, ref %s, name \"%s\"\n", __FILE__, line,
+            text, code ? code : "(ok)", got ? got : "(none)", name);
+  }
+  free(got);
+  cJSON_Delete(ref);
+}
+
+static void test_refused_messages_keep_ref_and_name(void) {
+  /* "\u0000", a lone surrogate, invalid UTF-8, a raw control character,
+   * nesting past the limit: each refuses the whole message. */
+  expect_recovered("{\"type\":\"set\",\"name\":\"todo\",\"ref\":7,"
+                   "\"state\":{\"t\":\"a\\u0000b\"}}",
+                   "7", "todo", __LINE__);
+  expect_recovered("{\"type\":\"patch\",\"ref\":\"r-1\",\"ops\":[{\"op\":"
+                   "\"add\",\"path\":\"/x\",\"value\":\"\\ud800\"}],"
+                   "\"name\":\"a/b\"}",
+                   "\"r-1\"", "a/b", __LINE__);
+  expect_recovered("{\"ref\":{\"k\":[1,\"}\"]},\"type\":\"set\",\"name\":"
+                   "\"s\",\"state\":\"\xff\xfe\"}",
+                   "{\"k\":[1,\"}\"]}", "s", __LINE__);
+  expect_recovered("{\"type\":\"set\",\"name\":\"s\",\"state\":\"tab\there\","
+                   "\"ref\":[1,2]}",
+                   "[1,2]", "s", __LINE__);
+  /* The last of a repeated member wins, as in JSON.parse. */
+  expect_recovered("{\"ref\":1,\"name\":\"a\",\"x\":\"\\u0000\",\"ref\":2}",
+                   "2", "a", __LINE__);
+  /* Escaped keys count, by their text. */
+  expect_recovered("{\"\\u0072ef\":3,\"n\\u0061me\":\"q\",\"v\":\"\\udfff\"}",
+                   "3", "q", __LINE__);
+  /* Deeper than the parser's limit. */
+  {
+    size_t d = JSON_MAX_DEPTH + 5, n = 0;
+    char *t = malloc(2 * d + 100);
+    n += (size_t)sprintf(t, "{\"type\":\"set\",\"name\":\"deep\",\"state\":");
+    memset(t + n, '[', d);
+    memset(t + n + d, ']', d);
+    n += 2 * d;
+    strcpy(t + n, ",\"ref\":\"deep-1\"}");
+    expect_recovered(t, "\"deep-1\"", "deep", __LINE__);
+    free(t);
+  }
+  /* What cannot be read is left out, never guessed: a ref that is itself
+   * invalid, a name that is not a string, a structure broken before them. */
+  expect_recovered("{\"ref\":\"a\\u0000\",\"name\":7,\"x\":\"\\u0000\"}",
+                   "(none)", "", __LINE__);
+  expect_recovered("{\"x\":\"unterminated,\"ref\":1}", "(none)", "", __LINE__);
+  expect_recovered("[\"ref\",1]x", "(none)", "", __LINE__);
+  expect_recovered("\"\\u0000\"", "(none)", "", __LINE__);
+}
+
 static void test_good_messages(void) {
   struct msg m;
   CHECK(decode("{\"type\":\"subscribe\",\"name\":\"todo\",\"init\":{\"a\":1}}",
@@ -167,6 +231,7 @@ int main(void) {
   test_bad_messages();
   test_invalid_patches();
   test_error_keeps_ref_and_name();
+  test_refused_messages_keep_ref_and_name();
   test_good_messages();
   test_encoders();
   return CHECK_DONE();

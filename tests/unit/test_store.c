@@ -1,0 +1,212 @@
+/* The store: the size limit on a state in memory, its tracked size, changes
+ * that change nothing, and the history held to a byte budget. */
+#include "check.h"
+#include "json.h"
+#include "patch.h"
+#include "store.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cJSON *parse(const char *s) {
+  cJSON *v = json_parse(s, strlen(s), NULL);
+  if (!v) fprintf(stderr, "bad JSON in test: %s\n", s);
+  return v;
+}
+
+static int apply(struct state *s, const char *ops, bool *changed) {
+  cJSON *o = parse(ops);
+  char err[256] = "";
+  bool ch = false;
+  int rc = store_apply(s, o, "test", &ch, err, sizeof err);
+  cJSON_Delete(o);
+  if (changed) *changed = ch;
+  CHECK(s->size == json_pretty_size(s->current));
+  return rc;
+}
+
+static struct state *new_state(struct store *st, const char *name,
+                               const char *value) {
+  struct state *s = store_add(st, name, "/nonexistent/x.json");
+  cJSON *ops = NULL;
+  CHECK(store_replace(s, parse(value), "file", &ops) == 0);
+  cJSON_Delete(ops);
+  CHECK(s->version == 1 && s->size == json_pretty_size(s->current));
+  return s;
+}
+
+static void test_max_state(void) {
+  struct store st;
+  store_init(&st, 100, 0, 200);
+  struct state *s = new_state(&st, "s", "{\"a\":1}");
+  char *before = cJSON_PrintUnformatted(s->current);
+  char big[512];
+  snprintf(big, sizeof big,
+           "[{\"op\":\"replace\",\"path\":\"/a\",\"value\":2},"
+           "{\"op\":\"add\",\"path\":\"/big\",\"value\":\"%0300d\"}]",
+           0);
+  cJSON *o = parse(big);
+  char err[256] = "";
+  bool changed = true;
+  CHECK(store_apply(s, o, "test", &changed, err, sizeof err) ==
+        PATCH_TOO_LARGE);
+  CHECK(strstr(err, "--max-state") != NULL);
+  CHECK(!changed && s->version == 1 && s->hist_len == 0);
+  char *after = cJSON_PrintUnformatted(s->current);
+  CHECK_STR(after, before);
+  free(after);
+  cJSON_Delete(o);
+  /* Within it: applied. */
+  CHECK(apply(s, "[{\"op\":\"add\",\"path\":\"/b\",\"value\":\"0123456789\"}]",
+              &changed) == PATCH_OK);
+  CHECK(changed && s->version == 2 && s->size <= 200);
+  /* A whole new value over the limit (a set, a merge, a created state) is
+   * refused too; the value is freed and the state unchanged. */
+  cJSON *ops = NULL;
+  char *v = malloc(400);
+  snprintf(v, 400, "{\"x\":\"%0300d\"}", 7);
+  CHECK(store_replace(s, parse(v), "file", &ops) == PATCH_TOO_LARGE);
+  CHECK(s->version == 2 && ops == NULL);
+  struct state *t = store_add(&st, "t", "/nonexistent/t.json");
+  CHECK(store_replace(t, parse(v), "file", &ops) == PATCH_TOO_LARGE);
+  CHECK(t->current == NULL && t->version == 0);
+  free(v);
+  free(before);
+  store_free(&st);
+}
+
+static void test_nothing_changed(void) {
+  struct store st;
+  store_init(&st, 100, 0, 0);
+  struct state *s = new_state(&st, "s", "{\"a\":1,\"l\":[1,2]}");
+  static const char *const noops[] = {
+      "[]",
+      "[{\"op\":\"test\",\"path\":\"/a\",\"value\":1}]",
+      "[{\"op\":\"replace\",\"path\":\"/a\",\"value\":1}]",
+      "[{\"op\":\"add\",\"path\":\"/l\",\"value\":[1,2]}]",
+      "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/a\"}]",
+  };
+  for (size_t i = 0; i < sizeof noops / sizeof *noops; i++) {
+    bool changed = true;
+    CHECK(apply(s, noops[i], &changed) == PATCH_OK);
+    CHECK(!changed && s->version == 1 && s->hist_len == 0);
+  }
+  bool changed = false;
+  CHECK(apply(s, "[{\"op\":\"replace\",\"path\":\"/a\",\"value\":2}]",
+              &changed) == PATCH_OK);
+  CHECK(changed && s->version == 2 && s->hist_len == 1);
+  /* A whole value equal to the current one spends nothing either. */
+  cJSON *ops = NULL;
+  CHECK(store_replace(s, parse("{\"a\":2,\"l\":[1,2]}"), "file", &ops) == 0);
+  CHECK(ops && cJSON_GetArraySize(ops) == 0 && s->version == 2);
+  cJSON_Delete(ops);
+  store_free(&st);
+}
+
+/* A patch of n replaces, as a state of n numbers would get it. */
+static cJSON *replaces(int n, int round) {
+  cJSON *ops = cJSON_CreateArray();
+  for (int i = 0; i < n; i++) {
+    char p[32];
+    snprintf(p, sizeof p, "/l/%d", i);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "op", "replace");
+    cJSON_AddStringToObject(o, "path", p);
+    cJSON_AddNumberToObject(o, "value", round * 1000 + i);
+    cJSON_AddItemToArray(ops, o);
+  }
+  return ops;
+}
+
+static size_t held(const struct store *st) {
+  size_t n = 0;
+  for (const struct state *s = st->head; s; s = s->next)
+    for (int i = 0; i < s->hist_len; i++)
+      n += store_history(s, i)->bytes;
+  return n;
+}
+
+static void test_history_bytes(void) {
+  struct store st;
+  store_init(&st, 1000, 2 << 20, 0);
+  char init[4096] = "{\"l\":[";
+  for (int i = 0; i < 200; i++)
+    snprintf(init + strlen(init), sizeof init - strlen(init), "%s0",
+             i ? "," : "");
+  strcat(init, "]}");
+  struct state *s = new_state(&st, "s", init);
+  struct state *u = new_state(&st, "u", init);
+  cJSON *values[60] = {0};
+  values[1] = cJSON_Duplicate(s->current, 1);
+  for (int round = 1; round < 60; round++) {
+    cJSON *ops = replaces(200, round);
+    bool changed;
+    char err[200];
+    CHECK(store_apply(round % 3 ? s : u, ops, "test", &changed, err,
+                      sizeof err) == PATCH_OK);
+    cJSON_Delete(ops);
+    if (round % 3) values[s->version] = cJSON_Duplicate(s->current, 1);
+    CHECK(st.history_bytes <= st.history_max);
+    CHECK(st.history_bytes == held(&st));
+  }
+  /* Entries were dropped, oldest first and across states: what is held is
+   * the newest, and every version held rebuilds exactly. */
+  CHECK(s->hist_len > 0 && s->hist_len < (int)s->version - 1);
+  uint64_t oldest = store_history(s, 0)->version;
+  for (uint64_t v = 1; v <= s->version; v++) {
+    cJSON *x = store_value_at(s, v);
+    if (v + 1 < oldest) {
+      CHECK(x == NULL);
+    } else {
+      CHECK(x && json_equal(x, values[v]));
+    }
+    cJSON_Delete(x);
+  }
+  /* Held: exactly the newest entries of both states together. */
+  int count = s->hist_len + u->hist_len;
+  uint64_t min = UINT64_MAX;
+  for (int i = 0; i < s->hist_len; i++)
+    if (store_history(s, i)->seq < min) min = store_history(s, i)->seq;
+  for (int i = 0; i < u->hist_len; i++)
+    if (store_history(u, i)->seq < min) min = store_history(u, i)->seq;
+  CHECK(u->hist_len > 0 && min == st.seq - (uint64_t)count + 1);
+  for (int i = 0; i < 60; i++)
+    cJSON_Delete(values[i]);
+  store_free(&st);
+  CHECK(st.history_bytes == 0);
+
+  /* An entry larger than the whole budget is not kept, and takes the
+   * older entries with it: they could not reach back past it. */
+  store_init(&st, 1000, 256 << 10, 0);
+  s = new_state(&st, "s", init);
+  bool changed;
+  char err[200];
+  CHECK(apply(s, "[{\"op\":\"replace\",\"path\":\"/l/0\",\"value\":5}]",
+              &changed) == PATCH_OK);
+  CHECK(s->hist_len == 1);
+  cJSON *ops = replaces(200, 99);
+  for (int i = 0; i < 200; i++) {
+    cJSON *op = cJSON_GetArrayItem(ops, i);
+    char *big = calloc(2000, 1);
+    memset(big, 'z', 1999);
+    cJSON_ReplaceItemInObject(op, "value", cJSON_CreateString(big));
+    free(big);
+  }
+  CHECK(store_apply(s, ops, "test", &changed, err, sizeof err) == PATCH_OK);
+  cJSON_Delete(ops);
+  CHECK(changed && s->hist_len == 0);
+  cJSON *cur = store_value_at(s, s->version);
+  CHECK(cur && json_equal(cur, s->current));
+  cJSON_Delete(cur);
+  CHECK(store_value_at(s, s->version - 1) == NULL);
+  CHECK(st.history_bytes == held(&st));
+  store_free(&st);
+}
+
+int main(void) {
+  test_max_state();
+  test_nothing_changed();
+  test_history_bytes();
+  return CHECK_DONE();
+}
