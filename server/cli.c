@@ -125,6 +125,7 @@ static int read_token_file(const char *path, struct config *cfg) {
     return -1;
   }
   cfg->token = buf;
+  cfg->token_file = path;
   return 0;
 }
 

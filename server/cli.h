@@ -21,6 +21,7 @@ struct config {
   int port;               /* --port, 0 picks a free one */
   const char *static_dir; /* --static */
   const char *token;      /* --token / --token-file / MIRRORSTATE_TOKEN */
+  const char *token_file; /* --token-file, never served by --static */
   const char *log_file;   /* --log: JSON-lines event log */
   int write_delay_ms;     /* --write-delay */
   int settle_ms;          /* --settle */
