@@ -19,9 +19,11 @@
  * headers and drops a request with more. */
 #define HDR_MAX 8192
 
-/* Every response: no framing but by MirrorState's own pages and the
- * DevTools extension (chrome-extension: pages frame the panel). */
-#define FRAME_ANCESTORS "frame-ancestors 'self' chrome-extension:"
+/* Every response: no framing but by the server's own origin and the
+ * DevTools extension, whose panel page (chrome-extension:) frames the
+ * panel inside DevTools (devtools:); Chromium checks every ancestor. No web
+ * page can have either scheme. */
+#define FRAME_ANCESTORS "frame-ancestors 'self' chrome-extension: devtools:"
 static const char CSP_PANEL[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "

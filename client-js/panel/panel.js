@@ -42,7 +42,8 @@ class App {
     this.raw = new RawEditor($('raw'), this);
     this.conn = new Connection({
       url: wsUrl(),
-      page: location.href,
+      // Without the query: it may hold ?token=, and every client sees the page.
+      page: location.origin + location.pathname,
       onMessage: (m) => this.onMessage(m),
       onStatus: (s) => this.onStatus(s),
     });

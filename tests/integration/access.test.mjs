@@ -247,6 +247,16 @@ test('tailnet: with no tailnet known, no .ts.net name passes; a hung tailscale C
   assert.equal((await raw(srv, API, ['Host: localhost'])).status, 200);
 });
 
+test('tailnet: a server stopped while the tailscale CLI still runs exits cleanly and kills it', async (t) => {
+  const h = setup(t);
+  const ts = fakeTailscale(h, '', { hang: true });
+  const { srv } = await serve(h, [], { MIRRORSTATE_TAILSCALE: ts.path });
+  const pid = Number(await waitFor(() => fs.existsSync(ts.pidFile) && fs.readFileSync(ts.pidFile, 'utf8').trim(), { message: 'the fake CLI to start' }));
+  await srv.stop();
+  const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  await waitFor(() => !alive(), { message: `the tailscale CLI (pid ${pid}) to be killed` });
+});
+
 // ---------------------------------------------------------------- clients list
 
 test('a page URL a client reports is listed without its query and fragment', async (t) => {
