@@ -155,6 +155,17 @@ static char *canonical(const char *host) {
   return strdup(h);
 }
 
+int access_valid_host(const char *host) {
+  char *h = canonical(host);
+  free(h);
+  return h != NULL;
+}
+
+int access_valid_origin_rule(const char *pattern) {
+  struct origin_rule r;
+  return parse_rule(pattern, &r) == 0;
+}
+
 void access_allow_host(struct access *a, const char *host) {
   if (a->nhosts >= ACCESS_MAX_HOSTS) return;
   char *h = canonical(host);
@@ -219,15 +230,12 @@ int access_new(const struct config *cfg, struct access **out) {
         strcmp(cfg->hosts[i], "tailscale"))
       access_allow_host(a, cfg->hosts[i]);
   for (int i = 0; i < cfg->nallow_hosts; i++) {
-    char *h = canonical(cfg->allow_hosts[i]);
-    if (!h) {
-      log_error("--allow-host %s: not a host name or address (a name like "
-                "app.test or an address, without scheme or port)",
-                cfg->allow_hosts[i]);
+    if (!access_valid_host(cfg->allow_hosts[i])) {
+      log_error("--allow-host %s: %s", cfg->allow_hosts[i],
+                ACCESS_HOST_RULE);
       access_free(a);
       return -1;
     }
-    free(h);
     access_allow_host(a, cfg->allow_hosts[i]);
   }
   a->origins = calloc((size_t)cfg->nallow_origins + 1, sizeof *a->origins);
@@ -237,9 +245,8 @@ int access_new(const struct config *cfg, struct access **out) {
   }
   for (int i = 0; i < cfg->nallow_origins; i++) {
     if (parse_rule(cfg->allow_origins[i], &a->origins[i]) != 0) {
-      log_error("--allow-origin %s: expected http(s)://HOST, "
-                "http(s)://HOST:PORT or http(s)://HOST:* (no path)",
-                cfg->allow_origins[i]);
+      log_error("--allow-origin %s: %s", cfg->allow_origins[i],
+                ACCESS_ORIGIN_RULE);
       access_free(a);
       return -1;
     }

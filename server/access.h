@@ -22,6 +22,18 @@ struct access;
 int access_new(const struct config *cfg, struct access **out);
 void access_free(struct access *a);
 
+/* Non-zero if host is a valid --allow-host (a name or an address, no
+ * scheme or port), or pattern a valid --allow-origin ("http(s)://HOST",
+ * "http(s)://HOST:PORT" or "http(s)://HOST:*"). */
+int access_valid_host(const char *host);
+int access_valid_origin_rule(const char *pattern);
+#define ACCESS_HOST_RULE                                                     \
+  "not a host name or address (a name like app.test or an address, "        \
+  "without scheme or port)"
+#define ACCESS_ORIGIN_RULE                                                   \
+  "expected http(s)://HOST, http(s)://HOST:PORT or http(s)://HOST:* "       \
+  "(no path)"
+
 /* Adds a host name or address to the allowlist (e.g. an interface's).
  * Ignored if malformed. */
 void access_allow_host(struct access *a, const char *host);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "access.h"
 #include "log.h"
 
 void cli_print_help(void) {
@@ -46,11 +47,13 @@ void cli_print_help(void) {
       "  --host ADDR         address to bind (default 127.0.0.1; repeatable;\n"
       "                      'tailscale' binds the tailscale0 addresses)\n"
       "  --allow-host NAME   also accept this Host name (repeatable)\n"
-      "  --allow-origin URL  also accept WebSocket upgrades from this Origin,\n"
-      "                      e.g. http://app.test:* (repeatable)\n"
+      "  --allow-origin URL  also accept requests from this Origin:\n"
+      "                      http(s)://HOST[:PORT], or http(s)://HOST:* for\n"
+      "                      any port (repeatable)\n"
       "  --token TOKEN       require this token (?token= or Bearer); also\n"
       "                      --token-file PATH, or MIRRORSTATE_TOKEN\n"
-      "  --static DIR        serve an app's files at /\n"
+      "  --static DIR        serve an app's files at / (never dot-paths or\n"
+      "                      mirrored files; the token applies when set)\n"
       "  --write-delay MS    coalesce file writes over MS ms (default 0)\n"
       "  --settle MS         wait this long for an invalid file to become\n"
       "                      valid before reporting it (default 20)\n"
@@ -185,8 +188,16 @@ static int apply_option(int c, const char *arg, struct config *cfg) {
   case OPT_DIR: return push(cfg->dirs, &cfg->ndirs, opt, arg);
   case OPT_HOST: return push(cfg->hosts, &cfg->nhosts, opt, arg);
   case OPT_ALLOW_HOST:
+    if (!access_valid_host(arg)) {
+      log_error("%s %s: %s", opt, arg, ACCESS_HOST_RULE);
+      return -1;
+    }
     return push(cfg->allow_hosts, &cfg->nallow_hosts, opt, arg);
   case OPT_ALLOW_ORIGIN:
+    if (!access_valid_origin_rule(arg)) {
+      log_error("%s %s: %s", opt, arg, ACCESS_ORIGIN_RULE);
+      return -1;
+    }
     return push(cfg->allow_origins, &cfg->nallow_origins, opt, arg);
   case OPT_TOKEN: cfg->token = *arg ? arg : NULL; return 0;
   case OPT_TOKEN_FILE: return read_token_file(arg, cfg);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
-import { setup, request, pretty, waitFor } from './harness.mjs';
+import { setup, request, pretty, waitFor, runCli } from './harness.mjs';
 import { raw, rawUpgrade } from './rawhttp.mjs';
 
 const API = '/_mirrorstate/api/states/s';
@@ -154,6 +154,20 @@ test('Origin header: scheme://host[:port] of an allowed host, nothing else', asy
     if (r.status !== 200) problems.push(`allowed Origin ${JSON.stringify(origin)}: ${r.status} ${r.body}`);
   }
   assert.deepEqual(problems, []);
+});
+
+test('a malformed --allow-origin or --allow-host is a configuration error (exit 2)', async (t) => {
+  const h = setup(t);
+  const f = h.file('s.json', { a: 1 });
+  for (const [opt, value] of [
+    ['--allow-origin', 'http://app.test/'], ['--allow-origin', 'app.test'], ['--allow-origin', 'ftp://app.test'],
+    ['--allow-origin', 'http://app.test:*/x'], ['--allow-host', 'http://app.test'], ['--allow-host', 'app.test:3000'],
+    ['--allow-host', 'a b'],
+  ]) {
+    const r = await runCli(['serve', '--file', f, '--port', '0', opt, value]);
+    assert.equal(r.code, 2, `${opt} ${value}: exit ${r.code}\n${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`${opt} `));
+  }
 });
 
 test('the query is read whole: a long one is not dropped, and each value is decoded once', async (t) => {
