@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "runtime.h"
 
 struct static_files {
   char root[PATH_MAX]; /* real path of the directory */
@@ -76,6 +77,43 @@ static int under(const char *real, const char *dir) {
   return strncmp(real, dir, n) == 0 && (real[n] == '/' || n == 1);
 }
 
+/* Non-zero if st is the file at path (following links): the same inode,
+ * whatever name or hard link reached it. */
+static int same_inode(const struct stat *st, const char *path) {
+  struct stat o;
+  return path && stat(path, &o) == 0 && o.st_dev == st->st_dev &&
+         o.st_ino == st->st_ino;
+}
+
+/* Non-zero if st is a file the server keeps beside a mirrored one: the
+ * runtime file (in the directory of any --file or --dir, which covers the
+ * one it writes) or a NAME.json.unsaved. */
+static int kept_inode(const struct stat *st, const char *entry, int is_dir) {
+  char path[PATH_MAX];
+  size_t n = strlen(entry);
+  if (n + sizeof "/" RUNTIME_DIR "/" RUNTIME_FILE > sizeof path) return 0;
+  if (!is_dir) {
+    snprintf(path, sizeof path, "%s.unsaved", entry);
+    if (same_inode(st, path)) return 1;
+  }
+  const char *slash = strrchr(entry, '/');
+  size_t dlen = is_dir ? n : slash ? (size_t)(slash - entry) : 0;
+  snprintf(path, sizeof path, "%.*s%s" RUNTIME_DIR "/" RUNTIME_FILE,
+           (int)dlen, entry, is_dir || slash ? "/" : "");
+  return same_inode(st, path);
+}
+
+/* Non-zero if the opened file is one the server keeps, under any name. */
+static int denied_inode(const struct static_files *s, const struct stat *st) {
+  const struct config *cfg = s->cfg;
+  for (int i = 0; i < cfg->nfiles; i++)
+    if (same_inode(st, cfg->files[i]) || kept_inode(st, cfg->files[i], 0))
+      return 1;
+  for (int i = 0; i < cfg->ndirs; i++)
+    if (kept_inode(st, cfg->dirs[i], 1)) return 1;
+  return same_inode(st, cfg->log_file) || same_inode(st, cfg->token_file);
+}
+
 /* Non-zero if the resolved file must not be served. */
 static int denied(const struct static_files *s, const char *real) {
   const struct config *cfg = s->cfg;
@@ -112,6 +150,17 @@ int static_open(const struct static_files *s, const char *path,
   if (!ok || !S_ISREG(st.st_mode)) {
     close(fd);
     return ok && S_ISDIR(st.st_mode) && !*index ? -EISDIR : -ENOENT;
+  }
+  /* What was opened is what was checked: no directory above it was
+   * swapped for a link in between, and it is no kept file by another name
+   * (a hard link to the state or the runtime file). */
+  char proc[48], opened[PATH_MAX];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  ssize_t len = readlink(proc, opened, sizeof opened - 1);
+  if (len < 0 || (opened[len] = '\0', strcmp(opened, real) != 0) ||
+      denied_inode(s, &st)) {
+    close(fd);
+    return -ENOENT;
   }
   *mime = static_mime(real);
   return fd;

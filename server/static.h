@@ -6,7 +6,8 @@
  * in .mirrorstate/, temp files, .git, .env), before or after symlinks are
  * resolved; anything that resolves outside DIR; the mirrored files (each
  * --file, every *.json under a --dir), *.unsaved, the --log and
- * --token-file files; anything but a regular file. */
+ * --token-file files, and the runtime file, also by another name (a hard
+ * link: compared by inode); anything but a regular file. */
 #ifndef MS_STATIC_H
 #define MS_STATIC_H
 

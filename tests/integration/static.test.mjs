@@ -84,6 +84,10 @@ test('--static never serves the state file, the runtime file, temp or .unsaved f
   fs.symlinkSync('../outside.txt', path.join(www, 'out.txt'));
   fs.symlinkSync('states', path.join(www, 'st'));
   fs.symlinkSync('sub/ok.txt', path.join(www, 'okay.txt'));
+  // Hard links: another name for the same file.
+  fs.linkSync(state, path.join(www, 'hard.txt'));
+  fs.linkSync(path.join(www, '.mirrorstate', 'server.json'), path.join(www, 'hard-runtime.txt'));
+  fs.linkSync(path.join(www, 'state.json.unsaved'), path.join(www, 'hard-unsaved.txt'));
   assert.ok(fs.existsSync(path.join(www, '.mirrorstate', 'server.json')), 'the runtime file is inside the static dir');
   assert.ok(fs.existsSync(state));
 
@@ -94,6 +98,7 @@ test('--static never serves the state file, the runtime file, temp or .unsaved f
     '/x/%2e%2e/.mirrorstate/server.json', '/.mirrorstate/', '/.mirrorstate', '/.state.json.mirrorstate-1234',
     '/.env', '/.git/config', '/sub/../.git/config', '/link.txt', '/runtime.txt', '/rt/server.json', '/env.txt',
     '/out.txt', '/../outside.txt', '/%2e%2e/outside.txt', '/state.json%00.txt', '/state.json/', '/sub/..%2fstate.json',
+    '/hard.txt', '/hard-runtime.txt', '/hard-unsaved.txt',
   ];
   const problems = [];
   for (const p of denied) {
