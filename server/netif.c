@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <cJSON.h>
@@ -250,11 +251,29 @@ static void ts_on_timer(uv_timer_t *t) {
   uv_timer_start(&q->timer, ts_on_timer, TAILSCALE_TIMEOUT_MS, 0);
 }
 
+/* Non-zero if cmd names an executable file, directly or on $PATH. Checked
+ * first so that a machine without the CLI forks nothing. */
+static int have_command(const char *cmd) {
+  if (strchr(cmd, '/')) return access(cmd, X_OK) == 0;
+  const char *path = getenv("PATH");
+  char file[4096];
+  for (const char *p = path; p && *p;) {
+    size_t n = strcspn(p, ":");
+    if (n && n + strlen(cmd) + 2 <= sizeof file) {
+      snprintf(file, sizeof file, "%.*s/%s", (int)n, p, cmd);
+      if (access(file, X_OK) == 0) return 1;
+    }
+    p += n;
+    if (*p == ':') p++;
+  }
+  return 0;
+}
+
 struct netif_tailscale *netif_tailscale_start(
     uv_loop_t *loop, void (*cb)(const char *dns_name, void *arg), void *arg) {
   const char *cmd = getenv("MIRRORSTATE_TAILSCALE");
   if (!cmd) cmd = "tailscale";
-  if (!*cmd) return NULL;
+  if (!*cmd || !have_command(cmd)) return NULL;
   struct netif_tailscale *q = calloc(1, sizeof *q);
   if (!q) return NULL;
   q->cb = cb;
