@@ -114,8 +114,8 @@ static int parse_origin(const char *origin, char *scheme, char *host,
     scheme[i] = (char)tolower((unsigned char)origin[i]);
   scheme[n] = '\0';
   const char *auth = sep + 3;
-  if (access_parse_authority(auth, strlen(auth), host, ACCESS_HOST_MAX,
-                             port) != 0)
+  if (access_parse_authority(auth, strlen(auth), host, ACCESS_HOST_MAX, port) !=
+      0)
     return -1;
   /* Browsers leave the default port out; treat it as absent. */
   if ((*port == 80 && n == 4) || (*port == 443 && n == 5)) *port = PORT_NONE;
@@ -143,8 +143,8 @@ static int parse_rule(const char *pattern, struct origin_rule *r) {
 static char *canonical(const char *host) {
   char h[ACCESS_HOST_MAX];
   int port;
-  if (!host || access_parse_authority(host, strlen(host), h, sizeof h,
-                                      &port) != 0 ||
+  if (!host ||
+      access_parse_authority(host, strlen(host), h, sizeof h, &port) != 0 ||
       port != PORT_NONE) {
     /* A bare IPv6 address, as interfaces and --host give them. */
     struct in6_addr addr;
@@ -231,8 +231,7 @@ int access_new(const struct config *cfg, struct access **out) {
       access_allow_host(a, cfg->hosts[i]);
   for (int i = 0; i < cfg->nallow_hosts; i++) {
     if (!access_valid_host(cfg->allow_hosts[i])) {
-      log_error("--allow-host %s: %s", cfg->allow_hosts[i],
-                ACCESS_HOST_RULE);
+      log_error("--allow-host %s: %s", cfg->allow_hosts[i], ACCESS_HOST_RULE);
       access_free(a);
       return -1;
     }
@@ -324,8 +323,7 @@ int access_token_ok(const struct access *a, const char *query_token,
   return ok;
 }
 
-int access_cookie_ok(const char *cookies, const char *name,
-                     const char *value) {
+int access_cookie_ok(const char *cookies, const char *name, const char *value) {
   size_t nlen = strlen(name);
   int ok = 0;
   for (const char *p = cookies; p && *p;) {

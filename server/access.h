@@ -27,11 +27,11 @@ void access_free(struct access *a);
  * "http(s)://HOST:PORT" or "http(s)://HOST:*"). */
 int access_valid_host(const char *host);
 int access_valid_origin_rule(const char *pattern);
-#define ACCESS_HOST_RULE                                                     \
-  "not a host name or address (a name like app.test or an address, "        \
+#define ACCESS_HOST_RULE                                                       \
+  "not a host name or address (a name like app.test or an address, "           \
   "without scheme or port)"
-#define ACCESS_ORIGIN_RULE                                                   \
-  "expected http(s)://HOST, http(s)://HOST:PORT or http(s)://HOST:* "       \
+#define ACCESS_ORIGIN_RULE                                                     \
+  "expected http(s)://HOST, http(s)://HOST:PORT or http(s)://HOST:* "          \
   "(no path)"
 
 /* Adds a host name or address to the allowlist (e.g. an interface's).
@@ -75,8 +75,7 @@ int access_token_ok(const struct access *a, const char *query_token,
 
 /* Non-zero if the Cookie header value holds name=value. Constant time in
  * the value. */
-int access_cookie_ok(const char *cookies, const char *name,
-                     const char *value);
+int access_cookie_ok(const char *cookies, const char *name, const char *value);
 
 /* A page URL as a client reported it, fit for the client list: without
  * userinfo, query and fragment, at most 2048 bytes. Returns a new string

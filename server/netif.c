@@ -269,8 +269,9 @@ static int have_command(const char *cmd) {
   return 0;
 }
 
-struct netif_tailscale *netif_tailscale_start(
-    uv_loop_t *loop, void (*cb)(const char *dns_name, void *arg), void *arg) {
+struct netif_tailscale *
+netif_tailscale_start(uv_loop_t *loop,
+                      void (*cb)(const char *dns_name, void *arg), void *arg) {
   const char *cmd = getenv("MIRRORSTATE_TAILSCALE");
   if (!cmd) cmd = "tailscale";
   if (!*cmd || !have_command(cmd)) return NULL;

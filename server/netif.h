@@ -44,9 +44,9 @@ void netif_tailnet_domains(void (*fn)(const char *domain, void *arg),
  * when nothing was started (cb is not called then). */
 struct netif_tailscale;
 struct uv_loop_s;
-struct netif_tailscale *netif_tailscale_start(
-    struct uv_loop_s *loop, void (*cb)(const char *dns_name, void *arg),
-    void *arg);
+struct netif_tailscale *
+netif_tailscale_start(struct uv_loop_s *loop,
+                      void (*cb)(const char *dns_name, void *arg), void *arg);
 
 /* Kills the command if it still runs and closes the query's handles; cb
  * is not called after this. The memory is freed once the loop has run the

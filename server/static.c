@@ -98,8 +98,8 @@ static int kept_inode(const struct stat *st, const char *entry, int is_dir) {
   }
   const char *slash = strrchr(entry, '/');
   size_t dlen = is_dir ? n : slash ? (size_t)(slash - entry) : 0;
-  snprintf(path, sizeof path, "%.*s%s" RUNTIME_DIR "/" RUNTIME_FILE,
-           (int)dlen, entry, is_dir || slash ? "/" : "");
+  snprintf(path, sizeof path, "%.*s%s" RUNTIME_DIR "/" RUNTIME_FILE, (int)dlen,
+           entry, is_dir || slash ? "/" : "");
   return same_inode(st, path);
 }
 

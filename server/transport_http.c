@@ -169,8 +169,8 @@ static int req_read(struct lws *wsi, struct req *r) {
   memset(r, 0, sizeof *r);
   if (hdr_read(wsi, WSI_TOKEN_HOST, "Host", 0, &r->host, r) < 0 ||
       hdr_read(wsi, WSI_TOKEN_ORIGIN, "Origin", 0, &r->origin, r) < 0 ||
-      hdr_read(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, "Authorization", 0,
-               &r->auth, r) < 0 ||
+      hdr_read(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, "Authorization", 0, &r->auth,
+               r) < 0 ||
       hdr_read(wsi, WSI_TOKEN_HTTP_COOKIE, "Cookie", ';', &r->cookie, r) < 0 ||
       query_read(wsi, r) < 0)
     return -1;
@@ -199,8 +199,8 @@ static enum route route_of(const struct transport *t, const char *path) {
 }
 
 /* NULL if the request may go on, else why not. */
-static const char *refuse_reason(const struct transport *t,
-                                 const struct req *r, enum route route) {
+static const char *refuse_reason(const struct transport *t, const struct req *r,
+                                 enum route route) {
   if (!access_host_ok(t->access, r->host))
     return "Host header not allowed (DNS rebinding defence; see --allow-host)";
   if (!access_origin_ok(t->access, r->origin))
@@ -251,12 +251,11 @@ static int ws_refuse(struct lws *wsi, int status, const char *code,
   unsigned char *buf = r.body ? malloc(cap) : NULL;
   if (buf) {
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + cap - 1;
-    if (!lws_add_http_common_headers(wsi, (unsigned int)status,
-                                     r.content_type, r.len, &p, end) &&
-        !lws_add_http_header_by_name(wsi,
-                                     (const unsigned char *)"cache-control:",
-                                     (const unsigned char *)"no-store", 8, &p,
-                                     end) &&
+    if (!lws_add_http_common_headers(wsi, (unsigned int)status, r.content_type,
+                                     r.len, &p, end) &&
+        !lws_add_http_header_by_name(
+            wsi, (const unsigned char *)"cache-control:",
+            (const unsigned char *)"no-store", 8, &p, end) &&
         !lws_finalize_http_header(wsi, &p, end)) {
       memcpy(p, r.body, r.len);
       p += r.len;
@@ -349,10 +348,10 @@ static int send_headers(struct lws *wsi, struct pss *p) {
   if (p->head) {
     /* HEAD: the length a GET would have, and no body. */
     snprintf(v, sizeof v, "%zu", r->len);
-    fail = lws_add_http_header_status(wsi, (unsigned int)r->status, &ptr,
-                                      end) ||
-           add(wsi, "content-type:", r->content_type, &ptr, end) ||
-           add(wsi, "content-length:", v, &ptr, end);
+    fail =
+        lws_add_http_header_status(wsi, (unsigned int)r->status, &ptr, end) ||
+        add(wsi, "content-type:", r->content_type, &ptr, end) ||
+        add(wsi, "content-length:", v, &ptr, end);
   } else {
     fail = lws_add_http_common_headers(wsi, (unsigned int)r->status,
                                        r->content_type, r->len, &ptr, end);
@@ -454,9 +453,8 @@ static int serve_static(struct transport *t, struct lws *wsi, struct pss *p,
    * checked, so nothing can be swapped in between. */
   char file[48];
   snprintf(file, sizeof file, "/proc/self/fd/%d", fd);
-  int n = lws_serve_http_file(wsi, file, mime,
-                              hp > hdrs ? (const char *)hdrs : NULL,
-                              (int)(hp - hdrs));
+  int n = lws_serve_http_file(
+      wsi, file, mime, hp > hdrs ? (const char *)hdrs : NULL, (int)(hp - hdrs));
   close(fd);
   if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi))) return -1;
   return 0;
@@ -561,8 +559,7 @@ static int http_body(struct transport *t, struct pss *p, const char *in,
   return 0;
 }
 
-static int http_body_done(struct transport *t, struct lws *wsi,
-                          struct pss *p) {
+static int http_body_done(struct transport *t, struct lws *wsi, struct pss *p) {
   if (!p->refused)
     http_api_handle(t->hub, 1, p->path + 13, p->query, p->body, p->body_len,
                     &p->reply);

@@ -48,12 +48,28 @@ static void test_authority(void) {
     CHECK(port == good[i].port);
   }
   static const char *const bad[] = {
-      "",           ":80",          "localhost:",     "localhost:0",
-      "localhost:65536", "localhost:+1", "localhost:1:2", "local host",
-      "user@localhost",  "localhost..",  ".localhost",   "a..b",
-      "[::1",            "[::1]x",       "[::1]:",        "[fe80::1%25lo]",
-      "::1",             "localhos%74",  "localhost/",    "localhost\\",
-      "a,b",             "\xc3\xa9.test",
+      "",
+      ":80",
+      "localhost:",
+      "localhost:0",
+      "localhost:65536",
+      "localhost:+1",
+      "localhost:1:2",
+      "local host",
+      "user@localhost",
+      "localhost..",
+      ".localhost",
+      "a..b",
+      "[::1",
+      "[::1]x",
+      "[::1]:",
+      "[fe80::1%25lo]",
+      "::1",
+      "localhos%74",
+      "localhost/",
+      "localhost\\",
+      "a,b",
+      "\xc3\xa9.test",
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     char out[ACCESS_HOST_MAX];
@@ -83,10 +99,18 @@ static void test_hosts_and_origins(void) {
     const char *host;
     int ok;
   } h[] = {
-      {"localhost", 1},        {"127.0.0.1:9", 1},   {"[::1]:9", 1},
-      {"app.localhost", 1},    {"MYAPP.TEST", 1},    {"myapp.test.", 1},
-      {"evil.example", 0},     {"localhost.evil", 0}, {"myapp.test.evil", 0},
-      {"localhost:abc", 0},    {"", 0},              {"vm.tail1.ts.net", 0},
+      {"localhost", 1},
+      {"127.0.0.1:9", 1},
+      {"[::1]:9", 1},
+      {"app.localhost", 1},
+      {"MYAPP.TEST", 1},
+      {"myapp.test.", 1},
+      {"evil.example", 0},
+      {"localhost.evil", 0},
+      {"myapp.test.evil", 0},
+      {"localhost:abc", 0},
+      {"", 0},
+      {"vm.tail1.ts.net", 0},
   };
   for (size_t i = 0; i < sizeof h / sizeof *h; i++)
     expect(access_host_ok(a, h[i].host), h[i].ok, "Host", h[i].host);
@@ -96,15 +120,24 @@ static void test_hosts_and_origins(void) {
     const char *origin;
     int ok;
   } o[] = {
-      {"http://localhost:3000", 1},    {"HTTPS://LOCALHOST", 1},
-      {"http://myapp.test:1", 1},      {"http://app.test:8080", 1},
-      {"http://app.test", 1},          {"https://exact.test", 1},
-      {"https://exact.test:443", 1},   {"", 0},
-      {"null", 0},                     {"http://localhost:3000/", 0},
-      {"http://user@localhost", 0},    {"ws://localhost", 0},
-      {"https://app.test:8080", 0},    {"https://exact.test:8443", 0},
-      {"http://exact.test", 0},        {"http://app.test.evil:1", 0},
-      {"http://localhost:3000#x", 0},  {"http://localhost?x", 0},
+      {"http://localhost:3000", 1},
+      {"HTTPS://LOCALHOST", 1},
+      {"http://myapp.test:1", 1},
+      {"http://app.test:8080", 1},
+      {"http://app.test", 1},
+      {"https://exact.test", 1},
+      {"https://exact.test:443", 1},
+      {"", 0},
+      {"null", 0},
+      {"http://localhost:3000/", 0},
+      {"http://user@localhost", 0},
+      {"ws://localhost", 0},
+      {"https://app.test:8080", 0},
+      {"https://exact.test:8443", 0},
+      {"http://exact.test", 0},
+      {"http://app.test.evil:1", 0},
+      {"http://localhost:3000#x", 0},
+      {"http://localhost?x", 0},
   };
   for (size_t i = 0; i < sizeof o / sizeof *o; i++)
     expect(access_origin_ok(a, o[i].origin), o[i].ok, "Origin", o[i].origin);
