@@ -125,17 +125,16 @@ static int hdr_read(struct lws *wsi, enum lws_token_indexes tok,
 static int query_read(struct lws *wsi, struct req *r) {
   static const char hex[] = "0123456789ABCDEF";
   size_t len = 0, raw = 0;
-  char *q = malloc(1);
-  if (!q) return -1;
+  char *q = NULL;
   for (int i = 0;; i++) {
     int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
-    raw += (size_t)flen + 1;
-    char *frag = raw <= HDR_MAX ? malloc((size_t)flen + 1) : NULL;
+    char *frag = malloc((size_t)flen + 1);
     char *grown = frag ? realloc(q, len + 3 * (size_t)flen + 2) : NULL;
     if (!grown) {
       free(frag);
       r->query = q;
-      return too_long(r, "query");
+      snprintf(r->why, sizeof r->why, "out of memory reading the query");
+      return -1;
     }
     q = grown;
     int n =
@@ -143,6 +142,12 @@ static int query_read(struct lws *wsi, struct req *r) {
     if (n < 0) {
       free(frag);
       break;
+    }
+    raw += (size_t)n + (i > 0);
+    if (raw > HDR_MAX) {
+      free(frag);
+      r->query = q;
+      return too_long(r, "query");
     }
     if (!r->qtoken && strncmp(frag, "token=", 6) == 0)
       r->qtoken = strdup(frag + 6);
