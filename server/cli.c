@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "log.h"
 #include "size.h"
 #include "usage.h"
@@ -103,6 +104,7 @@ static int read_token_file(const char *path, struct config *cfg) {
     return -1;
   }
   cfg->token = buf;
+  cfg->token_file = path;
   return 0;
 }
 
@@ -131,8 +133,16 @@ static int apply_option(int c, const char *arg, struct config *cfg) {
   case OPT_DIR: return push(cfg->dirs, &cfg->ndirs, opt, arg);
   case OPT_HOST: return push(cfg->hosts, &cfg->nhosts, opt, arg);
   case OPT_ALLOW_HOST:
+    if (!access_valid_host(arg)) {
+      log_error("%s %s: %s", opt, arg, ACCESS_HOST_RULE);
+      return -1;
+    }
     return push(cfg->allow_hosts, &cfg->nallow_hosts, opt, arg);
   case OPT_ALLOW_ORIGIN:
+    if (!access_valid_origin_rule(arg)) {
+      log_error("%s %s: %s", opt, arg, ACCESS_ORIGIN_RULE);
+      return -1;
+    }
     return push(cfg->allow_origins, &cfg->nallow_origins, opt, arg);
   case OPT_TOKEN: cfg->token = *arg ? arg : NULL; return 0;
   case OPT_TOKEN_FILE: return read_token_file(arg, cfg);

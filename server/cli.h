@@ -22,6 +22,7 @@ struct config {
   const char *static_dir; /* --static */
   int open;               /* --open: open a browser once listening */
   const char *token;      /* --token / --token-file / MIRRORSTATE_TOKEN */
+  const char *token_file; /* --token-file, never served by --static */
   const char *log_file;   /* --log: JSON-lines event log */
   int write_delay_ms;     /* --write-delay */
   int settle_ms;          /* --settle */

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "access.h"
 #include "eventlog.h"
 #include "json.h"
 #include "log.h"
@@ -528,7 +529,7 @@ void hub_on_message(struct hub *h, struct session *s, const char *buf,
   case MSG_IDENTIFY:
     snprintf(s->role, sizeof s->role, "%s", m.role);
     free(s->page);
-    s->page = m.page ? strdup(m.page) : NULL;
+    s->page = access_page_url(m.page); /* no ?token= in client lists */
     if (strcmp(s->role, "panel") == 0) send_json(h, s, states_msg(h, NULL));
     clients_changed(h);
     break;

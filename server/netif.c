@@ -5,9 +5,16 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cJSON.h>
 
 #include "log.h"
 
@@ -110,4 +117,201 @@ int netif_resolve(const char *const *hosts, int nhosts, struct bind_list *out) {
     add(out, bare);
   }
   return 0;
+}
+
+/* --- this machine's tailnet ---------------------------------------------- */
+
+void netif_tailnet_domains(void (*fn)(const char *domain, void *arg),
+                           void *arg) {
+  const char *path = getenv("MIRRORSTATE_RESOLV_CONF");
+  FILE *f = fopen(path && *path ? path : "/etc/resolv.conf", "r");
+  if (!f) return;
+  char line[1024];
+  while (fgets(line, sizeof line, f)) {
+    char *save = NULL;
+    char *word = strtok_r(line, " \t\r\n", &save);
+    if (!word || (strcmp(word, "search") && strcmp(word, "domain"))) continue;
+    while ((word = strtok_r(NULL, " \t\r\n", &save))) {
+      size_t n = strlen(word);
+      if (n > 1 && word[n - 1] == '.') word[--n] = '\0';
+      if (n > 7 && strcasecmp(word + n - 7, ".ts.net") == 0) fn(word, arg);
+    }
+  }
+  fclose(f);
+}
+
+#define TAILSCALE_TIMEOUT_MS 2000
+#define TAILSCALE_MAX_OUTPUT (1u << 20)
+
+struct netif_tailscale {
+  uv_process_t proc;
+  uv_pipe_t out;
+  uv_timer_t timer;
+  void (*cb)(const char *dns_name, void *arg);
+  void *arg;
+  char *buf;
+  size_t len;
+  int open_handles;
+  int exited, eof, killed, finished;
+  int64_t status;
+};
+
+static void ts_closed(uv_handle_t *h) {
+  struct netif_tailscale *q = h->data;
+  if (--q->open_handles == 0) {
+    free(q->buf);
+    free(q);
+  }
+}
+
+static void ts_close_all(struct netif_tailscale *q) {
+  uv_handle_t *hs[] = {(uv_handle_t *)&q->proc, (uv_handle_t *)&q->out,
+                       (uv_handle_t *)&q->timer};
+  for (size_t i = 0; i < 3; i++)
+    if (!uv_is_closing(hs[i])) uv_close(hs[i], ts_closed);
+}
+
+/* Self.DNSName of `tailscale status --json`, or NULL. */
+static char *ts_dns_name(const char *text, size_t len) {
+  cJSON *root = cJSON_ParseWithLength(text, len);
+  const cJSON *self = cJSON_GetObjectItemCaseSensitive(root, "Self");
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive(self, "DNSName");
+  char *out = cJSON_IsString(name) && name->valuestring[0]
+                  ? strdup(name->valuestring)
+                  : NULL;
+  cJSON_Delete(root);
+  return out;
+}
+
+static void ts_finish(struct netif_tailscale *q) {
+  if (q->finished) return;
+  q->finished = 1;
+  char *name = NULL;
+  if (q->exited && !q->killed && q->status == 0 && q->buf)
+    name = ts_dns_name(q->buf, q->len);
+  if (q->killed)
+    log_warn("tailscale status did not answer within %d ms: killed; only "
+             "the resolv.conf tailnet (if any) is allowed",
+             TAILSCALE_TIMEOUT_MS);
+  q->cb(name, q->arg);
+  free(name);
+  if (!q->exited && !q->killed) uv_process_kill(&q->proc, SIGKILL);
+  ts_close_all(q);
+}
+
+static void ts_on_exit(uv_process_t *p, int64_t status, int signal) {
+  struct netif_tailscale *q = p->data;
+  (void)signal;
+  q->exited = 1;
+  q->status = status;
+  /* A killed command may leave a child holding the pipe: do not wait. */
+  if (q->eof || q->killed) ts_finish(q);
+}
+
+static void ts_alloc(uv_handle_t *h, size_t want, uv_buf_t *b) {
+  static char chunk[65536];
+  (void)h;
+  (void)want;
+  *b = uv_buf_init(chunk, sizeof chunk);
+}
+
+static void ts_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  struct netif_tailscale *q = s->data;
+  if (n > 0) {
+    char *grown = q->len + (size_t)n <= TAILSCALE_MAX_OUTPUT
+                      ? realloc(q->buf, q->len + (size_t)n)
+                      : NULL;
+    if (!grown) {
+      uv_read_stop(s);
+      q->eof = 1;
+      free(q->buf);
+      q->buf = NULL;
+      q->len = 0;
+      if (q->exited) ts_finish(q);
+      return;
+    }
+    memcpy(grown + q->len, b->base, (size_t)n);
+    q->buf = grown;
+    q->len += (size_t)n;
+  } else if (n < 0) {
+    uv_read_stop(s);
+    q->eof = 1;
+    if (q->exited) ts_finish(q);
+  }
+}
+
+static void ts_on_timer(uv_timer_t *t) {
+  struct netif_tailscale *q = t->data;
+  if (q->exited || q->killed) {
+    ts_finish(q); /* exited, but its output never ended; or unkillable */
+    return;
+  }
+  q->killed = 1;
+  uv_process_kill(&q->proc, SIGKILL);
+  uv_timer_start(&q->timer, ts_on_timer, TAILSCALE_TIMEOUT_MS, 0);
+}
+
+/* Non-zero if cmd names an executable file, directly or on $PATH. Checked
+ * first so that a machine without the CLI forks nothing. */
+static int have_command(const char *cmd) {
+  if (strchr(cmd, '/')) return access(cmd, X_OK) == 0;
+  const char *path = getenv("PATH");
+  char file[4096];
+  for (const char *p = path; p && *p;) {
+    size_t n = strcspn(p, ":");
+    if (n && n + strlen(cmd) + 2 <= sizeof file) {
+      snprintf(file, sizeof file, "%.*s/%s", (int)n, p, cmd);
+      if (access(file, X_OK) == 0) return 1;
+    }
+    p += n;
+    if (*p == ':') p++;
+  }
+  return 0;
+}
+
+struct netif_tailscale *
+netif_tailscale_start(uv_loop_t *loop,
+                      void (*cb)(const char *dns_name, void *arg), void *arg) {
+  const char *cmd = getenv("MIRRORSTATE_TAILSCALE");
+  if (!cmd) cmd = "tailscale";
+  if (!*cmd || !have_command(cmd)) return NULL;
+  struct netif_tailscale *q = calloc(1, sizeof *q);
+  if (!q) return NULL;
+  q->cb = cb;
+  q->arg = arg;
+  q->proc.data = q->out.data = q->timer.data = q;
+  uv_pipe_init(loop, &q->out, 0);
+  uv_timer_init(loop, &q->timer);
+  q->open_handles = 3;
+  char *args[] = {(char *)cmd, "status", "--json", "--peers=false", NULL};
+  uv_stdio_container_t stdio[3] = {
+      {.flags = UV_IGNORE},
+      {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
+       .data.stream = (uv_stream_t *)&q->out},
+      {.flags = UV_IGNORE},
+  };
+  uv_process_options_t opts = {
+      .exit_cb = ts_on_exit,
+      .file = cmd,
+      .args = args,
+      .stdio_count = 3,
+      .stdio = stdio,
+  };
+  int rc = uv_spawn(loop, &q->proc, &opts);
+  if (rc != 0) {
+    log_debug("tailscale CLI not run (%s): %s", cmd, uv_strerror(rc));
+    q->finished = 1;
+    ts_close_all(q);
+    return NULL;
+  }
+  uv_read_start((uv_stream_t *)&q->out, ts_alloc, ts_on_read);
+  uv_timer_start(&q->timer, ts_on_timer, TAILSCALE_TIMEOUT_MS, 0);
+  return q;
+}
+
+void netif_tailscale_stop(struct netif_tailscale *q) {
+  if (!q || q->finished) return;
+  q->finished = 1;
+  if (!q->exited) uv_process_kill(&q->proc, SIGKILL);
+  ts_close_all(q);
 }

@@ -1,22 +1,25 @@
-/* HTTP and WebSocket with libwebsockets on the program's libuv loop. */
-#include <uv.h> /* before libwebsockets.h, for its libuv declarations */
-
-#include <libwebsockets.h>
-
-#include "transport.h"
+/* HTTP and WebSocket with libwebsockets on the program's libuv loop: the
+ * context, its vhosts and the WebSocket sessions. Requests and the access
+ * check are in transport_http.c. */
+#include "transport_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "access.h"
-#include "http_api.h"
 #include "hub.h"
 #include "log.h"
 #include "portinfo.h"
 #include "netif.h"
 #include "protocol.h"
+#include "static.h"
+
+/* All of one request's headers that lws keeps: room for one header of the
+ * longest size read (8 KiB, see transport_http.c) and the rest. */
+#define TRANSPORT_HEADER_SPACE 16384
 
 struct outmsg {
   int refs;
@@ -41,36 +44,6 @@ struct conn {
   int rx_skip;    /* dropping the rest of an oversized message */
   int close_code; /* non-zero: close once the queue is written */
   char close_reason[64];
-};
-
-/* Per-connection data lws allocates for us (zeroed). */
-struct pss {
-  struct conn *conn; /* WebSocket */
-  char *body;        /* HTTP POST body */
-  size_t body_len;
-  char path[512];
-  char query[2048];
-  struct http_reply reply;
-  size_t sent;
-  int replying;
-  int refused; /* the reply is an error made before the body */
-};
-
-struct transport {
-  struct lws_context *ctx;
-  uv_loop_t *loop;
-  struct hub *hub;
-  const struct config *cfg;
-  struct access *access;
-  struct session *sessions;
-  int nsessions;
-  int port;
-  uv_timer_t close_timer; /* closes sessions from outside lws callbacks */
-  int destroyed;
-  struct lws_http_mount mounts[2];
-  /* lws keeps pointers to the vhost names and addresses: they live here. */
-  struct bind_list binds;
-  char vhost_names[NETIF_MAX_ADDRS][24];
 };
 
 static struct transport *the_transport; /* lws callbacks reach it here */
@@ -211,9 +184,11 @@ static struct conn *conn_open(struct transport *t, struct lws *wsi) {
   c->t = t;
   c->pub.priv = c;
   now_wall(&c->pub.since_ms);
-  if (lws_hdr_copy(wsi, c->pub.origin, sizeof c->pub.origin, WSI_TOKEN_ORIGIN) <
-      0)
-    c->pub.origin[0] = '\0';
+  c->pub.origin = http_ws_origin(wsi);
+  if (!c->pub.origin) {
+    free(c);
+    return NULL;
+  }
   lws_get_peer_simple(wsi, c->pub.address, sizeof c->pub.address);
   c->pub.next = t->sessions;
   t->sessions = &c->pub;
@@ -231,6 +206,7 @@ static void conn_close(struct transport *t, struct conn *c) {
   hub_on_close(t->hub, &c->pub);
   queue_clear(c);
   free(c->rx);
+  free(c->pub.origin);
   free(c);
 }
 
@@ -246,71 +222,7 @@ int transport_port(const struct transport *t) {
   return t->port;
 }
 
-/* --- checks on every request --------------------------------------------- */
-
-static int hdr(struct lws *wsi, enum lws_token_indexes tok, char *buf,
-               int len) {
-  buf[0] = '\0';
-  if (lws_hdr_total_length(wsi, tok) <= 0) return 0;
-  return lws_hdr_copy(wsi, buf, len, tok) >= 0;
-}
-
-/* Returns NULL if the request may go on, else why not (for the log). */
-static const char *refuse_reason(struct transport *t, struct lws *wsi,
-                                 const char *path, int is_ws) {
-  char host[256], origin[256], auth[512], token[512];
-  int has_host = hdr(wsi, WSI_TOKEN_HOST, host, sizeof host);
-  if (!has_host || !access_host_ok(t->access, host))
-    return "Host header not allowed (DNS rebinding defence; see --allow-host)";
-  hdr(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin);
-  if ((is_ws || strncmp(path, "/api", 4) == 0) &&
-      !access_origin_ok(t->access, origin))
-    return "Origin not allowed (see --allow-origin)";
-  if (http_api_needs_token(path) || is_ws) {
-    hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof auth);
-    /* lws returns a pointer past "token=" inside the buffer. */
-    const char *qtoken =
-        lws_get_urlarg_by_name(wsi, "token=", token, sizeof token);
-    if (!access_token_ok(t->access, qtoken, auth))
-      return "missing or wrong token";
-  }
-  return NULL;
-}
-
-static void log_refusal(struct lws *wsi, const char *what, const char *why) {
-  char host[256], origin[256], peer[64];
-  hdr(wsi, WSI_TOKEN_HOST, host, sizeof host);
-  hdr(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin);
-  lws_get_peer_simple(wsi, peer, sizeof peer);
-  log_warn("refused %s from %s (Host: %s, Origin: %s): %s", what, peer,
-           host[0] ? host : "none", origin[0] ? origin : "none", why);
-}
-
 /* --- WebSocket ----------------------------------------------------------- */
-
-static int ws_filter(struct transport *t, struct lws *wsi) {
-  char uri[512];
-  if (!hdr(wsi, WSI_TOKEN_GET_URI, uri, sizeof uri) ||
-      strcmp(uri, "/_mirrorstate/ws") != 0) {
-    lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND,
-                           "the WebSocket is at /_mirrorstate/ws");
-    return 1;
-  }
-  const char *why = refuse_reason(t, wsi, "/ws", 1);
-  if (why) {
-    log_refusal(wsi, "WebSocket", why);
-    lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, why);
-    return 1;
-  }
-  if (t->nsessions >= t->cfg->max_clients) {
-    log_warn("refused WebSocket: --max-clients %d reached",
-             t->cfg->max_clients);
-    lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
-                           "too many clients");
-    return 1;
-  }
-  return 0;
-}
 
 /* Refuses an oversized message: the error goes out at once and the
  * connection is closed with 1009 from inside RECEIVE, where lws still
@@ -403,140 +315,6 @@ static int ws_writable(struct transport *t, struct conn *c) {
   return 0;
 }
 
-/* --- HTTP ---------------------------------------------------------------- */
-
-static int http_send_headers(struct lws *wsi, struct pss *p) {
-  unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *ptr = start,
-                                     *end = buf + sizeof buf - 1;
-  struct http_reply *r = &p->reply;
-  if (lws_add_http_common_headers(wsi, (unsigned int)r->status, r->content_type,
-                                  r->len, &ptr, end))
-    return -1;
-  if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                  (const unsigned char *)"no-store", 8, &ptr,
-                                  end))
-    return -1;
-  if (r->version >= 0) {
-    char v[32];
-    int n = snprintf(v, sizeof v, "%lld", r->version);
-    if (lws_add_http_header_by_name(
-            wsi, (const unsigned char *)"x-mirrorstate-version:",
-            (const unsigned char *)v, n, &ptr, end))
-      return -1;
-  }
-  if (lws_finalize_write_http_header(wsi, start, &ptr, end)) return -1;
-  p->replying = 1;
-  p->sent = 0;
-  lws_callback_on_writable(wsi);
-  return 0;
-}
-
-static int http_handle(struct transport *t, struct lws *wsi, struct pss *p,
-                       int is_post) {
-  http_api_handle(t->hub, is_post, p->path, p->query, p->body, p->body_len,
-                  &p->reply);
-  free(p->body);
-  p->body = NULL;
-  return http_send_headers(wsi, p);
-}
-
-static int http_writable(struct lws *wsi, struct pss *p) {
-  if (!p->replying) return 0;
-  struct http_reply *r = &p->reply;
-  /* Write in place: the headroom lws may use before a chunk is either our
-   * own bytes already sent, or the LWS_PRE-sized gap we kept in front. */
-  size_t chunk = r->len - p->sent;
-  if (chunk > 65536) chunk = 65536;
-  int final = p->sent + chunk == r->len;
-  unsigned char *tmp = NULL;
-  unsigned char *out;
-  if (p->sent == 0) {
-    tmp = malloc(LWS_PRE + chunk + 1);
-    if (!tmp) return -1;
-    memcpy(tmp + LWS_PRE, r->body, chunk);
-    out = tmp + LWS_PRE;
-  } else {
-    out = (unsigned char *)r->body + p->sent;
-  }
-  int n =
-      lws_write(wsi, out, chunk, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
-  free(tmp);
-  if (n < 0) return -1;
-  p->sent += chunk;
-  if (!final) {
-    lws_callback_on_writable(wsi);
-    return 0;
-  }
-  free(r->body);
-  r->body = NULL;
-  p->replying = 0;
-  return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-static int http_begin(struct transport *t, struct lws *wsi, struct pss *p,
-                      const char *in) {
-  char uri[512];
-  hdr(wsi, WSI_TOKEN_GET_URI, uri, sizeof uri);
-  int is_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-  if (is_post) hdr(wsi, WSI_TOKEN_POST_URI, uri, sizeof uri);
-  if (strncmp(uri, "/_mirrorstate", 13) != 0)
-    return -2; /* not ours: lws answers 404 */
-  snprintf(p->path, sizeof p->path, "%s", in && *in ? in : "/");
-  p->query[0] = '\0';
-  int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
-  if (n > 0 && n < (int)sizeof p->query) {
-    /* lws splits the arguments; rejoin them with '&' for one parser. */
-    char frag[2048];
-    size_t len = 0;
-    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag,
-                                          WSI_TOKEN_HTTP_URI_ARGS, i) > 0;
-         i++)
-      len += (size_t)snprintf(p->query + len, sizeof p->query - len, "%s%s",
-                              len ? "&" : "", frag);
-  }
-  const char *why = refuse_reason(t, wsi, p->path, 0);
-  int status = 403;
-  if (!why && is_post &&
-      lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
-    /* libwebsockets 4.1 cannot read chunked request bodies. */
-    why = "a POST needs a Content-Length (chunked bodies are not supported)";
-    status = 411;
-  }
-  if (why) {
-    if (status == 403) log_refusal(wsi, p->path, why);
-    http_api_error(&p->reply, status,
-                   status == 403 ? "forbidden" : "length_required", why);
-    /* A refused POST's body is read and dropped, so the connection stays
-     * usable for the client's next request. */
-    p->refused = 1;
-    if (is_post && status == 403) return 0;
-    return http_send_headers(wsi, p);
-  }
-  if (is_post) return 0; /* the body follows */
-  return http_handle(t, wsi, p, 0);
-}
-
-static int http_body(struct transport *t, struct pss *p, const char *in,
-                     size_t len) {
-  if (p->refused) return 0;
-  if (p->body_len + len > t->cfg->max_message) {
-    /* Read the rest and drop it, then answer: the client sees why. */
-    free(p->body);
-    p->body = NULL;
-    p->body_len = 0;
-    http_api_error(&p->reply, 413, "too_large",
-                   "the body is larger than --max-message");
-    p->refused = 1;
-    return 0;
-  }
-  char *b = realloc(p->body, p->body_len + len + 1);
-  if (!b) return -1;
-  memcpy(b + p->body_len, in, len);
-  p->body = b;
-  p->body_len += len;
-  return 0;
-}
-
 /* --- the one callback ---------------------------------------------------- */
 
 /* Serves both protocols: "http" (also WebSockets opened without a
@@ -546,7 +324,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
   struct transport *t = the_transport;
   struct pss *p = user;
   switch (reason) {
-  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return ws_filter(t, wsi);
+  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return http_ws_filter(t, wsi);
   case LWS_CALLBACK_ESTABLISHED:
     p->conn = conn_open(t, wsi);
     if (!p->conn) return -1;
@@ -561,27 +339,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     if (p && p->conn) conn_close(t, p->conn);
     if (p) p->conn = NULL;
     return 0;
-  case LWS_CALLBACK_HTTP: {
-    int rc = http_begin(t, wsi, p, in);
+  default: {
+    int rc = http_callback(t, wsi, reason, p, in, len);
     if (rc != -2) return rc;
-    break; /* lws_callback_http_dummy answers 404 */
-  }
-  case LWS_CALLBACK_HTTP_BODY: return http_body(t, p, in, len);
-  case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-    if (p->refused) return http_send_headers(wsi, p);
-    return http_handle(t, wsi, p, 1);
-  case LWS_CALLBACK_HTTP_WRITEABLE: return http_writable(wsi, p);
-  case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-  case LWS_CALLBACK_CLOSED_HTTP:
-    if (p) {
-      free(p->body);
-      p->body = NULL;
-      free(p->reply.body);
-      p->reply.body = NULL;
-      p->replying = 0;
-    }
     break;
-  default: break;
+  }
   }
   return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
@@ -613,6 +375,29 @@ static const lws_retry_bo_t keepalive = {
     .secs_since_valid_hangup = 60,
 };
 
+/* The answer of `tailscale status`: this machine's own tailnet name. */
+static void on_tailscale(const char *dns_name, void *arg) {
+  struct transport *t = arg;
+  t->tailscale = NULL; /* done: the query frees itself */
+  if (!dns_name) return;
+  access_set_tailnet_name(t->access, dns_name);
+  log_info("tailnet: this machine is %s (tailscale status)", dns_name);
+}
+
+static void on_tailnet_domain(const char *domain, void *arg) {
+  access_add_tailnet_domain(arg, domain);
+}
+
+/* The name and value of the static-files cookie: a random key of this run,
+ * never the token itself. Without randomness, no cookie is offered. */
+static void make_cookie(struct transport *t) {
+  unsigned char key[16];
+  snprintf(t->cookie_name, sizeof t->cookie_name, "mirrorstate_%d", t->port);
+  if (getrandom(key, sizeof key, GRND_NONBLOCK) != (ssize_t)sizeof key) return;
+  for (size_t i = 0; i < sizeof key; i++)
+    snprintf(t->cookie_value + 2 * i, 3, "%02x", key[i]);
+}
+
 int transport_start(uv_loop_t *loop, const struct config *cfg,
                     const struct bind_list *binds, struct hub *hub,
                     struct transport **out) {
@@ -622,28 +407,16 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
   t->loop = loop;
   t->cfg = cfg;
   t->hub = hub;
-  t->access = access_new(cfg);
   uv_timer_init(loop, &t->close_timer);
   t->close_timer.data = t;
   the_transport = t;
   hub->transport = t;
   lws_set_log_level(log_get_level() >= LOG_DEBUG ? LLL_ERR | LLL_WARN : 0,
                     lws_log);
-
-  struct lws_http_mount *ms = &t->mounts[0], *st = &t->mounts[1];
-  ms->mountpoint = "/_mirrorstate";
-  ms->mountpoint_len = 13;
-  ms->origin = "http";
-  ms->origin_protocol = LWSMPRO_CALLBACK;
-  ms->protocol = "http";
-  if (cfg->static_dir) {
-    ms->mount_next = st;
-    st->mountpoint = "/";
-    st->mountpoint_len = 1;
-    st->origin = cfg->static_dir;
-    st->origin_protocol = LWSMPRO_FILE;
-    st->def = "index.html";
-  }
+  if (access_new(cfg, &t->access) != 0) return -1;
+  if (cfg->static_dir && static_new(cfg, &t->statics) != 0) return -1;
+  netif_tailnet_domains(on_tailnet_domain, t->access);
+  http_init_vhost_headers(t);
 
   void *foreign[] = {loop};
   struct lws_context_creation_info info;
@@ -652,6 +425,7 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
                  LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
   info.foreign_loops = foreign;
   info.pt_serv_buf_size = 64 * 1024;
+  info.max_http_header_data = TRANSPORT_HEADER_SPACE;
   t->ctx = lws_create_context(&info);
   if (!t->ctx) {
     log_error("cannot start libwebsockets (is libwebsockets-evlib-uv "
@@ -667,7 +441,9 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
     snprintf(name, sizeof t->vhost_names[i], "mirrorstate-%d", i);
     info.port = t->port ? t->port : cfg->port;
     info.protocols = protocols;
-    info.mounts = ms;
+    /* No mounts: every request reaches the callback and its check. */
+    info.mounts = NULL;
+    info.headers = t->vhost_headers;
     info.vhost_name = name;
     info.iface = strcmp(addr, "::") == 0 ? NULL : addr;
     info.retry_and_idle_policy = &keepalive;
@@ -681,6 +457,8 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
     }
     if (!t->port) t->port = lws_get_vhost_listen_port(vh);
   }
+  make_cookie(t);
+  t->tailscale = netif_tailscale_start(loop, on_tailscale, t);
   return 0;
 }
 
@@ -693,8 +471,11 @@ void transport_shutdown(struct transport *t) {
 void transport_destroy(struct transport *t) {
   if (!t) return;
   if (t->ctx) lws_context_destroy(t->ctx);
+  netif_tailscale_stop(t->tailscale);
+  t->tailscale = NULL;
   if (t->destroyed) {
     access_free(t->access);
+    static_free(t->statics);
     the_transport = NULL;
     free(t);
     return;

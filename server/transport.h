@@ -21,7 +21,7 @@ struct session {
   char id[16];      /* "c1", "c2", ... */
   char role[8];     /* "app", "panel" or "cli" */
   char *page;       /* page URL the client reported; owned */
-  char origin[256]; /* the Origin header, "" if none */
+  char *origin;     /* the Origin header, "" if none; owned */
   char address[64]; /* peer address */
   double since_ms;  /* wall clock at connect */
   char **subs;      /* names subscribed to; owned */

@@ -49,8 +49,8 @@ const struct usage_option usage_options[] = {
     {"allow-host", 0, "NAME", S, OPT_ALLOW_HOST, VAL_WORD, NULL,
      "also accept this Host name (repeatable)"},
     {"allow-origin", 0, "URL", S, OPT_ALLOW_ORIGIN, VAL_WORD, NULL,
-     "also accept WebSocket upgrades and API calls from this Origin, e.g. "
-     "http://app.test:* for any port (repeatable)"},
+     "also accept requests from this Origin: http(s)://HOST[:PORT], or "
+     "http(s)://HOST:* for any port (repeatable)"},
     {"token", 0, "TOKEN", S, OPT_TOKEN, VAL_WORD, "$MIRRORSTATE_TOKEN",
      "require this token on the WebSocket and the API, sent as ?token= or "
      "Authorization: Bearer"},
@@ -58,7 +58,8 @@ const struct usage_option usage_options[] = {
      "read the token from the first line of PATH, e.g. "
      "%d/token for a systemd credential"},
     {"static", 0, "DIR", S, OPT_STATIC, VAL_DIR, NULL,
-     "serve an app's files at /"},
+     "serve an app's files at / (never dot-paths or mirrored files; the "
+     "token applies when set)"},
     {"open", 0, NULL, S, OPT_OPEN, VAL_NONE, NULL,
      "open the panel (the app with --static) in a browser once listening"},
     {"write-delay", 0, "MS", S, OPT_WRITE_DELAY, VAL_WORD, "0",

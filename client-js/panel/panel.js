@@ -34,7 +34,8 @@ class App {
     this.log = new LogView($('log'), $('log-filters'), $('log-tools'), { onSelect: (e) => this.viewVersion(e.name, e.version) });
     this.history = new HistoryView($('history'), this);
     this.raw = new RawEditor($('raw'), this);
-    this.model = new PanelModel({ ...serverOf(location), page: location.href }, {
+    // The page without its query: it may hold ?token=, and every client sees it.
+    this.model = new PanelModel({ ...serverOf(location), page: location.origin + location.pathname }, {
       render: (d) => this.onModel(d),
       log: (entry) => this.log.add(entry),
       toast: (text, level) => this.toast(text, level),

@@ -98,15 +98,16 @@ export function readJSON(file) {
   }
 }
 
-/** Launches Debian's Chromium headless with a fresh profile; options go
- * to playwright's launchPersistentContext (viewport, colorScheme, ...). */
-export async function launchBrowser(options = {}) {
+/** Launches Debian's Chromium headless with a fresh profile; extraArgs are
+ * added to Chromium's arguments, other options go to playwright's
+ * launchPersistentContext (viewport, colorScheme, ...). */
+export async function launchBrowser({ extraArgs = [], ...options } = {}) {
   const profile = tempDir('mirrorstate-chromium-');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
+      '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync', ...extraArgs],
     viewport: { width: 900, height: 720 },
     timeout: WAIT * 2,
     ...options,
@@ -116,7 +117,7 @@ export async function launchBrowser(options = {}) {
     await context.close().catch(() => {});
     fs.rmSync(profile, { recursive: true, force: true });
   };
-  return { context, close };
+  return { context, close, profile };
 }
 
 /** Collects console errors and page errors of a page, for assertions. */

@@ -59,12 +59,18 @@ if (!skip) {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorstate-netns-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+// This machine's tailnet, as MagicDNS writes it into resolv.conf; no
+// tailscale CLI is asked.
+const RESOLV = path.join(dir, 'resolv.conf');
+fs.writeFileSync(RESOLV, 'nameserver 100.100.100.100\nsearch tail1234.ts.net\n');
+const TAILNET_ENV = { ...process.env, MIRRORSTATE_TAILSCALE: '', MIRRORSTATE_RESOLV_CONF: RESOLV };
+
 /** Starts mirrorstate inside the server namespace; resolves with its URLs. */
 function serve(args) {
   const file = path.join(dir, `s${Math.random().toString(36).slice(2)}.json`);
   fs.writeFileSync(file, '{"hello": "tailnet"}\n');
   const child = spawn('ip', ['netns', 'exec', SRV, bin, 'serve', '--file', file, '--port', '0', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+    { stdio: ['ignore', 'pipe', 'pipe'], env: TAILNET_ENV });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => { out += d; });
@@ -115,10 +121,13 @@ test('--host tailscale is reachable from a tailnet peer, by address', { skip }, 
   assert.equal(r.status, 404, JSON.stringify(r)); // reached the API: unknown state
   const h = fromPeer(`http://${SRV_ADDR}:${port}/_mirrorstate/healthz`);
   assert.equal(h.status, 200, JSON.stringify(h));
-  // MagicDNS names of this machine pass the Host check; others do not.
+  // This machine's MagicDNS name in its own tailnet passes the Host check;
+  // the same name in another tailnet does not.
   const short = os.hostname().split('.')[0];
   assert.equal(fromPeer(`http://${SRV_ADDR}:${port}/_mirrorstate/healthz`,
     { Host: `${short}.tail1234.ts.net:${port}` }).status, 200);
+  assert.equal(fromPeer(`http://${SRV_ADDR}:${port}/_mirrorstate/healthz`,
+    { Host: `${short}.tail-attacker.ts.net:${port}` }).status, 403);
   assert.equal(fromPeer(`http://${SRV_ADDR}:${port}/_mirrorstate/healthz`,
     { Host: `evil.example:${port}` }).status, 403);
   assert.match(s.stderr(), /without --token/, 'binding beyond loopback without a token warns');
