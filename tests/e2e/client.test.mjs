@@ -25,7 +25,6 @@ import { startFake } from './fake-http.mjs';
 const EXAMPLE = path.join(ROOT, 'examples', 'react');
 const VITE = path.join(EXAMPLE, 'node_modules', 'vite', 'bin', 'vite.js');
 const STRICT_TODO = 'needs the server\'s strict check (docs/protocol.md, patch "strict")';
-const REF_TODO = 'needs the server to put ref and name on every error (docs/protocol.md)';
 
 let work, site, browser;
 const cleanups = [];
@@ -273,7 +272,7 @@ test('React: a refused change is rolled back and reported (fake server)', async 
   await s.stop();
 });
 
-test('vanilla: a refused change is rolled back and reported (real server)', { todo: REF_TODO }, async () => {
+test('vanilla: a refused change is rolled back and reported (real server)', async () => {
   const s = await real({ count: 3 });
   await refused(s, 'counter.html');
   await s.stop();
@@ -310,7 +309,7 @@ test('console: an unknown state, an unreachable server and a refused token each 
   await s.stop();
 
   const tok = await real({ count: 1 }, ['--token', 'tok-123']);
-  const r = await open(`${tok.base}counter.html?mode=early&token=wrong`);
+  const r = await open(`${tok.base}counter.html?token=tok-123&clientToken=wrong&mode=early`);
   await until(() => warnings(r).some((x) => x.includes('refused the connection')), 'a message about the token');
   await r.page.locator('[data-testid=status][data-status=error]').waitFor();
   const refusedMsgs = warnings(r).filter((x) => x.includes('refused the connection'));

@@ -39,7 +39,15 @@ export function startFake(states, { staticDir } = {}) {
       return;
     }
     res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
-    res.end(fs.readFileSync(file));
+    let body = fs.readFileSync(file);
+    // As the server's packed assets do (cmake/pack_assets.cmake): the
+    // panel's imports of the client by package name point beside it.
+    if (root === PANEL && file.endsWith('.js')) {
+      body = String(body)
+        .replaceAll("from 'mirrorstate-client/patch'", "from '../patch.js'")
+        .replaceAll("from 'mirrorstate-client'", "from '../client.js'");
+    }
+    res.end(body);
   });
   const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => (protocols.has('mirrorstate.v1') ? 'mirrorstate.v1' : false) });
   server.on('upgrade', (req, socket, head) => {
