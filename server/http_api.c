@@ -54,50 +54,6 @@ static void reply_error(struct http_reply *r, int status, const char *code,
   reply_error_ref(r, status, code, message, name, NULL);
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/* Percent-decodes n bytes of in into out (size outlen). -1 if malformed or
- * too long, or if it decodes to a NUL. */
-static int url_decode(const char *in, size_t n, char *out, size_t outlen,
-                      int plus_is_space) {
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= n) return -1;
-      int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
-      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return -1;
-      c = (char)(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      c = ' ';
-    }
-    if (o + 1 >= outlen) return -1;
-    out[o++] = c;
-  }
-  out[o] = '\0';
-  return 0;
-}
-
-/* The value of key in a query string, decoded; 1 if found, 0 if not, -1 if
- * malformed. */
-static int query_get(const char *query, const char *key, char *out,
-                     size_t outlen) {
-  size_t klen = strlen(key);
-  for (const char *p = query; p && *p; p = strchr(p, '&'), p = p ? p + 1 : p) {
-    const char *end = strchr(p, '&');
-    size_t n = end ? (size_t)(end - p) : strlen(p);
-    if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=')
-      return url_decode(p + klen + 1, n - klen - 1, out, outlen, 1) ? -1 : 1;
-  }
-  return 0;
-}
-
 static void serve_asset(struct http_reply *r, const char *path) {
   char url[600];
   snprintf(url, sizeof url, "/_mirrorstate%s",
@@ -114,11 +70,10 @@ static void serve_asset(struct http_reply *r, const char *path) {
   r->len = r->body ? a->size : 0;
 }
 
-static void get_state(struct hub *h, struct state *st, const char *query,
-                      struct http_reply *r) {
-  char ptr[2048];
-  int has = query_get(query, "pointer", ptr, sizeof ptr);
-  if (has < 0 || (has && !ptr_valid(ptr))) {
+static void get_state(struct hub *h, struct state *st,
+                      const struct http_request *req, struct http_reply *r) {
+  const char *ptr = http_request_arg(req, "pointer");
+  if (ptr && !ptr_valid(ptr)) {
     reply_error(r, 400, ERR_BAD_MESSAGE, "malformed JSON Pointer", st->name);
     return;
   }
@@ -127,7 +82,7 @@ static void get_state(struct hub *h, struct state *st, const char *query,
                 "the state does not exist yet (no file)", st->name);
     return;
   }
-  const cJSON *v = has ? ptr_get(st->current, ptr) : st->current;
+  const cJSON *v = ptr ? ptr_get(st->current, ptr) : st->current;
   if (!v) {
     reply_error(r, 404, "not_found", "the pointer names no value", st->name);
     return;
@@ -186,9 +141,8 @@ static void post_state(struct hub *h, struct state *st, const char *body,
   reply_json(r, status, reply);
 }
 
-static void states_api(struct hub *h, const char *rest, int is_post,
-                       const char *query, const char *body, size_t len,
-                       struct http_reply *r) {
+static void states_api(struct hub *h, const char *rest,
+                       const struct http_request *req, struct http_reply *r) {
   char name[NAME_MAX_LEN + 16];
   if (!*rest || strcmp(rest, "/") == 0) {
     cJSON *o = cJSON_CreateObject();
@@ -200,30 +154,37 @@ static void states_api(struct hub *h, const char *rest, int is_post,
     reply_json(r, 200, o);
     return;
   }
-  if (url_decode(rest + 1, strlen(rest + 1), name, sizeof name, 0) != 0) {
+  /* The path is decoded already: a name is used exactly as it arrives. */
+  if (strlen(rest + 1) >= sizeof name) {
     reply_error(r, 400, ERR_BAD_MESSAGE, "malformed state name", NULL);
     return;
   }
+  strcpy(name, rest + 1);
+  /* NAME/history is the history of NAME, a state known already (its file
+   * exists, it has a value or a subscriber), unless a state is called
+   * "NAME/history" itself. Only then is the whole path looked up, which
+   * under --dir makes a state of that name for as long as it is needed. */
   int history = 0;
-  struct state *st = mirror_state(h->mirror, name);
+  struct state *st = store_find(&h->store, name);
   size_t n = strlen(name);
   if (!st && n > 8 && strcmp(name + n - 8, "/history") == 0) {
     name[n - 8] = '\0';
-    st = mirror_state(h->mirror, name);
-    history = 1;
+    st = store_find(&h->store, name);
+    history = st != NULL;
+    if (!st) name[n - 8] = '/';
   }
+  if (!st) st = mirror_state(h->mirror, name);
   if (!st) {
     reply_error(r, 404, ERR_UNKNOWN_STATE, "no such state", NULL);
     return;
   }
   if (history) {
-    char lim[32];
-    int limit = query_get(query, "limit", lim, sizeof lim) == 1 ? atoi(lim) : 0;
-    reply_json(r, 200, hub_history_json(h, st, limit));
-  } else if (is_post) {
-    post_state(h, st, body, len, r);
+    const char *lim = http_request_arg(req, "limit");
+    reply_json(r, 200, hub_history_json(h, st, lim ? atoi(lim) : 0));
+  } else if (req->method == HTTP_POST) {
+    post_state(h, st, req->body, req->body_len, r);
   } else {
-    get_state(h, st, query, r);
+    get_state(h, st, req, r);
   }
 }
 
@@ -232,9 +193,10 @@ int http_api_needs_token(const char *path) {
          strcmp(path, "/ws") == 0;
 }
 
-void http_api_handle(struct hub *h, int is_post, const char *path,
-                     const char *query, const char *body, size_t len,
+void http_api_handle(struct hub *h, const struct http_request *req,
                      struct http_reply *r) {
+  const char *path = req->path;
+  int is_post = req->method == HTTP_POST;
   memset(r, 0, sizeof *r);
   r->version = -1;
   if (strcmp(path, "/healthz") == 0) {
@@ -245,7 +207,7 @@ void http_api_handle(struct hub *h, int is_post, const char *path,
     reply_json(r, 200, o);
   } else if (strncmp(path, "/api/states", 11) == 0 &&
              (path[11] == '\0' || path[11] == '/')) {
-    states_api(h, path + 11, is_post, query ? query : "", body, len, r);
+    states_api(h, path + 11, req, r);
   } else if (is_post) {
     reply_error(r, 405, ERR_BAD_MESSAGE, "POST goes to /api/states/NAME", NULL);
   } else {

@@ -7,21 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "transport.h"
+
 struct hub;
 
-struct http_reply {
-  int status;
-  const char *content_type;
-  char *body; /* malloc'd; the transport frees it */
-  size_t len;
-  long long version; /* X-MirrorState-Version, or -1 */
-};
-
-/* Handles a request for path (below /_mirrorstate, e.g. "/api/states").
- * query is the raw query string or "", body the POST body or NULL. Always
- * fills *reply. */
-void http_api_handle(struct hub *h, int is_post, const char *path,
-                     const char *query, const char *body, size_t len,
+/* Handles a request for one of MirrorState's own routes. The path and the
+ * query arguments arrive decoded and are used as they are: nothing is
+ * decoded a second time. Always fills *reply. */
+void http_api_handle(struct hub *h, const struct http_request *req,
                      struct http_reply *reply);
 
 /* Fills *reply with an error object (for refusals made by the transport). */

@@ -9,11 +9,50 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <uv.h>
 
 #include "cli.h"
 
 struct outmsg; /* an encoded frame, shared between send queues */
+
+/* One argument of a request's query, decoded exactly once (libwebsockets
+ * splits the query at '&' and ';', turns '+' into a space and decodes
+ * %XX); value is "" when the argument has no '='. */
+struct http_arg {
+  char *key;
+  char *value;
+};
+
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST };
+
+/* A request for one of MirrorState's own routes, as the transport hands it
+ * over once the access check passed. Everything is borrowed for the call. */
+struct http_request {
+  enum http_method method;
+  const char *path; /* below /_mirrorstate, decoded once: "/api/states/a b" */
+  const struct http_arg *args; /* the query */
+  int nargs;
+  const char *body; /* a POST's body, or NULL */
+  size_t body_len;
+};
+
+/* The value of the first argument called key, or NULL. */
+static inline const char *http_request_arg(const struct http_request *r,
+                                           const char *key) {
+  for (int i = 0; i < r->nargs; i++)
+    if (strcmp(r->args[i].key, key) == 0) return r->args[i].value;
+  return NULL;
+}
+
+/* The answer to a request. */
+struct http_reply {
+  int status;
+  const char *content_type; /* a static string */
+  char *body;               /* malloc'd; the transport frees it */
+  size_t len;
+  long long version; /* X-MirrorState-Version, or -1 */
+};
 
 /* One WebSocket connection. Fields are read by the hub; the transport owns
  * the struct, which is valid from hub_on_open until hub_on_close returns. */

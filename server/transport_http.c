@@ -43,8 +43,9 @@ void http_init_vhost_headers(struct transport *t) {
 
 struct req {
   char *host, *origin, *auth, *cookie; /* NULL when absent */
-  char *query;  /* values percent-encoded again; "" when none */
-  char *qtoken; /* the token= value, decoded, or NULL */
+  struct http_arg *args;               /* the query, decoded */
+  int nargs;
+  const char *qtoken; /* the token= value (in args), or NULL */
   char why[128];
 };
 
@@ -53,8 +54,7 @@ static void req_free(struct req *r) {
   free(r->origin);
   free(r->auth);
   free(r->cookie);
-  free(r->query);
-  free(r->qtoken);
+  http_args_free(r->args, r->nargs);
 }
 
 static int too_long(struct req *r, const char *name) {
@@ -119,24 +119,30 @@ static int hdr_read(struct lws *wsi, enum lws_token_indexes tok,
   return 1;
 }
 
-/* lws splits the query at '&' and ';' and decodes each argument. They are
- * joined again for the API's parser with what it would split on or decode
- * once more encoded, so every value is decoded exactly once. */
-static int query_read(struct lws *wsi, struct req *r) {
-  static const char hex[] = "0123456789ABCDEF";
-  size_t len = 0, raw = 0;
-  char *q = NULL;
+void http_args_free(struct http_arg *args, int n) {
+  for (int i = 0; i < n; i++) {
+    free(args[i].key); /* the value shares the key's allocation */
+  }
+  free(args);
+}
+
+/* Reads the query's arguments, each decoded once by lws (which splits at
+ * '&' and ';', turns '+' into a space and decodes %XX: a decoded '&' or
+ * '=' is part of a value, never a separator). Nothing here decodes again. */
+static int args_read(struct lws *wsi, struct req *r) {
+  size_t raw = 0;
   for (int i = 0;; i++) {
     int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (flen < 0 || (size_t)flen > HDR_MAX) return too_long(r, "query");
     char *frag = malloc((size_t)flen + 1);
-    char *grown = frag ? realloc(q, len + 3 * (size_t)flen + 2) : NULL;
+    struct http_arg *grown =
+        frag ? realloc(r->args, (size_t)(r->nargs + 1) * sizeof *grown) : NULL;
     if (!grown) {
       free(frag);
-      r->query = q;
       snprintf(r->why, sizeof r->why, "out of memory reading the query");
       return -1;
     }
-    q = grown;
+    r->args = grown;
     int n =
         lws_hdr_copy_fragment(wsi, frag, flen + 1, WSI_TOKEN_HTTP_URI_ARGS, i);
     if (n < 0) {
@@ -146,27 +152,15 @@ static int query_read(struct lws *wsi, struct req *r) {
     raw += (size_t)n + (i > 0);
     if (raw > HDR_MAX) {
       free(frag);
-      r->query = q;
       return too_long(r, "query");
     }
-    if (!r->qtoken && strncmp(frag, "token=", 6) == 0)
-      r->qtoken = strdup(frag + 6);
-    if (n > 0 && len) q[len++] = '&';
-    for (int k = 0; k < n; k++) {
-      unsigned char c = (unsigned char)frag[k];
-      if (c <= ' ' || c >= 0x7f || c == '%' || c == '&' || c == '+' ||
-          c == '#') {
-        q[len++] = '%';
-        q[len++] = hex[c >> 4];
-        q[len++] = hex[c & 15];
-      } else {
-        q[len++] = (char)c;
-      }
-    }
-    free(frag);
+    char *eq = strchr(frag, '=');
+    if (eq) *eq = '\0';
+    r->args[r->nargs].key = frag;
+    r->args[r->nargs].value = eq ? eq + 1 : frag + n;
+    r->nargs++;
+    if (!r->qtoken && eq && strcmp(frag, "token") == 0) r->qtoken = eq + 1;
   }
-  q[len] = '\0';
-  r->query = q;
   return 0;
 }
 
@@ -177,7 +171,7 @@ static int req_read(struct lws *wsi, struct req *r) {
       hdr_read(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, "Authorization", 0, &r->auth,
                r) < 0 ||
       hdr_read(wsi, WSI_TOKEN_HTTP_COOKIE, "Cookie", ';', &r->cookie, r) < 0 ||
-      query_read(wsi, r) < 0)
+      args_read(wsi, r) < 0)
     return -1;
   return 0;
 }
@@ -420,10 +414,40 @@ static void set_error(struct pss *p, int status, const char *code,
   p->refused = 1;
 }
 
-static void set_redirect(struct pss *p, const char *to, const char *query) {
-  size_t n = strlen(to) + strlen(query) + 2;
-  char *loc = malloc(n);
-  if (loc) snprintf(loc, n, "%s%s%s", to, *query ? "?" : "", query);
+/* Appends s percent-encoded (all but RFC 3986's unreserved characters). */
+static char *encode_into(char *o, const char *s) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+        c == '~') {
+      *o++ = (char)c;
+    } else {
+      *o++ = '%';
+      *o++ = hex[c >> 4];
+      *o++ = hex[c & 15];
+    }
+  }
+  return o;
+}
+
+/* A redirect to the path to, with the request's query encoded again. */
+static void set_redirect(struct pss *p, const char *to) {
+  size_t n = strlen(to) + 2;
+  for (int i = 0; i < p->nargs; i++)
+    n += 3 * (strlen(p->args[i].key) + strlen(p->args[i].value)) + 2;
+  char *loc = malloc(n), *o = loc;
+  if (loc) {
+    o += sprintf(o, "%s", to);
+    for (int i = 0; i < p->nargs; i++) {
+      *o++ = i ? '&' : '?';
+      o = encode_into(o, p->args[i].key);
+      *o++ = '=';
+      o = encode_into(o, p->args[i].value);
+    }
+    *o = '\0';
+  }
   set_error(p, 308, "moved", "moved: see the Location header");
   add_header(p, "location:", loc);
 }
@@ -436,7 +460,7 @@ static int serve_static(struct transport *t, struct lws *wsi, struct pss *p,
     char *dir = malloc(strlen(p->path) + 2);
     if (!dir) return -1;
     sprintf(dir, "%s/", p->path);
-    set_redirect(p, dir, p->query);
+    set_redirect(p, dir);
     free(dir);
     return send_headers(wsi, p);
   }
@@ -470,11 +494,13 @@ static int serve_ours(struct transport *t, struct lws *wsi, struct pss *p,
                       const struct req *r, int is_post) {
   const char *sub = p->path + 13;
   if (!*sub && !is_post) {
-    set_redirect(p, "/_mirrorstate/", p->query);
+    set_redirect(p, "/_mirrorstate/");
     return send_headers(wsi, p);
   }
   if (is_post) return 0; /* answered once the body is in */
-  http_api_handle(t->hub, 0, sub, p->query, NULL, 0, &p->reply);
+  struct http_request req = {p->head ? HTTP_HEAD : HTTP_GET, sub, p->args,
+                             p->nargs, NULL, 0};
+  http_api_handle(t->hub, &req, &p->reply);
   if (strcmp(sub, "/") == 0) {
     add_header(p, "content-security-policy:", strdup(CSP_PANEL));
   } else if (strncmp(sub, "/api", 4) != 0 && strcmp(sub, "/healthz") != 0) {
@@ -493,8 +519,9 @@ static int http_begin(struct transport *t, struct lws *wsi, struct pss *p,
   p->head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
   p->refused = 0;
   free(p->path);
-  free(p->query);
-  p->query = NULL;
+  http_args_free(p->args, p->nargs);
+  p->args = NULL;
+  p->nargs = 0;
   p->path = strdup(in && *in ? in : "/");
   if (!p->path) return -1;
   enum route route = route_of(t, p->path);
@@ -507,9 +534,10 @@ static int http_begin(struct transport *t, struct lws *wsi, struct pss *p,
   } else if ((why = refuse_reason(t, &r, route))) {
     status = 403;
   }
-  p->query = r.query;
-  r.query = NULL;
-  if (!p->query) p->query = strdup("");
+  p->args = r.args;
+  p->nargs = r.nargs;
+  r.args = NULL;
+  r.nargs = 0;
   if (why) {
     log_refusal(wsi, p->path, &r, why);
     set_error(p, status, status == 400 ? "bad_request" : "forbidden", why);
@@ -565,9 +593,11 @@ static int http_body(struct transport *t, struct pss *p, const char *in,
 }
 
 static int http_body_done(struct transport *t, struct lws *wsi, struct pss *p) {
-  if (!p->refused)
-    http_api_handle(t->hub, 1, p->path + 13, p->query, p->body, p->body_len,
-                    &p->reply);
+  if (!p->refused) {
+    struct http_request req = {HTTP_POST, p->path + 13, p->args, p->nargs,
+                               p->body, p->body_len};
+    http_api_handle(t->hub, &req, &p->reply);
+  }
   free(p->body);
   p->body = NULL;
   p->body_len = 0;
@@ -580,8 +610,9 @@ static void http_free(struct pss *p) {
   p->body_len = 0;
   free(p->path);
   p->path = NULL;
-  free(p->query);
-  p->query = NULL;
+  http_args_free(p->args, p->nargs);
+  p->args = NULL;
+  p->nargs = 0;
   reply_done(p);
 }
 

@@ -31,8 +31,9 @@ struct pss {
   struct conn *conn; /* WebSocket */
   char *body;        /* HTTP POST body */
   size_t body_len;
-  char *path;  /* below /_mirrorstate, e.g. "/api/states"; owned */
-  char *query; /* the query, values percent-encoded; owned */
+  char *path;            /* decoded, e.g. "/_mirrorstate/api/states"; owned */
+  struct http_arg *args; /* the query, decoded; owned */
+  int nargs;
   struct http_reply reply;
   struct reply_header headers[REPLY_MAX_HEADERS];
   int nheaders;
@@ -78,6 +79,9 @@ int http_ws_filter(struct transport *t, struct lws *wsi);
 /* The Origin header of an accepted upgrade (read whole), "" if none.
  * Returns a new string (caller frees), or NULL without memory. */
 char *http_ws_origin(struct lws *wsi);
+
+/* Frees n query arguments as args_read made them. */
+void http_args_free(struct http_arg *args, int n);
 
 /* The HTTP reasons of the one callback. Returns what the callback
  * returns, or -2 for a reason it does not handle. */
