@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "assets.h"
+#include "isotime.h"
 #include "json.h"
 #include "log.h"
 #include "remote.h"
@@ -40,12 +41,7 @@ void cmd_print_json(const cJSON *v, int pretty) {
 }
 
 void cmd_now_iso(char *out, size_t outlen) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  size_t n = strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out + n, outlen - n, ".%03ldZ", ts.tv_nsec / 1000000);
+  isotime_format(isotime_now_ms(), out, outlen);
 }
 
 /* Percent-encodes s for a URL path or query, keeping '/'. */

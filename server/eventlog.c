@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "isotime.h"
 #include "json.h"
 #include "log.h"
 
@@ -95,13 +95,8 @@ static void write_line(struct eventlog *log, cJSON *o) {
 }
 
 static cJSON *entry(const struct state *st, const char *kind) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char when[40];
-  size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
+  char when[ISOTIME_LEN];
+  isotime_format(isotime_now_ms(), when, sizeof when);
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "time", when);
   cJSON_AddStringToObject(o, "type", kind);

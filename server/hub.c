@@ -9,6 +9,7 @@
 
 #include "access.h"
 #include "eventlog.h"
+#include "isotime.h"
 #include "json.h"
 #include "log.h"
 #include "mirror.h"
@@ -243,14 +244,6 @@ void hub_states_changed(struct hub *h) {
   if (have_panels(h)) broadcast_panels(h, states_msg(h, NULL));
 }
 
-static void iso_time(double ms, char *out, size_t outlen) {
-  time_t secs = (time_t)(ms / 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  size_t n = strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out + n, outlen - n, ".%03dZ", (int)((long long)ms % 1000));
-}
-
 static cJSON *clients_msg(struct hub *h, const cJSON *ref) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "type", "clients");
@@ -258,8 +251,8 @@ static cJSON *clients_msg(struct hub *h, const cJSON *ref) {
   cJSON *arr = cJSON_AddArrayToObject(o, "clients");
   for (struct session *s = transport_sessions(h->transport); s; s = s->next) {
     cJSON *c = cJSON_CreateObject();
-    char since[40];
-    iso_time(s->since_ms, since, sizeof since);
+    char since[ISOTIME_LEN];
+    isotime_format(s->since_ms, since, sizeof since);
     cJSON_AddStringToObject(c, "id", s->id);
     cJSON_AddStringToObject(c, "role", s->role);
     if (s->page) cJSON_AddStringToObject(c, "page", s->page);
@@ -289,8 +282,8 @@ cJSON *hub_history_json(struct hub *h, struct state *st, int limit) {
   for (int i = first; i < st->hist_len; i++) {
     const struct history_entry *e = store_history(st, i);
     cJSON *j = cJSON_CreateObject();
-    char when[40];
-    iso_time(e->time_ms, when, sizeof when);
+    char when[ISOTIME_LEN];
+    isotime_format(e->time_ms, when, sizeof when);
     cJSON_AddNumberToObject(j, "version", (double)e->version);
     cJSON_AddStringToObject(j, "time", when);
     cJSON_AddStringToObject(j, "origin", e->origin);

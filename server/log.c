@@ -4,7 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static enum log_level max_level = LOG_INFO;
+static enum log_level max_level = MS_LOG_INFO;
 
 void log_set_level(enum log_level level) {
   max_level = level;

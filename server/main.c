@@ -92,8 +92,8 @@ int main(int argc, char **argv) {
     struct config cfg;
     rc = cli_parse_serve(n, args, &cfg);
     if (!rc) {
-      if (cfg.verbose > 0) log_set_level(LOG_DEBUG);
-      if (cfg.verbose < 0) log_set_level(LOG_WARN);
+      if (cfg.verbose > 0) log_set_level(MS_LOG_DEBUG);
+      if (cfg.verbose < 0) log_set_level(MS_LOG_WARN);
       rc = server_run(&cfg);
     }
   } else if (commands_exists(cmd)) {

@@ -218,7 +218,7 @@ static int conn_init(struct remote_ws *c, const struct remote_url *u,
   uv_timer_init(&c->loop, &c->timer);
   c->timer.data = c;
   /* The CLI's output is its own messages; lws's are for debugging. */
-  lws_set_log_level(log_get_level() >= LOG_DEBUG ? LLL_ERR | LLL_WARN : 0,
+  lws_set_log_level(log_get_level() >= MS_LOG_DEBUG ? LLL_ERR | LLL_WARN : 0,
                     NULL);
   void *foreign[] = {&c->loop};
   struct lws_context_creation_info info;

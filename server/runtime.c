@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "hub.h"
+#include "isotime.h"
 #include "json.h"
 #include "log.h"
 
@@ -82,11 +82,8 @@ static cJSON *runtime_json(const struct hub *h, int port) {
   cJSON *names = cJSON_AddArrayToObject(o, "states");
   for (const struct state *st = h->store.head; st; st = st->next)
     cJSON_AddItemToArray(names, cJSON_CreateString(st->name));
-  char when[32];
-  time_t now = time(NULL);
-  struct tm tm;
-  gmtime_r(&now, &tm);
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char when[ISOTIME_LEN];
+  isotime_format(isotime_now_ms(), when, sizeof when);
   cJSON_AddStringToObject(o, "started", when);
   return o;
 }

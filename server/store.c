@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "isotime.h"
 #include "patch.h"
 
 void store_init(struct store *st, int history_cap, size_t history_max,
@@ -147,12 +147,6 @@ struct state *store_add(struct store *st, const char *name, const char *path) {
   return s;
 }
 
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static size_t entry_bytes(const cJSON *ops, const cJSON *inverse) {
   struct json_stats a, b;
   json_stats(ops, &a);
@@ -191,7 +185,7 @@ static void history_push(struct state *s, cJSON *ops, cJSON *inverse,
       &s->hist[(s->hist_head + s->hist_len) % s->hist_cap];
   s->hist_len++;
   e->version = s->version;
-  e->time_ms = now_ms();
+  e->time_ms = isotime_now_ms();
   snprintf(e->origin, sizeof e->origin, "%s", origin);
   e->ops = ops;
   e->inverse = inverse;

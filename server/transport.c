@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "access.h"
 #include "hub.h"
+#include "isotime.h"
 #include "log.h"
 #include "portinfo.h"
 #include "netif.h"
@@ -171,19 +171,13 @@ static void schedule_close(struct transport *t) {
 
 /* --- sessions ------------------------------------------------------------ */
 
-static void now_wall(double *ms) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  *ms = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static struct conn *conn_open(struct transport *t, struct lws *wsi) {
   struct conn *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->wsi = wsi;
   c->t = t;
   c->pub.priv = c;
-  now_wall(&c->pub.since_ms);
+  c->pub.since_ms = isotime_now_ms();
   c->pub.origin = http_ws_origin(wsi);
   if (!c->pub.origin) {
     free(c);
@@ -411,7 +405,7 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
   t->close_timer.data = t;
   the_transport = t;
   hub->transport = t;
-  lws_set_log_level(log_get_level() >= LOG_DEBUG ? LLL_ERR | LLL_WARN : 0,
+  lws_set_log_level(log_get_level() >= MS_LOG_DEBUG ? LLL_ERR | LLL_WARN : 0,
                     lws_log);
   if (access_new(cfg, &t->access) != 0) return -1;
   if (cfg->static_dir && static_new(cfg, &t->statics) != 0) return -1;
