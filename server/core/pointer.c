@@ -1,5 +1,5 @@
 /* JSON Pointer (RFC 6901): syntax, lookup and escaping. */
-#include "patch.h"
+#include "pointer.h"
 
 #include <stdint.h>
 #include <stdio.h>
