@@ -8,50 +8,42 @@
 #include "assets.h"
 #include "hub.h"
 #include "json.h"
-#include "mirror.h"
 #include "names.h"
-#include "patch.h"
+#include "pointer.h"
 #include "protocol.h"
-#include "transport.h"
 
-static void reply_json(struct http_reply *r, int status, cJSON *obj) {
+/* Fills r with an encoded message (taken) as its JSON body. */
+static void reply_text(struct http_reply *r, int status, char *text,
+                       size_t len) {
   r->status = status;
   r->content_type = "application/json";
-  r->body = obj ? json_print_compact(obj, &r->len) : NULL;
-  cJSON_Delete(obj);
+  r->body = text;
+  r->len = len;
   if (!r->body) {
     r->status = 500;
     r->body = strdup("{}");
-    r->len = 2;
+    r->len = r->body ? 2 : 0;
   }
 }
 
-void http_api_error(struct http_reply *r, int status, const char *code,
-                    const char *message) {
-  memset(r, 0, sizeof *r);
-  r->version = -1;
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "type", "error");
-  cJSON_AddStringToObject(o, "code", code);
-  cJSON_AddStringToObject(o, "message", message);
-  reply_json(r, status, o);
+/* The HTTP status of an error code. */
+static int error_status(const char *code) {
+  if (!strcmp(code, ERR_CONFLICT)) return 409;
+  if (!strcmp(code, ERR_UNKNOWN_STATE) || !strcmp(code, ERR_UNKNOWN_VERSION) ||
+      !strcmp(code, ERR_NOT_FOUND))
+    return 404;
+  if (!strcmp(code, ERR_TOO_LARGE)) return 413;
+  if (!strcmp(code, ERR_FORBIDDEN)) return 403;
+  return 400;
 }
 
-/* ref (may be NULL) is taken. */
-static void reply_error_ref(struct http_reply *r, int status, const char *code,
-                            const char *message, const char *name, cJSON *ref) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "type", "error");
-  cJSON_AddStringToObject(o, "code", code);
-  cJSON_AddStringToObject(o, "message", message);
-  if (name) cJSON_AddStringToObject(o, "name", name);
-  if (ref) cJSON_AddItemToObject(o, "ref", ref);
-  reply_json(r, status, o);
-}
-
+/* name and ref may be NULL. */
 static void reply_error(struct http_reply *r, int status, const char *code,
-                        const char *message, const char *name) {
-  reply_error_ref(r, status, code, message, name, NULL);
+                        const char *message, const char *name,
+                        const cJSON *ref) {
+  size_t len = 0;
+  char *text = msg_error(code, message, name, ref, &len);
+  reply_text(r, status, text, len);
 }
 
 static void serve_asset(struct http_reply *r, const char *path) {
@@ -60,7 +52,7 @@ static void serve_asset(struct http_reply *r, const char *path) {
            strcmp(path, "/") == 0 || !*path ? "/panel/index.html" : path);
   const struct asset *a = assets_find(url);
   if (!a) {
-    reply_error(r, 404, "not_found", "no such page", NULL);
+    reply_error(r, 404, ERR_NOT_FOUND, "no such page", NULL, NULL);
     return;
   }
   r->status = 200;
@@ -70,27 +62,29 @@ static void serve_asset(struct http_reply *r, const char *path) {
   r->len = r->body ? a->size : 0;
 }
 
-static void get_state(struct hub *h, struct state *st,
-                      const struct http_request *req, struct http_reply *r) {
+/* The state itself (not a message), or the value a pointer names in it. */
+static void get_state(struct state *st, const struct http_request *req,
+                      struct http_reply *r) {
   const char *ptr = http_request_arg(req, "pointer");
   if (ptr && !ptr_valid(ptr)) {
-    reply_error(r, 400, ERR_BAD_MESSAGE, "malformed JSON Pointer", st->name);
+    reply_error(r, 400, ERR_BAD_MESSAGE, "malformed JSON Pointer", st->name,
+                NULL);
     return;
   }
   if (!st->current) {
     reply_error(r, 404, ERR_UNKNOWN_STATE,
-                "the state does not exist yet (no file)", st->name);
+                "the state does not exist yet (no file)", st->name, NULL);
     return;
   }
   const cJSON *v = ptr ? ptr_get(st->current, ptr) : st->current;
   if (!v) {
-    reply_error(r, 404, "not_found", "the pointer names no value", st->name);
+    reply_error(r, 404, ERR_NOT_FOUND, "the pointer names no value", st->name,
+                NULL);
     return;
   }
-  (void)h;
-  r->status = 200;
-  r->content_type = "application/json";
-  r->body = json_print_compact(v, &r->len);
+  size_t len = 0;
+  char *text = json_print_compact(v, &len);
+  reply_text(r, 200, text, len);
   r->version = (long long)st->version;
 }
 
@@ -106,11 +100,12 @@ static void post_state(struct hub *h, struct state *st, const char *body,
     cJSON *ref = NULL;
     if (body && !o) msg_recover(body, len, &ref, NULL);
     cJSON_Delete(o);
-    reply_error_ref(r, 400, ERR_BAD_MESSAGE,
-                    "the body must be a JSON object: {\"type\":\"patch\","
-                    "\"ops\":[...]}, {\"type\":\"set\",\"state\":...} or "
-                    "{\"type\":\"revert\",\"version\":N}",
-                    st->name, ref);
+    reply_error(r, 400, ERR_BAD_MESSAGE,
+                "the body must be a JSON object: {\"type\":\"patch\","
+                "\"ops\":[...]}, {\"type\":\"set\",\"state\":...} or "
+                "{\"type\":\"revert\",\"version\":N}",
+                st->name, ref);
+    cJSON_Delete(ref);
     return;
   }
   cJSON_DeleteItemFromObjectCaseSensitive(o, "name");
@@ -126,37 +121,35 @@ static void post_state(struct hub *h, struct state *st, const char *body,
            : ERR_TOO_LARGE;
   free(text);
   if (code) {
-    reply_error_ref(r, 400, code, err, st->name, ref);
+    reply_error(r, 400, code, err, st->name, ref);
+    cJSON_Delete(ref);
     return;
   }
   if (m.type != MSG_PATCH && m.type != MSG_SET && m.type != MSG_REVERT) {
     msg_free(&m);
     reply_error(r, 400, ERR_BAD_MESSAGE,
-                "POST takes a patch, set or revert message", st->name);
+                "POST takes a patch, set or revert message", st->name, NULL);
     return;
   }
-  int status;
-  cJSON *reply = hub_api_change(h, st, &m, &status);
+  size_t n = 0;
+  char *answer = hub_api_change(h, st, &m, &code, &n);
   msg_free(&m);
-  reply_json(r, status, reply);
+  reply_text(r, code ? error_status(code) : 200, answer, n);
 }
 
 static void states_api(struct hub *h, const char *rest,
                        const struct http_request *req, struct http_reply *r) {
-  char name[NAME_MAX_LEN + 16];
+  size_t len = 0;
   if (!*rest || strcmp(rest, "/") == 0) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "server", "mirrorstate/" MS_VERSION);
-    cJSON_AddStringToObject(o, "session", h->session_id);
-    cJSON_AddNumberToObject(o, "clients",
-                            transport_session_count(h->transport));
-    cJSON_AddItemToObject(o, "states", hub_states_json(h));
-    reply_json(r, 200, o);
+    char *text = msg_server_states(hub_session_id(h), hub_client_count(h),
+                                   hub_store(h), &len);
+    reply_text(r, 200, text, len);
     return;
   }
   /* The path is decoded already: a name is used exactly as it arrives. */
+  char name[NAME_MAX_LEN + 16];
   if (strlen(rest + 1) >= sizeof name) {
-    reply_error(r, 400, ERR_BAD_MESSAGE, "malformed state name", NULL);
+    reply_error(r, 400, ERR_BAD_MESSAGE, "malformed state name", NULL, NULL);
     return;
   }
   strcpy(name, rest + 1);
@@ -165,51 +158,45 @@ static void states_api(struct hub *h, const char *rest,
    * "NAME/history" itself. Only then is the whole path looked up, which
    * under --dir makes a state of that name for as long as it is needed. */
   int history = 0;
-  struct state *st = store_find(&h->store, name);
+  struct state *st = hub_find(h, name);
   size_t n = strlen(name);
   if (!st && n > 8 && strcmp(name + n - 8, "/history") == 0) {
     name[n - 8] = '\0';
-    st = store_find(&h->store, name);
+    st = hub_find(h, name);
     history = st != NULL;
     if (!st) name[n - 8] = '/';
   }
-  if (!st) st = mirror_state(h->mirror, name);
+  if (!st) st = hub_lookup(h, name);
   if (!st) {
-    reply_error(r, 404, ERR_UNKNOWN_STATE, "no such state", NULL);
+    reply_error(r, 404, ERR_UNKNOWN_STATE, "no such state", NULL, NULL);
     return;
   }
   if (history) {
     const char *lim = http_request_arg(req, "limit");
-    reply_json(r, 200, hub_history_json(h, st, lim ? atoi(lim) : 0));
+    char *text = msg_history(st, lim ? atoi(lim) : 0, NULL, &len);
+    reply_text(r, 200, text, len);
   } else if (req->method == HTTP_POST) {
     post_state(h, st, req->body, req->body_len, r);
   } else {
-    get_state(h, st, req, r);
+    get_state(st, req, r);
   }
-}
-
-int http_api_needs_token(const char *path) {
-  return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
-         strcmp(path, "/ws") == 0;
 }
 
 void http_api_handle(struct hub *h, const struct http_request *req,
                      struct http_reply *r) {
   const char *path = req->path;
-  int is_post = req->method == HTTP_POST;
   memset(r, 0, sizeof *r);
   r->version = -1;
   if (strcmp(path, "/healthz") == 0) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddTrueToObject(o, "ok");
-    cJSON_AddStringToObject(o, "server", "mirrorstate/" MS_VERSION);
-    cJSON_AddStringToObject(o, "session", h->session_id);
-    reply_json(r, 200, o);
+    size_t len = 0;
+    char *text = msg_healthz(hub_session_id(h), &len);
+    reply_text(r, 200, text, len);
   } else if (strncmp(path, "/api/states", 11) == 0 &&
              (path[11] == '\0' || path[11] == '/')) {
     states_api(h, path + 11, req, r);
-  } else if (is_post) {
-    reply_error(r, 405, ERR_BAD_MESSAGE, "POST goes to /api/states/NAME", NULL);
+  } else if (req->method == HTTP_POST) {
+    reply_error(r, 405, ERR_BAD_MESSAGE, "POST goes to /api/states/NAME", NULL,
+                NULL);
   } else {
     serve_asset(r, path);
   }

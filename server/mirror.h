@@ -1,22 +1,48 @@
 /* The file mirror: loads each state's file, watches its directory with
  * inotify on the loop, merges edits made on disk into the state, and writes
- * changes back atomically. See docs/design.md, "The file mirror". */
+ * changes back atomically. See docs/design.md, "The file mirror".
+ *
+ * The mirror adds its states to a store it is given and reports what
+ * happens to them through struct mirror_events; it knows nothing of the
+ * clients. server.c wires the events to the hub. */
 #ifndef MS_MIRROR_H
 #define MS_MIRROR_H
 
+#include <cJSON.h>
 #include <uv.h>
 
 #include "cli.h"
 #include "store.h"
 
-struct hub;
 struct mirror;
 
-/* Checks and loads every --file and --dir of cfg into h->store and starts
- * watching. Returns NULL after logging why (a configuration error: the
- * caller exits with status 2). */
-struct mirror *mirror_start(uv_loop_t *loop, struct hub *h,
-                            const struct config *cfg);
+/* What the mirror reports, and what it asks. Each runs on the loop. */
+struct mirror_events {
+  /* The file changed st: ops were applied as st->version (origin "file"). */
+  void (*changed)(void *arg, struct state *st, const cJSON *ops);
+  /* st got its first value from its file; ops set it (NULL for the files
+   * loaded at start, which are not news). */
+  void (*appeared)(void *arg, struct state *st, const cJSON *ops);
+  /* st->status changed (invalid, fixed, removed, write failed). */
+  void (*file_status)(void *arg, struct state *st);
+  /* A state was added to or dropped from the list, or its file came or
+   * went. */
+  void (*states_changed)(void *arg);
+  /* How many clients subscribed to st: a state under --dir with no file,
+   * no value and no subscriber is dropped. */
+  int (*subscribers)(void *arg, const struct state *st);
+  void *arg;
+};
+
+/* Checks every --file and --dir of cfg, adds their states to store
+ * (borrowed; it must outlive the mirror), loads them, and starts watching;
+ * ev is copied. Returns 0 with *out set, or -1 after logging why (a
+ * configuration error: the caller exits with status 2). On failure *out
+ * is NULL and nothing is left for the caller: the states it added are
+ * removed from store again, and the handles it opened are closed, their
+ * memory released once the loop has run their close callbacks. */
+int mirror_start(uv_loop_t *loop, const struct config *cfg, struct store *store,
+                 const struct mirror_events *ev, struct mirror **out);
 
 /* The state called name: an existing one, or for a valid name under a --dir,
  * a new state with no value yet. NULL if name is not mirrored, leads out of
@@ -26,7 +52,7 @@ struct mirror *mirror_start(uv_loop_t *loop, struct hub *h,
  * leaves nothing behind. */
 struct state *mirror_state(struct mirror *m, const char *name);
 
-/* Why the last mirror_state returned NULL (a static string). */
+/* Why the last mirror_state returned NULL (a static string), or NULL. */
 const char *mirror_why(const struct mirror *m);
 
 /* A subscription ended: a state it alone kept may go (on the next turn). */
@@ -39,8 +65,9 @@ void mirror_changed(struct mirror *m, struct state *st);
  * unsaved changes written beside it as NAME.json.unsaved instead. */
 void mirror_flush(struct mirror *m);
 
-/* Stops watching and closes the mirror's handles; free it with
- * mirror_free once the loop has run their close callbacks. */
+/* Stops watching and closes the mirror's handles; it reports nothing more.
+ * Free it with mirror_free once the loop has run their close callbacks. Its
+ * states stay in the store (the caller frees the store after the mirror). */
 void mirror_stop(struct mirror *m);
 void mirror_free(struct mirror *m);
 

@@ -1,9 +1,12 @@
-/* The mirror's internals, shared by mirror.c (files, events, reads and
- * writes) and mirror_states.c (the arguments, the --dir scan, names looked
- * up, states that come and go). Not for other modules: they use mirror.h. */
+/* The mirror's internals, shared by its files: mirror.c (start and stop),
+ * mirror_watch.c (inotify: watches, events, rescans), mirror_file.c (one
+ * file: read, settle, merge, write) and mirror_states.c (the arguments,
+ * the --dir scan, names looked up, states that come and go). Not for other
+ * modules: they use mirror.h. */
 #ifndef MS_MIRROR_INT_H
 #define MS_MIRROR_INT_H
 
+#include <cJSON.h>
 #include <uv.h>
 
 #include "cli.h"
@@ -20,10 +23,11 @@ struct watch {
   struct watch *next;
 };
 
-/* The mirror's bookkeeping for one state's file. */
+/* The mirror's bookkeeping for one state's file, owned by the mirror (in
+ * m->files, and in st->file of its state). */
 struct mirror_file {
   struct mirror *m;
-  struct state *st;
+  struct state *st;             /* in m->store; NULL once dropped */
   const struct file_root *root; /* where its files may be */
   int dir_root;                 /* index of its --dir root, or -1 */
   char *dir, *base;             /* where the file is named */
@@ -33,6 +37,8 @@ struct mirror_file {
   int settling, write_scheduled, dirty, touched;
   int unlisted;    /* created by a look-up, not yet announced to panels */
   int closing;     /* handles closing before the struct is freed */
+  cJSON *disk;     /* the last value known to be in the file; NULL if none:
+                      the base of the three-way merge; owned */
   char *last_text; /* bytes last read from or written to the file */
   size_t last_len;
   int have_last;
@@ -44,10 +50,12 @@ struct mirror_file {
 
 struct mirror {
   uv_loop_t *loop;
-  struct hub *h;
+  struct store *store;     /* borrowed: where the states are */
+  struct mirror_events ev; /* whom it reports to */
   const struct config *cfg;
   int ifd;
   uv_poll_t poll;
+  int poll_init;          /* poll is a handle to close */
   uv_timer_t sweep_timer; /* drops states nobody needs (mirror_states.c) */
   int sweep_scheduled;
   struct watch *watches;
@@ -61,14 +69,57 @@ struct mirror {
   const char *why; /* why the last look-up found nothing */
   int full_warned; /* --max-states reached and said so */
   int stopping;
-  int loading; /* starting: reading the files, removing stale temps */
+  int loading;     /* starting: reading the files, removing stale temps */
+  int free_closed; /* a failed start: freed once its handles closed */
+  int closing;     /* handles still closing */
 };
+
+/* Reporting through m->ev; an event left unset is not reported. */
+static inline void mirror__tell_changed(struct mirror *m, struct state *st,
+                                        const cJSON *ops) {
+  if (m->ev.changed) m->ev.changed(m->ev.arg, st, ops);
+}
+static inline void mirror__tell_appeared(struct mirror *m, struct state *st,
+                                         const cJSON *ops) {
+  if (m->ev.appeared) m->ev.appeared(m->ev.arg, st, ops);
+}
+static inline void mirror__tell_status(struct mirror *m, struct state *st) {
+  if (m->ev.file_status) m->ev.file_status(m->ev.arg, st);
+}
+static inline void mirror__tell_states(struct mirror *m) {
+  if (m->ev.states_changed) m->ev.states_changed(m->ev.arg);
+}
+static inline int mirror__subscribers(struct mirror *m,
+                                      const struct state *st) {
+  return m->ev.subscribers ? m->ev.subscribers(m->ev.arg, st) : 0;
+}
 
 /* mirror.c */
 void mirror__split(const char *path, char **dir,
                    char **base); /* caller frees */
+
+/* mirror_watch.c */
+/* Opens the inotify descriptor and its poll handle. Returns 0, or -1 after
+ * logging why. */
+int mirror__watch_init(struct mirror *m);
+/* Starts reading events on the loop. */
+void mirror__watch_start(struct mirror *m);
+/* Closes the poll handle (counted in m->closing; cb gets it). */
+void mirror__watch_close(struct mirror *m, uv_close_cb cb);
+/* Closes the descriptor and forgets every watch. */
+void mirror__watch_free(struct mirror *m);
+/* Watches dir (once: inotify gives one descriptor per directory). */
 struct watch *mirror__watch_add(struct mirror *m, const char *dir, int root,
                                 const char *rel);
+/* Reads every queued event now, then reads each file they touched. */
+void mirror__drain(struct mirror *m);
+
+/* mirror_file.c */
+/* Reads f's file after an event (or at start) and acts on what it holds.
+ * final: the settle window is over, so an invalid file is reported. */
+void mirror__process(struct mirror_file *f, int final);
+/* Closes f's timers (counted in m->closing; cb gets each). */
+void mirror__file_close(struct mirror_file *f, uv_close_cb cb);
 /* A new state with its file bookkeeping; NULL on allocation failure. */
 struct state *mirror__new_state(struct mirror *m, const char *name,
                                 const char *path, const struct file_root *root,

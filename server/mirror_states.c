@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hub.h"
 #include "log.h"
 #include "mirror_int.h"
 #include "names.h"
@@ -78,7 +77,7 @@ int mirror__add_file(struct mirror *m, const char *arg) {
               arg);
     return -1;
   }
-  if (store_find(&m->h->store, name)) {
+  if (store_find(m->store, name)) {
     log_error("--file %s: a state called '%s' is already mirrored", arg, name);
     return -1;
   }
@@ -106,7 +105,7 @@ int mirror__add_file(struct mirror *m, const char *arg) {
   } else if (!mirror__watch_add(m, dir, -1, NULL)) {
     log_error("--file %s: cannot watch %s", arg, dir);
   } else {
-    struct mirror_file *f = store_find(&m->h->store, name)->file;
+    struct mirror_file *f = store_find(m->store, name)->file;
     if (f->real_dir) mirror__watch_add(m, f->real_dir, -1, NULL);
     rc = 0;
   }
@@ -144,7 +143,7 @@ struct state *mirror__dir_state(struct mirror *m, int root, const char *rel) {
   char name[NAME_MAX_LEN + 1], path[PATH_MAX];
   m->why = NULL;
   if (name_from_relpath(rel, name, sizeof name) != 0) return NULL;
-  struct state *st = store_find(&m->h->store, name);
+  struct state *st = store_find(m->store, name);
   if (st) return st;
   if ((size_t)snprintf(path, sizeof path, "%s/%s", m->roots[root], rel) >=
       sizeof path)
@@ -154,12 +153,12 @@ struct state *mirror__dir_state(struct mirror *m, int root, const char *rel) {
     m->why = WHY_OUTSIDE;
     return NULL;
   }
-  if (m->h->store.nstates >= m->cfg->max_states) {
+  if (m->store->nstates >= m->cfg->max_states) {
     m->why = WHY_FULL;
     if (!m->full_warned)
       log_warn("%d states are mirrored (--max-states): '%s' and further "
                "new names are not",
-               m->h->store.nstates, name);
+               m->store->nstates, name);
     m->full_warned = 1;
     return NULL;
   }
@@ -167,7 +166,7 @@ struct state *mirror__dir_state(struct mirror *m, int root, const char *rel) {
   if (!st) return NULL;
   struct stat lsb;
   if (lstat(path, &lsb) == 0) {
-    hub_states_changed(m->h);
+    mirror__tell_states(m);
   } else {
     /* Only looked up so far: listed once it turns out to be kept. */
     st->file->unlisted = 1;
@@ -278,7 +277,7 @@ void mirror__scan(struct mirror *m, int root, const char *dir,
 /* --- look-ups and states that go --------------------------------------- */
 
 struct state *mirror_state(struct mirror *m, const char *name) {
-  struct state *st = store_find(&m->h->store, name);
+  struct state *st = store_find(m->store, name);
   m->why = NULL;
   if (st || m->nroots == 0 || !name_valid(name)) return st;
   char rel[PATH_MAX];
@@ -296,8 +295,7 @@ static int unneeded(struct mirror *m, const struct mirror_file *f) {
   const struct state *st = f->st;
   return f->dir_root >= 0 && !st->current && st->version == 0 &&
          st->status == FILE_ABSENT && !f->dirty && !f->settling &&
-         !f->write_scheduled && !f->touched &&
-         hub_subscribers(m->h, st->name) == 0;
+         !f->write_scheduled && !f->touched && mirror__subscribers(m, st) == 0;
 }
 
 static void on_sweep(uv_timer_t *t) {
@@ -316,8 +314,8 @@ static void on_sweep(uv_timer_t *t) {
       changed = 1;
     }
   }
-  if (m->h->store.nstates < m->cfg->max_states) m->full_warned = 0;
-  if (changed) hub_states_changed(m->h);
+  if (m->store->nstates < m->cfg->max_states) m->full_warned = 0;
+  if (changed) mirror__tell_states(m);
 }
 
 void mirror__sweep_soon(struct mirror *m) {

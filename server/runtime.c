@@ -10,10 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hub.h"
+#include "cli.h"
 #include "isotime.h"
 #include "json.h"
 #include "log.h"
+#include "store.h"
 
 #define RUNTIME_MAX_BYTES (1u << 20)
 
@@ -71,16 +72,17 @@ static void local_url(const struct config *cfg, int port, char *out,
            port);
 }
 
-static cJSON *runtime_json(const struct hub *h, int port) {
+static cJSON *runtime_json(const struct config *cfg, const char *session,
+                           const struct store *store, int port) {
   char url[400];
-  local_url(h->cfg, port, url, sizeof url);
+  local_url(cfg, port, url, sizeof url);
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "url", url);
   cJSON_AddNumberToObject(o, "pid", (double)getpid());
-  cJSON_AddStringToObject(o, "session", h->session_id);
-  if (h->cfg->token) cJSON_AddStringToObject(o, "token", h->cfg->token);
+  cJSON_AddStringToObject(o, "session", session);
+  if (cfg->token) cJSON_AddStringToObject(o, "token", cfg->token);
   cJSON *names = cJSON_AddArrayToObject(o, "states");
-  for (const struct state *st = h->store.head; st; st = st->next)
+  for (const struct state *st = store->head; st; st = st->next)
     cJSON_AddItemToArray(names, cJSON_CreateString(st->name));
   char when[ISOTIME_LEN];
   isotime_format(isotime_now_ms(), when, sizeof when);
@@ -115,16 +117,17 @@ static int write_private(const char *path, const char *text, size_t len) {
   return rc;
 }
 
-int runtime_write(const struct hub *h, int port) {
+int runtime_write(const struct config *cfg, const char *session,
+                  const struct store *store, int port) {
   char dir[PATH_MAX], file[PATH_MAX];
-  int rc = runtime_path(h->cfg, dir, sizeof dir, file, sizeof file);
+  int rc = runtime_path(cfg, dir, sizeof dir, file, sizeof file);
   if (!rc) rc = make_private_dir(dir);
   if (rc) {
     log_warn("cannot write %s/%s: %s (the CLI then needs --url)", RUNTIME_DIR,
              RUNTIME_FILE, strerror(-rc));
     return rc;
   }
-  cJSON *o = runtime_json(h, port);
+  cJSON *o = runtime_json(cfg, session, store, port);
   size_t len;
   char *text = json_print_pretty(o, &len);
   cJSON_Delete(o);
@@ -138,9 +141,9 @@ int runtime_write(const struct hub *h, int port) {
   return rc;
 }
 
-void runtime_remove(const struct hub *h) {
+void runtime_remove(const struct config *cfg) {
   char dir[PATH_MAX], file[PATH_MAX];
-  if (runtime_path(h->cfg, dir, sizeof dir, file, sizeof file)) return;
+  if (runtime_path(cfg, dir, sizeof dir, file, sizeof file)) return;
   cJSON *o = runtime_read(file);
   const cJSON *pid = cJSON_GetObjectItemCaseSensitive(o, "pid");
   int ours = cJSON_IsNumber(pid) && pid->valuedouble == (double)getpid();

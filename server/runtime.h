@@ -8,17 +8,19 @@
 #include <stddef.h>
 #include <cJSON.h>
 
-struct hub;
 struct config;
+struct store;
 
 #define RUNTIME_DIR ".mirrorstate"
 #define RUNTIME_FILE "server.json"
 
-/* Writes the runtime file for a server listening on port: {"url", "pid",
- * "session", "token" (when set), "states", "started"}, mode 0600 in a 0700
- * directory, replaced atomically. Returns 0, or a negative errno after
- * logging a warning: serving goes on without it. */
-int runtime_write(const struct hub *h, int port);
+/* Writes the runtime file for the server of cfg listening on port: {"url",
+ * "pid", "session", "token" (when set), "states" (the names in store),
+ * "started"}, mode 0600 in a 0700 directory, replaced atomically. Returns
+ * 0, or a negative errno after logging a warning: serving goes on without
+ * it. */
+int runtime_write(const struct config *cfg, const char *session,
+                  const struct store *store, int port);
 
 /* The directory the runtime file of cfg goes in (an absolute path ending
  * in RUNTIME_DIR). Returns 0, or a negative errno. */
@@ -27,7 +29,7 @@ int runtime_dir(const struct config *cfg, char *out, size_t outlen);
 /* Removes the runtime file (and its directory, when empty) if it still
  * names this process: a second server started in the same directory owns
  * the file it wrote. */
-void runtime_remove(const struct hub *h);
+void runtime_remove(const struct config *cfg);
 
 /* Looks for .mirrorstate/server.json in dir and each of its parents.
  * Only a file the current user owns, that is a regular file (not a

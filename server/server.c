@@ -12,6 +12,7 @@
 
 #include "claim.h"
 #include "eventlog.h"
+#include "http_api.h"
 #include "hub.h"
 #include "log.h"
 #include "mirror.h"
@@ -23,13 +24,19 @@
 
 #define EVENTLOG_MAX_BYTES (16u << 20)
 
+/* Everything `serve` runs; server.c owns each part and wires them. */
 struct server {
+  const struct config *cfg;
   uv_loop_t loop;
   uv_signal_t sigint, sigterm;
   uv_timer_t stop_timer;
-  struct hub hub;
-  struct claims *claims; /* the lock files on what it mirrors */
-  int owns_runtime;      /* the runtime file is ours to write and remove */
+  struct store store;          /* the states */
+  struct eventlog *log;        /* --log, or NULL */
+  struct hub *hub;             /* messages meet states */
+  struct mirror *mirror;       /* the files */
+  struct transport *transport; /* HTTP and WebSocket */
+  struct claims *claims;       /* the lock files on what it mirrors */
+  int owns_runtime; /* the runtime file is ours to write and remove */
   int stopping;
 };
 
@@ -75,15 +82,91 @@ static void load_label(const struct config *cfg, char *out, size_t outlen) {
   }
   const char *slash = cfg->nfiles ? strrchr(cfg->files[0], '/') : NULL;
   if (cfg->nfiles == 1 && cfg->ndirs == 0)
-    snprintf(out, outlen, "%s (%.1f MiB)",
-             slash ? slash + 1 : cfg->files[0], bytes / 1048576);
-  else if (cfg->ndirs == 0)
-    snprintf(out, outlen, "%d files (%.1f MiB)", cfg->nfiles,
+    snprintf(out, outlen, "%s (%.1f MiB)", slash ? slash + 1 : cfg->files[0],
              bytes / 1048576);
+  else if (cfg->ndirs == 0)
+    snprintf(out, outlen, "%d files (%.1f MiB)", cfg->nfiles, bytes / 1048576);
   else
     snprintf(out, outlen, "the states below %s%s", cfg->dirs[0],
              cfg->ndirs + cfg->nfiles > 1 ? " and more" : "");
 }
+
+/* --- the wiring ---------------------------------------------------------
+ * The only place where the parts meet: the transport's and the mirror's
+ * events go to the hub (and requests to the HTTP API), the hub's sends go
+ * to the transport and its look-ups and saves to the mirror. Nothing else
+ * calls across these lines. */
+
+static int ws_open(void *arg, struct session *s) {
+  struct server *srv = arg;
+  return hub_on_open(srv->hub, s);
+}
+
+static void ws_message(void *arg, struct session *s, const char *buf,
+                       size_t len) {
+  struct server *srv = arg;
+  hub_on_message(srv->hub, s, buf, len);
+}
+
+static void ws_close(void *arg, struct session *s) {
+  struct server *srv = arg;
+  hub_on_close(srv->hub, s);
+}
+
+static void http_request(void *arg, const struct http_request *req,
+                         struct http_reply *reply) {
+  struct server *srv = arg;
+  http_api_handle(srv->hub, req, reply);
+}
+
+static void file_changed(void *arg, struct state *st, const cJSON *ops) {
+  struct server *srv = arg;
+  hub_changed(srv->hub, st, ops, "file");
+}
+
+static void file_appeared(void *arg, struct state *st, const cJSON *ops) {
+  struct server *srv = arg;
+  hub_appeared(srv->hub, st, ops);
+}
+
+static void file_status(void *arg, struct state *st) {
+  struct server *srv = arg;
+  hub_file_status(srv->hub, st);
+}
+
+static void states_changed(void *arg) {
+  struct server *srv = arg;
+  hub_states_changed(srv->hub);
+}
+
+static int subscribers(void *arg, const struct state *st) {
+  struct server *srv = arg;
+  return hub_subscribers(srv->hub, st);
+}
+
+static void send_to(void *arg, struct session *s, struct outmsg *m) {
+  struct server *srv = arg;
+  transport_send(srv->transport, s, m);
+}
+
+static struct state *lookup(void *arg, const char *name, const char **why) {
+  struct server *srv = arg;
+  struct state *st = srv->mirror ? mirror_state(srv->mirror, name) : NULL;
+  *why = st ? NULL : mirror_why(srv->mirror);
+  return st;
+}
+
+static void save(void *arg, struct state *st) {
+  struct server *srv = arg;
+  if (srv->mirror) mirror_changed(srv->mirror, st);
+}
+
+static void unused(void *arg) {
+  struct server *srv = arg;
+  if (srv->mirror) mirror_unused(srv->mirror);
+}
+
+/* --- start and stop ------------------------------------------------------ */
 
 static void on_handle_closed(uv_handle_t *h) {
   (void)h;
@@ -95,8 +178,8 @@ static void on_stop_timer(uv_timer_t *timer) {
   uv_close((uv_handle_t *)&srv->sigint, on_handle_closed);
   uv_close((uv_handle_t *)&srv->sigterm, on_handle_closed);
   uv_close((uv_handle_t *)&srv->stop_timer, on_handle_closed);
-  mirror_stop(srv->hub.mirror);
-  transport_destroy(srv->hub.transport);
+  mirror_stop(srv->mirror);
+  transport_destroy(srv->transport);
 }
 
 static void on_signal(uv_signal_t *sig, int signum) {
@@ -104,29 +187,38 @@ static void on_signal(uv_signal_t *sig, int signum) {
   if (srv->stopping) return;
   srv->stopping = 1;
   log_info("%s: saving and stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
-  mirror_flush(srv->hub.mirror);
-  transport_shutdown(srv->hub.transport);
+  mirror_flush(srv->mirror);
+  transport_shutdown(srv->transport);
   /* Give close frames a moment to go out before the sockets are closed. */
   uv_timer_start(&srv->stop_timer, on_stop_timer,
-                 transport_session_count(srv->hub.transport) ? 100 : 0, 0);
+                 transport_session_count(srv->transport) ? 100 : 0, 0);
 }
 
+/* After a run, or a failed start: every part that was started is stopped
+ * and freed, in reverse order. A transport that started was destroyed once
+ * already (on_stop_timer, or the failed start). */
 static void teardown(struct server *srv) {
-  if (srv->owns_runtime) runtime_remove(&srv->hub);
+  if (srv->owns_runtime) runtime_remove(srv->cfg);
   claims_release(srv->claims);
+  mirror_stop(srv->mirror); /* after a failed start it still runs */
+  uv_run(&srv->loop, UV_RUN_DEFAULT);
   /* lws on a foreign loop needs a second destroy after the loop has run
    * the first one's closes (see docs/design.md). */
-  transport_destroy(srv->hub.transport);
+  transport_destroy(srv->transport);
+  srv->transport = NULL;
   uv_run(&srv->loop, UV_RUN_DEFAULT);
-  mirror_free(srv->hub.mirror);
-  eventlog_close(srv->hub.log);
-  store_free(&srv->hub.store);
+  mirror_free(srv->mirror);
+  srv->mirror = NULL;
+  hub_free(srv->hub);
+  eventlog_close(srv->log);
+  store_free(&srv->store);
   if (uv_loop_close(&srv->loop) != 0) log_debug("loop still has handles");
 }
 
 int server_run(const struct config *cfg) {
   struct server srv;
   memset(&srv, 0, sizeof srv);
+  srv.cfg = cfg;
   int rc = 2;
   signal(SIGPIPE, SIG_IGN);
   /* Freeing a large state leaves many small chunks in glibc's fast bins,
@@ -134,34 +226,46 @@ int server_run(const struct config *cfg) {
    * a 10 MB edit's time); without fast bins they merge as they are freed. */
   mallopt(M_MXFAST, 0);
   uv_loop_init(&srv.loop);
-  hub_init(&srv.hub, cfg);
-  store_init(&srv.hub.store, cfg->history, cfg->history_bytes,
-             cfg->max_state);
+  store_init(&srv.store, cfg->history, cfg->history_bytes, cfg->max_state);
   if (cfg->log_file &&
-      !(srv.hub.log = eventlog_open(cfg->log_file, EVENTLOG_MAX_BYTES)))
-    goto out_store;
+      !(srv.log = eventlog_open(cfg->log_file, EVENTLOG_MAX_BYTES)))
+    goto out;
+  const struct hub_sender sender = {send_to, &srv};
+  const struct hub_files files = {lookup, save, unused, &srv};
+  if (!(srv.hub = hub_new(cfg, &srv.store, srv.log, &sender, &files))) {
+    log_error("out of memory");
+    goto out;
+  }
   if (claims_take(cfg, &srv.claims) != 0) {
     rc = 1;
-    goto out_log;
+    goto out;
   }
   char what[300];
   load_label(cfg, what, sizeof what);
   struct progress *loading = progress_start(what);
-  struct mirror *m = mirror_start(&srv.loop, &srv.hub, cfg);
+  const struct mirror_events mirror_ev = {file_changed, file_appeared,
+                                          file_status,  states_changed,
+                                          subscribers,  &srv};
+  int started =
+      mirror_start(&srv.loop, cfg, &srv.store, &mirror_ev, &srv.mirror);
   progress_stop(loading);
-  if (!m) goto out_mirror;
+  if (started != 0) goto out;
   struct bind_list binds;
-  if (netif_resolve(cfg->hosts, cfg->nhosts, &binds) != 0) goto out_stop;
+  if (netif_resolve(cfg->hosts, cfg->nhosts, &binds) != 0) goto out;
   if (binds.public && !cfg->token)
     log_warn("listening beyond loopback without --token: anyone who can "
              "reach this machine can read and change the mirrored files "
              "(Host and Origin checks stop browsers on other sites, not "
              "scripts)");
-  struct transport *t;
-  if (transport_start(&srv.loop, cfg, &binds, &srv.hub, &t) != 0) {
+  const struct transport_events transport_ev = {ws_open, ws_message, ws_close,
+                                                http_request, &srv};
+  if (transport_start(&srv.loop, cfg, &binds, &transport_ev, &srv.transport) !=
+      0) {
     rc = 1;
-    goto out_transport;
+    transport_destroy(srv.transport); /* the first of its two destroys */
+    goto out;
   }
+  int port = transport_port(srv.transport);
   uv_signal_init(&srv.loop, &srv.sigint);
   uv_signal_init(&srv.loop, &srv.sigterm);
   uv_timer_init(&srv.loop, &srv.stop_timer);
@@ -169,13 +273,14 @@ int server_run(const struct config *cfg) {
   uv_signal_start(&srv.sigint, on_signal, SIGINT);
   uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
   char base[200], rdir[PATH_MAX];
-  local_base(&binds, transport_port(t), base, sizeof base);
+  local_base(&binds, port, base, sizeof base);
   claims_note(srv.claims, base);
   /* The runtime file first: once a URL is printed, the CLI can find it. */
   srv.owns_runtime = runtime_dir(cfg, rdir, sizeof rdir) != 0 ||
                      claims_runtime(srv.claims, rdir);
-  if (srv.owns_runtime) runtime_write(&srv.hub, transport_port(t));
-  print_urls(&binds, transport_port(t));
+  if (srv.owns_runtime)
+    runtime_write(cfg, hub_session_id(srv.hub), &srv.store, port);
+  print_urls(&binds, port);
   if (cfg->static_dir)
     log_info("the app (--static %s) is at %s/", cfg->static_dir, base);
   if (cfg->open) {
@@ -184,27 +289,11 @@ int server_run(const struct config *cfg) {
              cfg->static_dir ? "" : "_mirrorstate/");
     openurl(url);
   }
-  log_info("mirroring %d state%s; stop with Ctrl-C", srv.hub.store.nstates,
-           srv.hub.store.nstates == 1 ? "" : "s");
+  log_info("mirroring %d state%s; stop with Ctrl-C", srv.store.nstates,
+           srv.store.nstates == 1 ? "" : "s");
   uv_run(&srv.loop, UV_RUN_DEFAULT);
+  rc = 0;
+out:
   teardown(&srv);
-  return 0;
-
-  /* A failed start unwinds in reverse order. */
-out_transport:
-  transport_destroy(t);
-out_stop:
-  mirror_stop(srv.hub.mirror);
-out_mirror:
-  uv_run(&srv.loop, UV_RUN_DEFAULT);
-  transport_destroy(srv.hub.transport); /* the second destroy, if started */
-  uv_run(&srv.loop, UV_RUN_DEFAULT);
-  mirror_free(srv.hub.mirror);
-  claims_release(srv.claims);
-out_log:
-  eventlog_close(srv.hub.log);
-out_store:
-  store_free(&srv.hub.store);
-  uv_loop_close(&srv.loop);
   return rc;
 }

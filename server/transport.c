@@ -9,7 +9,6 @@
 #include <sys/random.h>
 
 #include "access.h"
-#include "hub.h"
 #include "isotime.h"
 #include "log.h"
 #include "portinfo.h"
@@ -17,24 +16,22 @@
 #include "protocol.h"
 #include "static.h"
 
+_Static_assert(OUTMSG_HEADROOM >= LWS_PRE,
+               "outgoing messages need the headroom lws writes into");
+
 /* All of one request's headers that lws keeps: room for one header of the
  * longest size read (8 KiB, see transport_http.c) and the rest. */
 #define TRANSPORT_HEADER_SPACE 16384
-
-struct outmsg {
-  int refs;
-  size_t len;
-  unsigned char *data; /* LWS_PRE bytes of headroom, then the text */
-};
 
 struct qitem {
   struct outmsg *m;
   struct qitem *next;
 };
 
-/* The transport's side of a session. */
+/* The transport's side of a session (pub first: a session is its conn). */
 struct conn {
   struct session pub;
+  struct conn *next;
   struct lws *wsi;
   struct transport *t;
   struct qitem *head, *tail;
@@ -46,40 +43,7 @@ struct conn {
   char close_reason[64];
 };
 
-static struct transport *the_transport; /* lws callbacks reach it here */
-
 /* --- outgoing messages --------------------------------------------------- */
-
-struct outmsg *outmsg_take(char *text, size_t len) {
-  struct outmsg *m = malloc(sizeof *m);
-  unsigned char *data = malloc(LWS_PRE + len + 1);
-  if (!m || !data) {
-    free(m);
-    free(data);
-    free(text);
-    return NULL;
-  }
-  memcpy(data + LWS_PRE, text, len);
-  free(text);
-  m->refs = 1;
-  m->len = len;
-  m->data = data;
-  return m;
-}
-
-static struct outmsg *outmsg_new(const char *text, size_t len) {
-  char *copy = malloc(len + 1);
-  if (!copy) return NULL;
-  memcpy(copy, text, len);
-  return outmsg_take(copy, len);
-}
-
-void outmsg_unref(struct outmsg *m) {
-  if (m && --m->refs == 0) {
-    free(m->data);
-    free(m);
-  }
-}
 
 static void queue_clear(struct conn *c) {
   while (c->head) {
@@ -110,7 +74,7 @@ static void mark_close(struct transport *t, struct conn *c, int code,
 }
 
 void transport_send(struct transport *t, struct session *s, struct outmsg *m) {
-  struct conn *c = s->priv;
+  struct conn *c = (struct conn *)s;
   if (!t || !c || c->close_code) return;
   if (c->pending + m->len > t->cfg->max_pending) {
     log_warn("client %s stopped reading (%zu bytes unsent): dropped", s->id,
@@ -123,13 +87,13 @@ void transport_send(struct transport *t, struct session *s, struct outmsg *m) {
    * writable callback costs two epoll_ctl calls per message through libuv,
    * which dominated a fan-out to a thousand clients. */
   if (!c->head && !lws_send_pipe_choked(c->wsi)) {
-    if (lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < 0)
+    if (lws_write(c->wsi, outmsg_text(m), m->len, LWS_WRITE_TEXT) < 0)
       mark_close(t, c, LWS_CLOSE_STATUS_ABNORMAL_CLOSE, "write failed");
     return;
   }
   struct qitem *q = malloc(sizeof *q);
   if (!q) return;
-  m->refs++;
+  outmsg_ref(m);
   q->m = m;
   q->next = NULL;
   if (c->tail)
@@ -141,10 +105,10 @@ void transport_send(struct transport *t, struct session *s, struct outmsg *m) {
   lws_callback_on_writable(c->wsi);
 }
 
-/* Sends text (copied) to s alone. */
-static void send_text(struct transport *t, struct session *s, const char *text,
+/* Sends text (malloc'd, taken) to s alone. */
+static void send_text(struct transport *t, struct session *s, char *text,
                       size_t len) {
-  struct outmsg *m = outmsg_new(text, len);
+  struct outmsg *m = outmsg_take(text, len);
   if (!m) return;
   transport_send(t, s, m);
   outmsg_unref(m);
@@ -152,10 +116,9 @@ static void send_text(struct transport *t, struct session *s, const char *text,
 
 static void on_close_timer(uv_timer_t *timer) {
   struct transport *t = timer->data;
-  struct session *next;
-  for (struct session *s = t->sessions; s; s = next) {
-    next = s->next; /* a synchronous kill unlinks s */
-    struct conn *c = s->priv;
+  struct conn *next;
+  for (struct conn *c = t->conns; c; c = next) {
+    next = c->next; /* a synchronous kill unlinks c */
     if (c->close_code && !c->head && c->wsi) {
       lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
                        (unsigned char *)c->close_reason,
@@ -171,12 +134,30 @@ static void schedule_close(struct transport *t) {
 
 /* --- sessions ------------------------------------------------------------ */
 
+static void conn_free(struct conn *c) {
+  queue_clear(c);
+  free(c->rx);
+  free(c->pub.origin);
+  free(c);
+}
+
+static void conn_unlink(struct transport *t, struct conn *c) {
+  for (struct conn **p = &t->conns; *p; p = &(*p)->next)
+    if (*p == c) {
+      *p = c->next;
+      t->nsessions--;
+      return;
+    }
+}
+
+/* A new WebSocket, announced with on_open; NULL if refused. */
 static struct conn *conn_open(struct transport *t, struct lws *wsi) {
   struct conn *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->wsi = wsi;
   c->t = t;
-  c->pub.priv = c;
+  snprintf(c->pub.id, sizeof c->pub.id, "c%llu",
+           (unsigned long long)++t->next_id);
   c->pub.since_ms = isotime_now_ms();
   c->pub.origin = http_ws_origin(wsi);
   if (!c->pub.origin) {
@@ -184,28 +165,21 @@ static struct conn *conn_open(struct transport *t, struct lws *wsi) {
     return NULL;
   }
   lws_get_peer_simple(wsi, c->pub.address, sizeof c->pub.address);
-  c->pub.next = t->sessions;
-  t->sessions = &c->pub;
+  c->next = t->conns;
+  t->conns = c;
   t->nsessions++;
+  if (t->ev.on_open && t->ev.on_open(t->ev.arg, &c->pub) != 0) {
+    conn_unlink(t, c);
+    conn_free(c);
+    return NULL;
+  }
   return c;
 }
 
 static void conn_close(struct transport *t, struct conn *c) {
-  for (struct session **p = &t->sessions; *p; p = &(*p)->next)
-    if (*p == &c->pub) {
-      *p = c->pub.next;
-      t->nsessions--;
-      break;
-    }
-  hub_on_close(t->hub, &c->pub);
-  queue_clear(c);
-  free(c->rx);
-  free(c->pub.origin);
-  free(c);
-}
-
-struct session *transport_sessions(struct transport *t) {
-  return t ? t->sessions : NULL;
+  conn_unlink(t, c);
+  if (t->ev.on_close) t->ev.on_close(t->ev.arg, &c->pub);
+  conn_free(c);
 }
 
 int transport_session_count(const struct transport *t) {
@@ -276,10 +250,9 @@ static int ws_receive(struct transport *t, struct conn *c, const char *in,
     size_t n;
     char *text = msg_error(ERR_BAD_MESSAGE, "binary frames are not supported",
                            NULL, NULL, &n);
-    if (text) send_text(t, &c->pub, text, n);
-    free(text);
-  } else {
-    hub_on_message(t->hub, &c->pub, c->rx, c->rxlen);
+    send_text(t, &c->pub, text, n);
+  } else if (t->ev.on_message) {
+    t->ev.on_message(t->ev.arg, &c->pub, c->rx, c->rxlen);
   }
   c->rxlen = 0;
   /* Give back a big buffer once the message is handled. */
@@ -297,7 +270,7 @@ static int ws_writable(struct transport *t, struct conn *c) {
     c->head = q->next;
     if (!c->head) c->tail = NULL;
     c->pending -= q->m->len;
-    int n = lws_write(c->wsi, q->m->data + LWS_PRE, q->m->len, LWS_WRITE_TEXT);
+    int n = lws_write(c->wsi, outmsg_text(q->m), q->m->len, LWS_WRITE_TEXT);
     outmsg_unref(q->m);
     free(q);
     if (n < 0) return -1;
@@ -315,15 +288,14 @@ static int ws_writable(struct transport *t, struct conn *c) {
  * subprotocol) and "mirrorstate.v1". */
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
                     void *user, void *in, size_t len) {
-  struct transport *t = the_transport;
+  struct transport *t = wsi ? lws_context_user(lws_get_context(wsi)) : NULL;
   struct pss *p = user;
+  if (!t) return lws_callback_http_dummy(wsi, reason, user, in, len);
   switch (reason) {
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return http_ws_filter(t, wsi);
   case LWS_CALLBACK_ESTABLISHED:
     p->conn = conn_open(t, wsi);
-    if (!p->conn) return -1;
-    hub_on_open(t->hub, &p->conn->pub);
-    return 0;
+    return p->conn ? 0 : -1;
   case LWS_CALLBACK_RECEIVE:
     return p->conn ? ws_receive(t, p->conn, in, len, wsi) : 0;
   case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -393,18 +365,16 @@ static void make_cookie(struct transport *t) {
 }
 
 int transport_start(uv_loop_t *loop, const struct config *cfg,
-                    const struct bind_list *binds, struct hub *hub,
-                    struct transport **out) {
+                    const struct bind_list *binds,
+                    const struct transport_events *ev, struct transport **out) {
   struct transport *t = calloc(1, sizeof *t);
   *out = t;
   if (!t) return -1;
   t->loop = loop;
   t->cfg = cfg;
-  t->hub = hub;
+  t->ev = *ev;
   uv_timer_init(loop, &t->close_timer);
   t->close_timer.data = t;
-  the_transport = t;
-  hub->transport = t;
   lws_set_log_level(log_get_level() >= MS_LOG_DEBUG ? LLL_ERR | LLL_WARN : 0,
                     lws_log);
   if (access_new(cfg, &t->access) != 0) return -1;
@@ -418,6 +388,7 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
   info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                  LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
   info.foreign_loops = foreign;
+  info.user = t; /* lws_context_user() in the callback */
   info.pt_serv_buf_size = 64 * 1024;
   info.max_http_header_data = TRANSPORT_HEADER_SPACE;
   t->ctx = lws_create_context(&info);
@@ -458,8 +429,8 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
 
 void transport_shutdown(struct transport *t) {
   if (!t) return;
-  for (struct session *s = t->sessions; s; s = s->next)
-    mark_close(t, s->priv, LWS_CLOSE_STATUS_GOINGAWAY, "server stopping");
+  for (struct conn *c = t->conns; c; c = c->next)
+    mark_close(t, c, LWS_CLOSE_STATUS_GOINGAWAY, "server stopping");
 }
 
 void transport_destroy(struct transport *t) {
@@ -470,7 +441,6 @@ void transport_destroy(struct transport *t) {
   if (t->destroyed) {
     access_free(t->access);
     static_free(t->statics);
-    the_transport = NULL;
     free(t);
     return;
   }

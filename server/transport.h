@@ -1,8 +1,8 @@
 /* HTTP and WebSocket on the program's libuv loop. The only module that
- * uses libwebsockets: everything above it sees sessions and messages.
- *
- * Outgoing messages are shared, reference-counted buffers, so a change
- * broadcast to a thousand clients is encoded once. */
+ * uses libwebsockets (transport.c and transport_http.c): everything above
+ * it sees sessions, messages and requests, through the events it reports
+ * (struct transport_events) and transport_send. It includes no other
+ * module's header but the pure core's and the access checks'. */
 #ifndef MS_TRANSPORT_H
 #define MS_TRANSPORT_H
 
@@ -13,8 +13,7 @@
 #include <uv.h>
 
 #include "cli.h"
-
-struct outmsg; /* an encoded frame, shared between send queues */
+#include "outmsg.h"
 
 /* One argument of a request's query, decoded exactly once (libwebsockets
  * splits the query at '&' and ';', turns '+' into a space and decodes
@@ -54,56 +53,71 @@ struct http_reply {
   long long version; /* X-MirrorState-Version, or -1 */
 };
 
-/* One WebSocket connection. Fields are read by the hub; the transport owns
- * the struct, which is valid from hub_on_open until hub_on_close returns. */
+/* One WebSocket connection. The transport owns it: it is valid from the
+ * on_open event until on_close returns. Its fields are the transport's and
+ * read-only above it, except data, which belongs to whoever receives the
+ * events (the hub keeps its client record there) and which the transport
+ * never reads or frees. */
 struct session {
-  char id[16];      /* "c1", "c2", ... */
-  char role[8];     /* "app", "panel" or "cli" */
-  char *page;       /* page URL the client reported; owned */
-  char *origin;     /* the Origin header, "" if none; owned */
+  char id[16];      /* "c1", "c2", ...: connections numbered as they open */
+  char *origin;     /* the Origin header, "" if none */
   char address[64]; /* peer address */
   double since_ms;  /* wall clock at connect */
-  char **subs;      /* names subscribed to; owned */
-  int nsubs;
-  void *priv; /* the transport's own bookkeeping */
-  struct session *next;
+  void *data;       /* the receiver's own; NULL until it sets it */
+};
+
+/* What the transport reports, and to whom: set once at transport_start
+ * (server.c wires them to the hub and the HTTP API). Each runs on the
+ * loop, inside a libwebsockets callback. */
+struct transport_events {
+  /* A WebSocket opened. Returns 0, or non-zero to close it at once (then
+   * no on_close follows). */
+  int (*on_open)(void *arg, struct session *s);
+  /* A whole text message arrived (at most --max-message bytes; larger
+   * ones and binary frames are refused by the transport itself). buf is
+   * borrowed for the call. */
+  void (*on_message)(void *arg, struct session *s, const char *buf, size_t len);
+  /* The WebSocket closed; s is freed when this returns. */
+  void (*on_close)(void *arg, struct session *s);
+  /* A request for one of MirrorState's own routes passed the access
+   * check: fill *reply (its body is then the transport's to free). */
+  void (*on_http)(void *arg, const struct http_request *req,
+                  struct http_reply *reply);
+  void *arg;
 };
 
 struct transport;
+struct bind_list;
 
 /* Creates the lws context on loop, listening on every address of binds at
  * cfg's port (one vhost each; with port 0 the first picks the port), and
- * sets hub->transport. Returns 0, or -1 after logging why. In both cases
- * *out is set, and is torn down with transport_destroy. */
-struct hub;
-struct bind_list;
+ * reports to ev (copied). Returns 0, or -1 after logging why. *out is set
+ * in both cases (NULL only when out of memory): a transport that failed
+ * to start is torn down like one that ran (transport_destroy, uv_run,
+ * transport_destroy), since libwebsockets on a foreign loop releases its
+ * context only after the loop has run. */
 int transport_start(uv_loop_t *loop, const struct config *cfg,
-                    const struct bind_list *binds, struct hub *hub,
-                    struct transport **out);
+                    const struct bind_list *binds,
+                    const struct transport_events *ev, struct transport **out);
 
 /* The port actually bound (useful with --port 0). */
 int transport_port(const struct transport *t);
 
-/* The first session; iterate with ->next. Borrowed. */
-struct session *transport_sessions(struct transport *t);
+/* The number of open WebSockets. */
 int transport_session_count(const struct transport *t);
 
-/* Makes a frame from a malloc'd text and frees the text (it is copied
- * behind the LWS_PRE headroom lws needs). Returns NULL on allocation
- * failure. The caller holds one reference: drop it with outmsg_unref after
- * queueing it to every recipient, who share the one copy. */
-struct outmsg *outmsg_take(char *text, size_t len);
-void outmsg_unref(struct outmsg *m);
-
-/* Queues m for s (takes its own reference). A client whose queue exceeds
- * --max-pending is closed with 1008. */
+/* Queues m for s (takes its own reference), or writes it at once when
+ * nothing is queued for s and its socket takes more. A client whose queue
+ * exceeds --max-pending is closed with 1008. t may be NULL (then nothing
+ * is sent). */
 void transport_send(struct transport *t, struct session *s, struct outmsg *m);
 
 /* Begins a graceful stop: every client is sent a close frame (1001). */
 void transport_shutdown(struct transport *t);
 
 /* Destroys the context; call twice around a uv_run, as lws on a foreign
- * loop needs (see docs/design.md). Frees t on the second call. */
+ * loop needs (see docs/design.md). Frees t on the second call. NULL is
+ * ignored. */
 void transport_destroy(struct transport *t);
 
 #endif

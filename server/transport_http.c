@@ -12,6 +12,7 @@
 
 #include "access.h"
 #include "log.h"
+#include "protocol.h"
 #include "static.h"
 
 /* Longest header value (and query) read; a longer one is refused. lws
@@ -191,10 +192,42 @@ static int is_ours(const char *path) {
          (path[13] == '\0' || path[13] == '/');
 }
 
+/* The API and the WebSocket need the token when one is set; the panel's
+ * and the client's code and healthz are public. */
+static int needs_token(const char *path) {
+  return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
+         strcmp(path, "/ws") == 0;
+}
+
 static enum route route_of(const struct transport *t, const char *path) {
-  if (is_ours(path))
-    return http_api_needs_token(path + 13) ? ROUTE_API : ROUTE_PUBLIC;
+  if (is_ours(path)) return needs_token(path + 13) ? ROUTE_API : ROUTE_PUBLIC;
   return t->statics ? ROUTE_STATIC : ROUTE_NONE;
+}
+
+/* Fills r with an error message as its JSON body. */
+static void error_reply(struct http_reply *r, int status, const char *code,
+                        const char *message) {
+  memset(r, 0, sizeof *r);
+  r->version = -1;
+  r->status = status;
+  r->content_type = "application/json";
+  r->body = msg_error(code, message, NULL, NULL, &r->len);
+  if (!r->body) {
+    r->status = 500;
+    r->body = strdup("{}");
+    r->len = r->body ? 2 : 0;
+  }
+}
+
+/* Asks the receiver of on_http to answer req. */
+static void ask(struct transport *t, const struct http_request *req,
+                struct http_reply *r) {
+  memset(r, 0, sizeof *r);
+  r->version = -1;
+  if (t->ev.on_http)
+    t->ev.on_http(t->ev.arg, req, r);
+  else
+    error_reply(r, 404, ERR_NOT_FOUND, "no such page");
 }
 
 /* NULL if the request may go on, else why not. */
@@ -245,7 +278,7 @@ static void log_refusal(struct lws *wsi, const char *what, const struct req *r,
 static int ws_refuse(struct lws *wsi, int status, const char *code,
                      const char *message) {
   struct http_reply r;
-  http_api_error(&r, status, code, message);
+  error_reply(&r, status, code, message);
   size_t cap = LWS_PRE + 2048 + r.len;
   unsigned char *buf = r.body ? malloc(cap) : NULL;
   if (buf) {
@@ -278,7 +311,8 @@ int http_ws_filter(struct transport *t, struct lws *wsi) {
   }
   if (why) {
     log_refusal(wsi, "WebSocket", &r, why);
-    ws_refuse(wsi, status, status == 400 ? "bad_request" : "forbidden", why);
+    ws_refuse(wsi, status, status == 400 ? ERR_BAD_REQUEST : ERR_FORBIDDEN,
+              why);
     req_free(&r);
     return 1;
   }
@@ -288,12 +322,12 @@ int http_ws_filter(struct transport *t, struct lws *wsi) {
   if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) >= (int)sizeof uri ||
       lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 ||
       strcmp(uri, "/_mirrorstate/ws") != 0)
-    return ws_refuse(wsi, 404, "not_found",
+    return ws_refuse(wsi, 404, ERR_NOT_FOUND,
                      "the WebSocket is at /_mirrorstate/ws");
   if (t->nsessions >= t->cfg->max_clients) {
     log_warn("refused WebSocket: --max-clients %d reached",
              t->cfg->max_clients);
-    return ws_refuse(wsi, 503, "unavailable", "too many clients");
+    return ws_refuse(wsi, 503, ERR_UNAVAILABLE, "too many clients");
   }
   return 0;
 }
@@ -410,7 +444,7 @@ static int http_writable(struct lws *wsi, struct pss *p) {
 static void set_error(struct pss *p, int status, const char *code,
                       const char *message) {
   free(p->reply.body);
-  http_api_error(&p->reply, status, code, message);
+  error_reply(&p->reply, status, code, message);
   p->refused = 1;
 }
 
@@ -448,7 +482,7 @@ static void set_redirect(struct pss *p, const char *to) {
     }
     *o = '\0';
   }
-  set_error(p, 308, "moved", "moved: see the Location header");
+  set_error(p, 308, ERR_MOVED, "moved: see the Location header");
   add_header(p, "location:", loc);
 }
 
@@ -465,7 +499,7 @@ static int serve_static(struct transport *t, struct lws *wsi, struct pss *p,
     return send_headers(wsi, p);
   }
   if (fd < 0) {
-    set_error(p, 404, "not_found", "no such file");
+    set_error(p, 404, ERR_NOT_FOUND, "no such file");
     return send_headers(wsi, p);
   }
   /* A page opened with the token gets a cookie for the app's other files
@@ -498,9 +532,9 @@ static int serve_ours(struct transport *t, struct lws *wsi, struct pss *p,
     return send_headers(wsi, p);
   }
   if (is_post) return 0; /* answered once the body is in */
-  struct http_request req = {p->head ? HTTP_HEAD : HTTP_GET, sub, p->args,
-                             p->nargs, NULL, 0};
-  http_api_handle(t->hub, &req, &p->reply);
+  struct http_request req = {
+      p->head ? HTTP_HEAD : HTTP_GET, sub, p->args, p->nargs, NULL, 0};
+  ask(t, &req, &p->reply);
   if (strcmp(sub, "/") == 0) {
     add_header(p, "content-security-policy:", strdup(CSP_PANEL));
   } else if (strncmp(sub, "/api", 4) != 0 && strcmp(sub, "/healthz") != 0) {
@@ -540,16 +574,16 @@ static int http_begin(struct transport *t, struct lws *wsi, struct pss *p,
   r.nargs = 0;
   if (why) {
     log_refusal(wsi, p->path, &r, why);
-    set_error(p, status, status == 400 ? "bad_request" : "forbidden", why);
+    set_error(p, status, status == 400 ? ERR_BAD_REQUEST : ERR_FORBIDDEN, why);
   } else if (is_post &&
              lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
     /* libwebsockets 4.1 cannot read chunked request bodies. */
-    set_error(p, 411, "length_required",
+    set_error(p, 411, ERR_LENGTH_REQUIRED,
               "a POST needs a Content-Length (chunked bodies are not "
               "supported)");
     is_post = 0;
   } else if (!is_get && !p->head && !(is_post && route != ROUTE_STATIC)) {
-    set_error(p, 405, "method_not_allowed",
+    set_error(p, 405, ERR_METHOD_NOT_ALLOWED,
               route == ROUTE_STATIC || route == ROUTE_NONE
                   ? "only GET and HEAD here"
                   : "only GET, HEAD and POST here");
@@ -558,7 +592,7 @@ static int http_begin(struct transport *t, struct lws *wsi, struct pss *p,
                           ? "GET, HEAD"
                           : "GET, HEAD, POST"));
   } else if (route == ROUTE_NONE) {
-    set_error(p, 404, "not_found", "no such page");
+    set_error(p, 404, ERR_NOT_FOUND, "no such page");
   }
   int rc;
   if (p->refused)
@@ -581,7 +615,7 @@ static int http_body(struct transport *t, struct pss *p, const char *in,
     free(p->body);
     p->body = NULL;
     p->body_len = 0;
-    set_error(p, 413, "too_large", "the body is larger than --max-message");
+    set_error(p, 413, ERR_TOO_LARGE, "the body is larger than --max-message");
     return 0;
   }
   char *b = realloc(p->body, p->body_len + len + 1);
@@ -594,9 +628,9 @@ static int http_body(struct transport *t, struct pss *p, const char *in,
 
 static int http_body_done(struct transport *t, struct lws *wsi, struct pss *p) {
   if (!p->refused) {
-    struct http_request req = {HTTP_POST, p->path + 13, p->args, p->nargs,
-                               p->body, p->body_len};
-    http_api_handle(t->hub, &req, &p->reply);
+    struct http_request req = {HTTP_POST, p->path + 13, p->args,
+                               p->nargs,  p->body,      p->body_len};
+    ask(t, &req, &p->reply);
   }
   free(p->body);
   p->body = NULL;

@@ -9,7 +9,6 @@
 
 #include <libwebsockets.h>
 
-#include "http_api.h"
 #include "netif.h"
 #include "transport.h"
 
@@ -43,16 +42,18 @@ struct pss {
   int head;    /* a HEAD request: headers only */
 };
 
+/* The transport; lws callbacks find it with lws_context_user(). */
 struct transport {
   struct lws_context *ctx;
   uv_loop_t *loop;
-  struct hub *hub;
+  struct transport_events ev; /* whom the transport reports to */
   const struct config *cfg;
   struct access *access;
   struct static_files *statics; /* NULL without --static */
   struct netif_tailscale *tailscale;
-  struct session *sessions;
+  struct conn *conns; /* the open WebSockets, newest first */
   int nsessions;
+  uint64_t next_id; /* of the next session */
   int port;
   uv_timer_t close_timer; /* closes sessions from outside lws callbacks */
   int destroyed;

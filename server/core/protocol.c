@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "isotime.h"
 #include "json.h"
 #include "names.h"
 #include "patch.h"
@@ -92,11 +93,16 @@ static const char *decode_fields(struct msg *m, char *err, size_t errlen) {
   case MSG_IDENTIFY: {
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(root, "role");
     const cJSON *page = cJSON_GetObjectItemCaseSensitive(root, "page");
-    m->role = cJSON_IsString(role) ? role->valuestring : "app";
-    if (strcmp(m->role, "app") && strcmp(m->role, "panel") &&
-        strcmp(m->role, "cli"))
+    const char *name = cJSON_IsString(role) ? role->valuestring : "app";
+    if (!strcmp(name, "app"))
+      m->role = ROLE_APP;
+    else if (!strcmp(name, "panel"))
+      m->role = ROLE_PANEL;
+    else if (!strcmp(name, "cli"))
+      m->role = ROLE_CLI;
+    else
       return fail(err, errlen, ERR_BAD_MESSAGE,
-                  "unknown role \"%.40s\" (app, panel or cli)", m->role);
+                  "unknown role \"%.40s\" (app, panel or cli)", name);
     m->page = cJSON_IsString(page) ? page->valuestring : NULL;
     break;
   }
@@ -241,25 +247,63 @@ void msg_free(struct msg *m) {
   m->root = NULL;
 }
 
-void msg_add_ref(cJSON *obj, const char *key, const cJSON *value) {
-  /* cJSON's reference helpers take a non-const item; they never modify it. */
+const char *msg_role_name(enum msg_role role) {
+  switch (role) {
+  case ROLE_PANEL: return "panel";
+  case ROLE_CLI: return "cli";
+  default: return "app";
+  }
+}
+
+/* ---- encoders ----------------------------------------------------------- */
+
+/* Adds a reference to value (not a copy) under key: the encoders build a
+ * tree around borrowed values, print it and free it, and cJSON_Delete
+ * leaves what is referenced alone. cJSON's reference helpers take a
+ * non-const item; they never modify it. */
+static void add_ref(cJSON *obj, const char *key, const cJSON *value) {
   cJSON_AddItemReferenceToObject(obj, key, (cJSON *)value);
 }
 
+static cJSON *new_msg(const char *type) {
+  cJSON *o = cJSON_CreateObject();
+  if (o) cJSON_AddStringToObject(o, "type", type);
+  return o;
+}
+
+/* Prints obj compactly and frees it. */
 static char *finish(cJSON *obj, size_t *len) {
   char *out = obj ? json_print_compact(obj, len) : NULL;
   cJSON_Delete(obj);
   return out;
 }
 
+static cJSON *state_names(const struct store *store) {
+  cJSON *names = cJSON_CreateArray();
+  for (const struct state *st = store ? store->head : NULL; st && names;
+       st = st->next)
+    cJSON_AddItemToArray(names, cJSON_CreateString(st->name));
+  return names;
+}
+
+char *msg_hello(const char *session, const char *client,
+                const struct store *store, size_t *len) {
+  cJSON *o = new_msg("hello");
+  cJSON_AddNumberToObject(o, "protocol", PROTOCOL_VERSION);
+  cJSON_AddStringToObject(o, "server", PROTOCOL_SERVER);
+  cJSON_AddStringToObject(o, "session", session);
+  cJSON_AddStringToObject(o, "client", client);
+  cJSON_AddItemToObject(o, "states", state_names(store));
+  return finish(o, len);
+}
+
 char *msg_snapshot(const char *name, uint64_t version, const cJSON *state,
                    size_t *len) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "type", "snapshot");
+  cJSON *o = new_msg("snapshot");
   cJSON_AddStringToObject(o, "name", name);
   cJSON_AddNumberToObject(o, "version", (double)version);
   if (state)
-    msg_add_ref(o, "state", state);
+    add_ref(o, "state", state);
   else
     cJSON_AddFalseToObject(o, "exists");
   return finish(o, len);
@@ -267,32 +311,182 @@ char *msg_snapshot(const char *name, uint64_t version, const cJSON *state,
 
 char *msg_patch(const char *name, uint64_t version, const cJSON *ops,
                 const char *origin, size_t *len) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "type", "patch");
+  cJSON *o = new_msg("patch");
   cJSON_AddStringToObject(o, "name", name);
   cJSON_AddNumberToObject(o, "version", (double)version);
-  msg_add_ref(o, "ops", ops);
+  add_ref(o, "ops", ops);
   cJSON_AddStringToObject(o, "origin", origin);
   return finish(o, len);
 }
 
 char *msg_ack(const char *name, const cJSON *ref, uint64_t version,
               size_t *len) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "type", "ack");
+  cJSON *o = new_msg("ack");
   cJSON_AddStringToObject(o, "name", name);
-  if (ref) msg_add_ref(o, "ref", ref);
+  if (ref) add_ref(o, "ref", ref);
   cJSON_AddNumberToObject(o, "version", (double)version);
   return finish(o, len);
 }
 
 char *msg_error(const char *code, const char *message, const char *name,
                 const cJSON *ref, size_t *len) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "type", "error");
+  cJSON *o = new_msg("error");
   cJSON_AddStringToObject(o, "code", code);
   cJSON_AddStringToObject(o, "message", message);
   if (name) cJSON_AddStringToObject(o, "name", name);
-  if (ref) msg_add_ref(o, "ref", ref);
+  if (ref) add_ref(o, "ref", ref);
+  return finish(o, len);
+}
+
+const char *msg_file_status_code(enum file_status status) {
+  switch (status) {
+  case FILE_INVALID: return ERR_FILE_INVALID;
+  case FILE_REMOVED: return ERR_FILE_REMOVED;
+  case FILE_WRITE_FAILED: return ERR_WRITE_FAILED;
+  case FILE_OK: return ERR_FILE_OK;
+  default: return NULL;
+  }
+}
+
+char *msg_file_status(const struct state *st, size_t *len) {
+  const char *code = msg_file_status_code(st->status);
+  char message[256];
+  switch (st->status) {
+  case FILE_INVALID:
+    snprintf(message, sizeof message, "%s", st->error.message);
+    break;
+  case FILE_REMOVED:
+    snprintf(message, sizeof message,
+             "the file was removed; the state is kept and the file is "
+             "written again on the next change");
+    break;
+  case FILE_WRITE_FAILED:
+    snprintf(message, sizeof message, "could not save the file: %s",
+             st->write_error ? st->write_error : "unknown error");
+    break;
+  case FILE_OK:
+    snprintf(message, sizeof message,
+             "the file and the state are in sync again");
+    break;
+  default: return NULL;
+  }
+  cJSON *o = new_msg("error");
+  cJSON_AddStringToObject(o, "code", code);
+  cJSON_AddStringToObject(o, "message", message);
+  cJSON_AddStringToObject(o, "name", st->name);
+  cJSON_AddStringToObject(o, "file", st->path);
+  if (st->status == FILE_INVALID) {
+    cJSON_AddNumberToObject(o, "line", st->error.line);
+    cJSON_AddNumberToObject(o, "column", st->error.column);
+    cJSON_AddStringToObject(o, "text", st->error_text ? st->error_text : "");
+  }
+  return finish(o, len);
+}
+
+static const char *status_name(enum file_status s) {
+  switch (s) {
+  case FILE_OK: return "ok";
+  case FILE_INVALID: return "invalid";
+  case FILE_REMOVED: return "removed";
+  case FILE_WRITE_FAILED: return "write_failed";
+  default: return "absent";
+  }
+}
+
+/* The entries of the states message and of GET /api/states. */
+static cJSON *states_list(const struct store *store) {
+  cJSON *arr = cJSON_CreateArray();
+  for (const struct state *st = store->head; st && arr; st = st->next) {
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "name", st->name);
+    cJSON_AddStringToObject(e, "file", st->path);
+    cJSON_AddNumberToObject(e, "version", (double)st->version);
+    cJSON_AddBoolToObject(e, "exists", st->current != NULL);
+    cJSON_AddStringToObject(e, "status", status_name(st->status));
+    if (st->status == FILE_INVALID) {
+      cJSON *err = cJSON_AddObjectToObject(e, "error");
+      cJSON_AddStringToObject(err, "message", st->error.message);
+      cJSON_AddNumberToObject(err, "line", st->error.line);
+      cJSON_AddNumberToObject(err, "column", st->error.column);
+      cJSON_AddStringToObject(err, "text",
+                              st->error_text ? st->error_text : "");
+    } else if (st->status == FILE_WRITE_FAILED && st->write_error) {
+      cJSON *err = cJSON_AddObjectToObject(e, "error");
+      cJSON_AddStringToObject(err, "message", st->write_error);
+    }
+    cJSON_AddItemToArray(arr, e);
+  }
+  return arr;
+}
+
+char *msg_states(const struct store *store, const cJSON *ref, size_t *len) {
+  cJSON *o = new_msg("states");
+  if (ref) add_ref(o, "ref", ref);
+  cJSON_AddItemToObject(o, "states", states_list(store));
+  return finish(o, len);
+}
+
+char *msg_clients(const struct msg_client *clients, int n, const cJSON *ref,
+                  size_t *len) {
+  cJSON *o = new_msg("clients");
+  if (ref) add_ref(o, "ref", ref);
+  cJSON *arr = cJSON_AddArrayToObject(o, "clients");
+  for (int i = 0; i < n && arr; i++) {
+    const struct msg_client *c = &clients[i];
+    cJSON *e = cJSON_CreateObject();
+    char since[ISOTIME_LEN];
+    isotime_format(c->since_ms, since, sizeof since);
+    cJSON_AddStringToObject(e, "id", c->id);
+    cJSON_AddStringToObject(e, "role", msg_role_name(c->role));
+    if (c->page) cJSON_AddStringToObject(e, "page", c->page);
+    cJSON_AddStringToObject(e, "origin", c->origin);
+    cJSON_AddStringToObject(e, "address", c->address);
+    cJSON_AddStringToObject(e, "since", since);
+    cJSON *subs = cJSON_AddArrayToObject(e, "subscriptions");
+    for (int k = 0; k < c->nsubs && subs; k++)
+      cJSON_AddItemToArray(subs, cJSON_CreateString(c->subs[k]));
+    cJSON_AddItemToArray(arr, e);
+  }
+  return finish(o, len);
+}
+
+char *msg_history(const struct state *st, int limit, const cJSON *ref,
+                  size_t *len) {
+  cJSON *o = new_msg("history");
+  cJSON_AddStringToObject(o, "name", st->name);
+  if (ref) add_ref(o, "ref", ref);
+  cJSON_AddNumberToObject(o, "version", (double)st->version);
+  cJSON *arr = cJSON_AddArrayToObject(o, "entries");
+  int first = limit > 0 && limit < st->hist_len ? st->hist_len - limit : 0;
+  for (int i = first; i < st->hist_len && arr; i++) {
+    const struct history_entry *e = store_history(st, i);
+    cJSON *j = cJSON_CreateObject();
+    char when[ISOTIME_LEN];
+    isotime_format(e->time_ms, when, sizeof when);
+    cJSON_AddNumberToObject(j, "version", (double)e->version);
+    cJSON_AddStringToObject(j, "time", when);
+    cJSON_AddStringToObject(j, "origin", e->origin);
+    add_ref(j, "ops", e->ops);
+    add_ref(j, "inverse", e->inverse);
+    cJSON_AddItemToArray(arr, j);
+  }
+  return finish(o, len);
+}
+
+char *msg_healthz(const char *session, size_t *len) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddTrueToObject(o, "ok");
+  cJSON_AddStringToObject(o, "server", PROTOCOL_SERVER);
+  cJSON_AddStringToObject(o, "session", session);
+  return finish(o, len);
+}
+
+char *msg_server_states(const char *session, int clients,
+                        const struct store *store, size_t *len) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "server", PROTOCOL_SERVER);
+  cJSON_AddStringToObject(o, "session", session);
+  cJSON_AddNumberToObject(o, "clients", clients);
+  cJSON_AddItemToObject(o, "states", states_list(store));
   return finish(o, len);
 }

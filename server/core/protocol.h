@@ -1,5 +1,9 @@
 /* Wire protocol v1: decoding client messages, encoding server messages.
- * Pure, no I/O; see docs/protocol.md. */
+ * Pure, no I/O; see docs/protocol.md.
+ *
+ * Every message the server sends, over the WebSocket or as the body of an
+ * HTTP answer, is encoded here by the one function named after it in
+ * docs/protocol.md; no other module builds a message. */
 #ifndef MS_PROTOCOL_H
 #define MS_PROTOCOL_H
 
@@ -7,7 +11,10 @@
 #include <stdint.h>
 #include <cJSON.h>
 
+#include "store.h"
+
 #define PROTOCOL_VERSION 1
+#define PROTOCOL_SERVER "mirrorstate/" MS_VERSION
 #define PROTOCOL_NAME "mirrorstate.v1"
 
 enum msg_type {
@@ -22,6 +29,12 @@ enum msg_type {
   MSG_REVERT,
 };
 
+/* Who a connection says it is (identify). */
+enum msg_role { ROLE_APP, ROLE_PANEL, ROLE_CLI };
+
+/* "app", "panel" or "cli". */
+const char *msg_role_name(enum msg_role role);
+
 /* A decoded client message. Every pointer borrows from root, which the
  * message owns: free it with msg_free. */
 struct msg {
@@ -29,17 +42,17 @@ struct msg {
   cJSON *root;
   const char *name; /* subscribe, unsubscribe, patch, set, history, revert */
   int has_base;
-  uint64_t base;    /* patch, set: the version the client last saw */
-  cJSON *ops;       /* patch: validated RFC 6902 ops */
-  cJSON *value;     /* set: state; subscribe: init (may be NULL) */
-  cJSON *ref;       /* any JSON value to echo back, or NULL */
-  uint64_t version; /* revert */
-  int limit;        /* history: 0 means all */
-  const char *role; /* identify: "app", "panel" or "cli" */
-  const char *page; /* identify: the page URL, may be NULL */
+  uint64_t base;      /* patch, set: the version the client last saw */
+  cJSON *ops;         /* patch: validated RFC 6902 ops */
+  cJSON *value;       /* set: state; subscribe: init (may be NULL) */
+  cJSON *ref;         /* any JSON value to echo back, or NULL */
+  uint64_t version;   /* revert */
+  int limit;          /* history: 0 means all */
+  enum msg_role role; /* identify */
+  const char *page;   /* identify: the page URL, may be NULL */
 };
 
-/* Error codes of the error message. */
+/* Error codes of the error message (and of HTTP answers). */
 #define ERR_BAD_MESSAGE "bad_message"
 #define ERR_UNKNOWN_STATE "unknown_state"
 #define ERR_CONFLICT "conflict"
@@ -51,6 +64,13 @@ struct msg {
 #define ERR_TOO_LARGE "too_large"
 #define ERR_FORBIDDEN "forbidden"
 #define ERR_UNKNOWN_VERSION "unknown_version"
+/* Only over HTTP. */
+#define ERR_NOT_FOUND "not_found"
+#define ERR_BAD_REQUEST "bad_request"
+#define ERR_MOVED "moved"
+#define ERR_LENGTH_REQUIRED "length_required"
+#define ERR_METHOD_NOT_ALLOWED "method_not_allowed"
+#define ERR_UNAVAILABLE "unavailable"
 
 /* Decodes one message. Returns 0 and fills *m, or returns an error code
  * (ERR_BAD_MESSAGE or ERR_INVALID_PATCH) with a message in err; then
@@ -72,20 +92,55 @@ void msg_recover(const char *buf, size_t len, cJSON **ref_out, char *name_out);
 
 void msg_free(struct msg *m);
 
-/* Encoders. Each returns a malloc'd compact JSON text (caller frees) with
- * its length in *len, or NULL on allocation failure. Values are borrowed. */
+/* Encoders, one per message of docs/protocol.md. Each returns a malloc'd
+ * compact JSON text (caller frees) with its length in *len, or NULL on
+ * allocation failure. Everything passed in is borrowed; a ref or a name
+ * that may be NULL is then left out. */
+
+/* hello: this server run's session id, the connection's id, and the
+ * names of store's states. */
+char *msg_hello(const char *session, const char *client,
+                const struct store *store, size_t *len);
+/* snapshot: the whole state; state NULL is {"version":0,"exists":false}. */
 char *msg_snapshot(const char *name, uint64_t version, const cJSON *state,
                    size_t *len);
+/* patch: a change made by origin ("file", "client:c3", "panel", "api"). */
 char *msg_patch(const char *name, uint64_t version, const cJSON *ops,
                 const char *origin, size_t *len);
 char *msg_ack(const char *name, const cJSON *ref, uint64_t version,
               size_t *len);
-/* name and ref may be NULL. */
+/* error: also the body of every HTTP error. name and ref may be NULL. */
 char *msg_error(const char *code, const char *message, const char *name,
                 const cJSON *ref, size_t *len);
+/* The error (or file_ok notice) that tells what became of st's file:
+ * file_invalid (with file, line, column, text), file_removed,
+ * write_failed or file_ok. NULL for a state with no file yet. */
+char *msg_file_status(const struct state *st, size_t *len);
+/* The code msg_file_status uses for a status, or NULL for FILE_ABSENT. */
+const char *msg_file_status_code(enum file_status status);
+/* states: every state of store with its version and file status. */
+char *msg_states(const struct store *store, const cJSON *ref, size_t *len);
 
-/* Adds a reference to value (not a copy) to obj under key. The reference
- * must be freed before value; cJSON_Delete(obj) does not free value. */
-void msg_add_ref(cJSON *obj, const char *key, const cJSON *value);
+/* One connection as the clients message lists it. */
+struct msg_client {
+  const char *id;
+  enum msg_role role;
+  const char *page; /* NULL if none */
+  const char *origin;
+  const char *address;
+  double since_ms; /* wall clock at connect */
+  char *const *subs;
+  int nsubs;
+};
+char *msg_clients(const struct msg_client *clients, int n, const cJSON *ref,
+                  size_t *len);
+/* history: the newest limit entries of st's history ring (0: all). */
+char *msg_history(const struct state *st, int limit, const cJSON *ref,
+                  size_t *len);
+
+/* The bodies of GET /_mirrorstate/healthz and GET /_mirrorstate/api/states. */
+char *msg_healthz(const char *session, size_t *len);
+char *msg_server_states(const char *session, int clients,
+                        const struct store *store, size_t *len);
 
 #endif

@@ -36,7 +36,6 @@ static void state_free(struct state *s) {
     drop_oldest(s);
   free(s->hist);
   cJSON_Delete(s->current);
-  cJSON_Delete(s->disk);
   free(s->error_text);
   free(s->write_error);
   free(s->name);

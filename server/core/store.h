@@ -1,10 +1,14 @@
 /* Named states: their values, versions and history. No I/O.
  *
- * A state is created for every --file, and for every valid name under a
- * --dir that a file or a client asks for (one asked for that gets no file,
- * value or subscriber is removed again). `current` is what the browsers
- * see; `disk` is the last value known to be in the file, the base of the
- * three-way merge when the file changes. */
+ * The mirror adds a state for every --file, and for every valid name under
+ * a --dir that a file or a client asks for (one asked for that gets no
+ * file, value or subscriber is removed again). `current` is what the
+ * browsers see. The store owns the states; each state's file bookkeeping
+ * (`file`, with the value last known on disk) is the mirror's.
+ *
+ * Who writes what: the store's functions write the value, the version and
+ * the history; the mirror writes the file's status and its errors; the hub
+ * only reads. */
 #ifndef MS_STORE_H
 #define MS_STORE_H
 
@@ -16,7 +20,7 @@
 
 enum file_status {
   FILE_ABSENT,       /* no file, and no state */
-  FILE_OK,           /* the file holds `disk` */
+  FILE_OK,           /* the file holds what the mirror last read or wrote */
   FILE_INVALID,      /* the file does not parse; it is not overwritten */
   FILE_REMOVED,      /* deleted while serving; the state lives on */
   FILE_WRITE_FAILED, /* the last write failed; retried */
@@ -41,7 +45,6 @@ struct state {
   char *path;     /* the file, absolute */
   cJSON *current; /* NULL while the state does not exist */
   size_t size;    /* json_pretty_size(current): the bytes of its file */
-  cJSON *disk;    /* last value known on disk; NULL if none */
   uint64_t version;
   enum file_status status;
   struct json_error error;    /* valid while status is FILE_INVALID */
@@ -49,7 +52,7 @@ struct state {
   char *write_error;          /* why the last write failed; owned */
   struct history_entry *hist; /* ring of cap entries */
   int hist_cap, hist_len, hist_head;
-  struct mirror_file *file;
+  struct mirror_file *file; /* the mirror's, NULL if none */
   struct store *store;
   struct state *next;
   struct state *hnext; /* the store's index */

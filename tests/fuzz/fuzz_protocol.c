@@ -74,9 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   case MSG_SUBSCRIBE:
   case MSG_UNSUBSCRIBE:
   case MSG_HISTORY:
-  case MSG_REVERT:
-    FUZZ_CHECK(m.name, "message without a name");
-    break;
+  case MSG_REVERT: FUZZ_CHECK(m.name, "message without a name"); break;
   case MSG_PATCH: {
     FUZZ_CHECK(m.name, "patch without a name");
     FUZZ_CHECK(cJSON_IsArray(m.ops), "patch without ops");
@@ -96,12 +94,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(m.name && m.value, "set without name or state");
     break;
   case MSG_IDENTIFY:
-    FUZZ_CHECK(m.role && (!strcmp(m.role, "app") || !strcmp(m.role, "panel") ||
-                          !strcmp(m.role, "cli")),
+    FUZZ_CHECK(m.role == ROLE_APP || m.role == ROLE_PANEL || m.role == ROLE_CLI,
                "identify role");
     break;
-  default:
-    break;
+  default: break;
   }
   FUZZ_CHECK(m.limit >= 0 && m.limit <= 1000000, "history limit range");
   FUZZ_CHECK(m.base <= 9007199254740992ULL, "base range");

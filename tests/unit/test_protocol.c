@@ -1,9 +1,11 @@
 /* Decoding client messages, good and bad, and encoding server messages. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "check.h"
 #include "json.h"
 #include "names.h"
+#include "patch.h"
 #include "protocol.h"
 
 /* Decodes text; returns the error code or NULL, and frees the message. */
@@ -183,7 +185,8 @@ static void test_good_messages(void) {
             "{\"type\":\"identify\",\"role\":\"panel\",\"page\":\"http://x/\"}",
             &m, NULL, NULL) == NULL);
   CHECK(m.type == MSG_IDENTIFY);
-  CHECK_STR(m.role, "panel");
+  CHECK(m.role == ROLE_PANEL);
+  CHECK_STR(msg_role_name(m.role), "panel");
   CHECK_STR(m.page, "http://x/");
   msg_free(&m);
 
@@ -220,11 +223,135 @@ static void test_encoders(void) {
   CHECK_STR(s, "{\"type\":\"error\",\"code\":\"conflict\",\"message\":"
                "\"say \\\"why\\\"\",\"name\":\"todo\",\"ref\":12}");
   free(s);
+  s = msg_error(ERR_NOT_FOUND, "no such page", NULL, NULL, &len);
+  CHECK_STR(s, "{\"type\":\"error\",\"code\":\"not_found\",\"message\":"
+               "\"no such page\"}");
+  free(s);
   /* The encoders borrow: the values are intact afterwards. */
   CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(state, "a")) == 2);
   cJSON_Delete(ref);
   cJSON_Delete(ops);
   cJSON_Delete(state);
+}
+
+/* The messages built from the store: hello, states, history, file status,
+ * and the HTTP bodies, byte for byte as docs/protocol.md shows them. */
+static void test_store_encoders(void) {
+  struct store store;
+  store_init(&store, 10, 0, 0);
+  struct state *todo = store_add(&store, "todo", "/app/todo.json");
+  struct state *later = store_add(&store, "later", "/app/later.json");
+  cJSON *ops = NULL;
+  CHECK(store_replace(todo, cJSON_Parse("{\"done\":false}"), "file", &ops) ==
+        0);
+  cJSON_Delete(ops);
+  todo->status = FILE_OK;
+  bool changed;
+  cJSON *p =
+      cJSON_Parse("[{\"op\":\"replace\",\"path\":\"/done\",\"value\":true}]");
+  CHECK(store_apply(todo, p, "client:c1", &changed, NULL, 0) == PATCH_OK);
+  cJSON_Delete(p);
+  size_t len;
+  char *s = msg_hello("abc", "c3", &store, &len);
+  CHECK_STR(
+      s,
+      "{\"type\":\"hello\",\"protocol\":1,\"server\":\"mirrorstate/" MS_VERSION
+      "\",\"session\":\"abc\",\"client\":\"c3\",\"states\":[\"todo\","
+      "\"later\"]}");
+  CHECK(len == strlen(s));
+  free(s);
+  cJSON *ref = cJSON_CreateString("r");
+  s = msg_states(&store, ref, &len);
+  CHECK_STR(s, "{\"type\":\"states\",\"ref\":\"r\",\"states\":[{\"name\":"
+               "\"todo\",\"file\":\"/app/todo.json\",\"version\":2,\"exists\":"
+               "true,\"status\":\"ok\"},{\"name\":\"later\",\"file\":"
+               "\"/app/later.json\",\"version\":0,\"exists\":false,\"status\":"
+               "\"absent\"}]}");
+  free(s);
+  s = msg_server_states("abc", 2, &store, &len);
+  CHECK(s &&
+        strncmp(s,
+                "{\"server\":\"mirrorstate/" MS_VERSION
+                "\",\"session\":\"abc\",\"clients\":2,\"states\":[{",
+                strlen("{\"server\":\"mirrorstate/" MS_VERSION
+                       "\",\"session\":\"abc\",\"clients\":2,\"states\":[{")) ==
+            0);
+  free(s);
+  s = msg_healthz("abc", &len);
+  CHECK_STR(s, "{\"ok\":true,\"server\":\"mirrorstate/" MS_VERSION
+               "\",\"session\":\"abc\"}");
+  free(s);
+  s = msg_history(todo, 0, ref, &len);
+  cJSON *h = cJSON_Parse(s);
+  CHECK_STR(cJSON_GetObjectItem(h, "type")->valuestring, "history");
+  CHECK_STR(cJSON_GetObjectItem(h, "ref")->valuestring, "r");
+  CHECK(cJSON_GetObjectItem(h, "version")->valuedouble == 2);
+  cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(h, "entries"), 0);
+  CHECK(cJSON_GetObjectItem(e, "version")->valuedouble == 2);
+  CHECK_STR(cJSON_GetObjectItem(e, "origin")->valuestring, "client:c1");
+  const char *when = cJSON_GetObjectItem(e, "time")->valuestring;
+  CHECK(strlen(when) == 24 && when[10] == 'T' && when[23] == 'Z');
+  char *inv = json_print_compact(cJSON_GetObjectItem(e, "inverse"), NULL);
+  CHECK_STR(inv, "[{\"op\":\"replace\",\"path\":\"/done\",\"value\":false}]");
+  free(inv);
+  cJSON_Delete(h);
+  free(s);
+  /* One entry at most: the newest. */
+  s = msg_history(todo, 1, NULL, &len);
+  h = cJSON_Parse(s);
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(h, "entries")) == 1);
+  cJSON_Delete(h);
+  free(s);
+
+  CHECK(msg_file_status(later, &len) == NULL);
+  todo->status = FILE_INVALID;
+  todo->error.line = 4;
+  todo->error.column = 5;
+  snprintf(todo->error.message, sizeof todo->error.message, "bad");
+  todo->error_text = strdup("  x");
+  s = msg_file_status(todo, &len);
+  CHECK_STR(s,
+            "{\"type\":\"error\",\"code\":\"file_invalid\",\"message\":"
+            "\"bad\",\"name\":\"todo\",\"file\":\"/app/todo.json\",\"line\":4,"
+            "\"column\":5,\"text\":\"  x\"}");
+  free(s);
+  s = msg_states(&store, NULL, &len);
+  CHECK(strstr(s, "\"status\":\"invalid\",\"error\":{\"message\":\"bad\","
+                  "\"line\":4,\"column\":5,\"text\":\"  x\"}") != NULL);
+  free(s);
+  todo->status = FILE_REMOVED;
+  s = msg_file_status(todo, &len);
+  CHECK(strstr(s, "\"code\":\"file_removed\"") && !strstr(s, "line"));
+  free(s);
+  todo->status = FILE_WRITE_FAILED;
+  todo->write_error = strdup("disk full");
+  s = msg_file_status(todo, &len);
+  CHECK(strstr(s, "\"code\":\"write_failed\",\"message\":\"could not save "
+                  "the file: disk full\""));
+  free(s);
+  todo->status = FILE_OK;
+  s = msg_file_status(todo, &len);
+  CHECK(strstr(s, "\"code\":\"file_ok\""));
+  free(s);
+  CHECK(msg_file_status_code(FILE_ABSENT) == NULL);
+
+  char *subs[] = {"todo"};
+  struct msg_client clients[] = {
+      {"c3", ROLE_APP, "http://vm-1:3000/", "http://vm-1:3000", "127.0.0.1",
+       1795580401123.0, subs, 1},
+      {"c4", ROLE_PANEL, NULL, "", "::1", 0, NULL, 0},
+  };
+  s = msg_clients(clients, 2, ref, &len);
+  CHECK_STR(s, "{\"type\":\"clients\",\"ref\":\"r\",\"clients\":[{\"id\":"
+               "\"c3\",\"role\":\"app\",\"page\":\"http://vm-1:3000/\","
+               "\"origin\":\"http://vm-1:3000\",\"address\":\"127.0.0.1\","
+               "\"since\":\"2026-11-25T04:20:01.123Z\",\"subscriptions\":"
+               "[\"todo\"]},{\"id\":\"c4\",\"role\":\"panel\",\"origin\":\"\","
+               "\"address\":\"::1\",\"since\":\"1970-01-01T00:00:00.000Z\","
+               "\"subscriptions\":[]}]}");
+  free(s);
+  cJSON_Delete(ref);
+  store_free(&store);
 }
 
 int main(void) {
@@ -234,5 +361,6 @@ int main(void) {
   test_refused_messages_keep_ref_and_name();
   test_good_messages();
   test_encoders();
+  test_store_encoders();
   return CHECK_DONE();
 }
