@@ -1,100 +1,16 @@
-/* JSON Patch (RFC 6902): validation, and atomic in-place apply with an
- * inverse. The diff is in patch_diff.c. */
+/* JSON Patch (RFC 6902): atomic in-place apply with an inverse. Checking
+ * ops is in patch_validate.c, the diff in patch_diff.c. */
 #include "patch.h"
 
 #include "json.h"
 #include "patch_index.h"
+#include "patch_int.h"
 
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum op_kind { OP_ADD, OP_REMOVE, OP_REPLACE, OP_MOVE, OP_COPY, OP_TEST };
-static const char *const op_names[] = {"add",  "remove", "replace",
-                                       "move", "copy",   "test"};
-
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
-
-static int op_kind(const char *name) {
-  for (int k = 0; k < (int)(sizeof op_names / sizeof *op_names); k++)
-    if (strcmp(name, op_names[k]) == 0) return k;
-  return -1;
-}
-
-static int member_count(const cJSON *obj, const char *key) {
-  int n = 0;
-  for (const cJSON *c = obj->child; c; c = c->next)
-    if (c->string && strcmp(c->string, key) == 0) n++;
-  return n;
-}
-
-/* ---- validation ---- */
-
-static int validate_ptr(const cJSON *op, const char *member, int i, char *err,
-                        size_t errlen) {
-  const cJSON *p = cJSON_GetObjectItemCaseSensitive(op, member);
-  if (!p)
-    return fail(PATCH_INVALID, err, errlen, "op %d: missing \"%s\"", i, member);
-  if (!cJSON_IsString(p))
-    return fail(PATCH_INVALID, err, errlen, "op %d: \"%s\" is not a string", i,
-                member);
-  if (!ptr_valid(p->valuestring))
-    return fail(PATCH_INVALID, err, errlen,
-                "op %d: \"%s\" is not a valid JSON Pointer: \"%s\"", i, member,
-                p->valuestring);
-  return PATCH_OK;
-}
-
-static int validate_op(const cJSON *op, int i, char *err, size_t errlen) {
-  static const char *const members[] = {"op", "path", "from", "value"};
-  if (!cJSON_IsObject(op))
-    return fail(PATCH_INVALID, err, errlen, "op %d: not an object", i);
-  /* RFC 6902 section 4 makes an op with a repeated member an error, and
-   * which copy a parser keeps is not portable. */
-  for (size_t m = 0; m < sizeof members / sizeof *members; m++)
-    if (member_count(op, members[m]) > 1)
-      return fail(PATCH_INVALID, err, errlen, "op %d: duplicate \"%s\" member",
-                  i, members[m]);
-  const cJSON *name = cJSON_GetObjectItemCaseSensitive(op, "op");
-  if (!name)
-    return fail(PATCH_INVALID, err, errlen, "op %d: missing \"op\"", i);
-  if (!cJSON_IsString(name))
-    return fail(PATCH_INVALID, err, errlen, "op %d: \"op\" is not a string", i);
-  int kind = op_kind(name->valuestring);
-  if (kind < 0)
-    return fail(PATCH_INVALID, err, errlen, "op %d: unknown op \"%s\"", i,
-                name->valuestring);
-  int rc = validate_ptr(op, "path", i, err, errlen);
-  if (rc == PATCH_OK && (kind == OP_MOVE || kind == OP_COPY))
-    rc = validate_ptr(op, "from", i, err, errlen);
-  if (rc == PATCH_OK &&
-      (kind == OP_ADD || kind == OP_REPLACE || kind == OP_TEST) &&
-      !cJSON_GetObjectItemCaseSensitive(op, "value"))
-    rc = fail(PATCH_INVALID, err, errlen, "op %d: %s needs a \"value\"", i,
-              op_names[kind]);
-  return rc;
-}
-
-int patch_validate(const cJSON *ops, char *err, size_t errlen) {
-  if (!cJSON_IsArray(ops))
-    return fail(PATCH_INVALID, err, errlen, "patch is not an array");
-  int i = 0;
-  for (const cJSON *op = ops->child; op; op = op->next, i++) {
-    int rc = validate_op(op, i, err, errlen);
-    if (rc != PATCH_OK) return rc;
-  }
-  return PATCH_OK;
-}
 
 /* ---- apply ----
  *
@@ -298,7 +214,8 @@ static int conflict(struct apply *a, const char *fmt, const char *p1,
                     const char *p2) {
   char msg[200];
   snprintf(msg, sizeof msg, fmt, p1, p2);
-  return fail(PATCH_CONFLICT, a->err, a->errlen, "op %d: %s", a->index, msg);
+  return patch__fail(PATCH_CONFLICT, a->err, a->errlen, "op %d: %s", a->index,
+                     msg);
 }
 
 static char *path_with_index(const char *path, size_t index) {
@@ -313,9 +230,9 @@ static char *path_with_index(const char *path, size_t index) {
 static int too_deep(struct apply *a, size_t level, int height) {
   if (level + (size_t)height <= JSON_MAX_DEPTH) return PATCH_OK;
   a->hit = PATCH_LIMIT_DEPTH;
-  return fail(PATCH_TOO_LARGE, a->err, a->errlen,
-              "op %d: the result would be nested deeper than %d levels",
-              a->index, JSON_MAX_DEPTH);
+  return patch__fail(PATCH_TOO_LARGE, a->err, a->errlen,
+                     "op %d: the result would be nested deeper than %d levels",
+                     a->index, JSON_MAX_DEPTH);
 }
 
 /* Sets the tracked size to size - sub + add, if that is within the cap. */
@@ -325,10 +242,11 @@ static int resize(struct apply *a, size_t add, size_t sub) {
   s = s > SIZE_MAX - add ? SIZE_MAX : s + add;
   if (a->cap && s > a->cap) {
     a->hit = PATCH_LIMIT_SIZE;
-    return fail(PATCH_TOO_LARGE, a->err, a->errlen,
-                "op %d: the document would grow past twice its size limit "
-                "(%zu bytes)",
-                a->index, a->cap / 2);
+    return patch__fail(
+        PATCH_TOO_LARGE, a->err, a->errlen,
+        "op %d: the document would grow past twice its size limit "
+        "(%zu bytes)",
+        a->index, a->cap / 2);
   }
   a->size = s;
   return PATCH_OK;
@@ -339,10 +257,10 @@ static int charge(struct apply *a, size_t bytes) {
   a->work = a->work > SIZE_MAX - bytes ? SIZE_MAX : a->work + bytes;
   if (!a->max_work || a->work <= a->max_work) return PATCH_OK;
   a->hit = PATCH_LIMIT_WORK;
-  return fail(PATCH_TOO_LARGE, a->err, a->errlen,
-              "op %d: the patch copies more than %zu bytes of values (4 "
-              "times the state and the patch, plus 1 MiB)",
-              a->index, a->max_work);
+  return patch__fail(PATCH_TOO_LARGE, a->err, a->errlen,
+                     "op %d: the patch copies more than %zu bytes of values (4 "
+                     "times the state and the patch, plus 1 MiB)",
+                     a->index, a->max_work);
 }
 
 /* The printed bytes of a value at nesting level lvl. */
@@ -472,8 +390,8 @@ static int put_at(struct apply *a, const struct loc *l, const char *path,
 static int take_at(struct apply *a, const struct loc *l, const char *path) {
   if (!l->node) return conflict(a, "path \"%s\" not found", path, NULL);
   if (!l->parent)
-    return fail(PATCH_CONFLICT, a->err, a->errlen,
-                "op %d: cannot remove the whole document", a->index);
+    return patch__fail(PATCH_CONFLICT, a->err, a->errlen,
+                       "op %d: cannot remove the whole document", a->index);
   return unlink_node(a, l->parent, l->node, l->index);
 }
 
@@ -690,7 +608,8 @@ static int apply_op(struct apply *a, const cJSON *op) {
   const cJSON *fromj = cJSON_GetObjectItemCaseSensitive(op, "from");
   const cJSON *value = cJSON_GetObjectItemCaseSensitive(op, "value");
   const char *from = fromj ? fromj->valuestring : NULL;
-  switch (op_kind(cJSON_GetObjectItemCaseSensitive(op, "op")->valuestring)) {
+  switch (
+      patch__op_kind(cJSON_GetObjectItemCaseSensitive(op, "op")->valuestring)) {
   case OP_ADD: return put_value(a, path, value, 0);
   case OP_REMOVE: return op_remove(a, path);
   case OP_REPLACE: return op_replace(a, path, value);
@@ -703,7 +622,7 @@ static int apply_op(struct apply *a, const cJSON *op) {
 
 static cJSON *inv_op(const struct inv *v, char **value_key) {
   cJSON *o = cJSON_CreateObject();
-  if (!o || !cJSON_AddStringToObject(o, "op", op_names[v->op]) ||
+  if (!o || !cJSON_AddStringToObject(o, "op", patch__op_names[v->op]) ||
       !cJSON_AddStringToObject(o, "path", v->path) ||
       (v->from && !cJSON_AddStringToObject(o, "from", v->from)) ||
       (v->value && !(*value_key = dupstr("value")))) {
@@ -792,12 +711,13 @@ int patch_apply_limited(cJSON **doc, const cJSON *ops, struct patch_limits *lim,
     if ((rc = apply_op(&a, op)) != PATCH_OK) break;
   if (rc == PATCH_OK && lim && lim->max_size && a.size > lim->max_size) {
     a.hit = PATCH_LIMIT_SIZE;
-    rc = fail(PATCH_TOO_LARGE, err, errlen,
-              "the document would be %zu bytes, over its size limit of %zu",
-              a.size, lim->max_size);
+    rc = patch__fail(
+        PATCH_TOO_LARGE, err, errlen,
+        "the document would be %zu bytes, over its size limit of %zu", a.size,
+        lim->max_size);
   }
   if (rc == PATCH_OK && inverse) rc = build_inverse(&a, inverse);
-  if (rc == PATCH_NOMEM) fail(rc, err, errlen, "out of memory");
+  if (rc == PATCH_NOMEM) patch__fail(rc, err, errlen, "out of memory");
   if (rc != PATCH_OK) {
     rollback(&a);
   } else if (!inverse) {
