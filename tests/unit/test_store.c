@@ -1,5 +1,7 @@
-/* The store: the size limit on a state in memory, its tracked size, changes
- * that change nothing, and the history held to a byte budget. */
+/* The store: states added, found and removed by name in their order; the
+ * size limit on a state in memory, its tracked size, changes that change
+ * nothing, the history ring and its byte budget, and values rebuilt from
+ * it. */
 #include "check.h"
 #include "json.h"
 #include "patch.h"
@@ -204,7 +206,99 @@ static void test_history_bytes(void) {
   store_free(&st);
 }
 
+static void test_names_and_order(void) {
+  struct store st;
+  store_init(&st, 10, 0, 0);
+  /* Enough states to grow the index several times. */
+  char name[32];
+  for (int i = 0; i < 500; i++) {
+    snprintf(name, sizeof name, "s%d", i);
+    struct state *s = store_add(&st, name, "/x/s.json");
+    CHECK(s && s->version == 0 && !s->current && s->status == FILE_ABSENT);
+  }
+  CHECK(st.nstates == 500);
+  for (int i = 0; i < 500; i += 7) {
+    snprintf(name, sizeof name, "s%d", i);
+    struct state *s = store_find(&st, name);
+    CHECK(s && strcmp(s->name, name) == 0);
+  }
+  CHECK(store_find(&st, "s500") == NULL && store_find(&st, "") == NULL);
+  /* Removing keeps the others findable and in the order they were added,
+   * the last one included. */
+  store_remove(&st, store_find(&st, "s0"));
+  store_remove(&st, store_find(&st, "s250"));
+  store_remove(&st, store_find(&st, "s499"));
+  CHECK(st.nstates == 497);
+  CHECK(store_find(&st, "s250") == NULL && store_find(&st, "s251") != NULL);
+  CHECK_STR(st.head->name, "s1");
+  CHECK_STR(st.tail->name, "s498");
+  int n = 0, ordered = 1, prev = 0;
+  for (struct state *s = st.head; s; s = s->next, n++) {
+    int k = atoi(s->name + 1);
+    ordered &= k > prev;
+    prev = k;
+  }
+  CHECK(n == 497 && ordered);
+  struct state *again = store_add(&st, "s250", "/x/s.json");
+  CHECK(again == store_find(&st, "s250") && st.tail == again);
+  store_free(&st);
+  CHECK(st.nstates == 0 && st.head == NULL && store_find(&st, "s1") == NULL);
+}
+
+static void test_history_ring(void) {
+  struct store st;
+  store_init(&st, 3, 0, 0);
+  struct state *s = new_state(&st, "s", "{\"n\":1}");
+  /* The first value is version 1 and not history: nothing to undo to. */
+  CHECK(s->hist_len == 0);
+  char ops[80];
+  for (int v = 2; v <= 6; v++) {
+    snprintf(ops, sizeof ops,
+             "[{\"op\":\"replace\",\"path\":\"/n\",\"value\":%d}]", v);
+    bool changed;
+    CHECK(apply(s, ops, &changed) == PATCH_OK && changed);
+    CHECK(s->version == (uint64_t)v);
+  }
+  /* Three entries kept, the newest: versions 4, 5 and 6. */
+  CHECK(s->hist_len == 3);
+  CHECK(store_history(s, 0)->version == 4 && store_history(s, 2)->version == 6);
+  CHECK(store_history(s, 3) == NULL && store_history(s, -1) == NULL);
+  CHECK_STR(store_history(s, 2)->origin, "test");
+  CHECK(store_history(s, 2)->time_ms > 1.5e12);
+  char *inv = cJSON_PrintUnformatted(store_history(s, 2)->inverse);
+  CHECK_STR(inv, "[{\"op\":\"replace\",\"path\":\"/n\",\"value\":5}]");
+  free(inv);
+  /* Versions 3 to 6 can be rebuilt (entry 4 undoes back to 3); older
+   * ones, and ones that never were, cannot. */
+  for (uint64_t v = 1; v <= 8; v++) {
+    cJSON *x = store_value_at(s, v);
+    if (v >= 3 && v <= 6) {
+      CHECK(x && cJSON_GetObjectItem(x, "n")->valuedouble == (double)v);
+    } else {
+      CHECK(x == NULL);
+    }
+    cJSON_Delete(x);
+  }
+  /* A whole new value is a change like any other: in the history, with
+   * an inverse that brings the old one back. */
+  cJSON *o = NULL;
+  CHECK(store_replace(s, parse("{\"m\":true}"), "file", &o) == 0);
+  char *t = cJSON_PrintUnformatted(o);
+  CHECK_STR(t, "[{\"op\":\"remove\",\"path\":\"/n\"},{\"op\":\"add\",\"path\":"
+               "\"/m\",\"value\":true}]");
+  free(t);
+  cJSON_Delete(o);
+  CHECK(s->version == 7 && store_history(s, 2)->version == 7);
+  CHECK_STR(store_history(s, 2)->origin, "file");
+  cJSON *back = store_value_at(s, 6);
+  CHECK(back && cJSON_GetObjectItem(back, "n")->valuedouble == 6);
+  cJSON_Delete(back);
+  store_free(&st);
+}
+
 int main(void) {
+  test_names_and_order();
+  test_history_ring();
   test_max_state();
   test_nothing_changed();
   test_history_bytes();
