@@ -6,9 +6,10 @@
  * browsers see. The store owns the states; each state's file bookkeeping
  * (`file`, with the value last known on disk) is the mirror's.
  *
- * Who writes what: the store's functions write the value, the version and
- * the history; the mirror writes the file's status and its errors; the hub
- * only reads. */
+ * Who writes what: a state's value, size, version and history change only
+ * through the functions below (the hub and the mirror call them); its
+ * file's status and errors are written by the mirror alone; the store frees
+ * error_text and write_error with the state. */
 #ifndef MS_STORE_H
 #define MS_STORE_H
 
