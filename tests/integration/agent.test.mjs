@@ -3,12 +3,11 @@
 // through /bin/sh exactly as written, with `mirrorstate` on PATH.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { BIN, ROOT, pretty, readText, setup, waitFor, waitForFile } from './harness.mjs';
+import { BIN, ROOT, pretty, readText, removeDir, runCli, setup, tempDir, waitFor, waitForFile } from '../lib/index.mjs';
 
 const AGENT_MD = fs.readFileSync(path.join(ROOT, 'AGENT.md'), 'utf8');
 
@@ -72,15 +71,7 @@ test('the app part starts at its marker heading, and the exit codes match docs/c
 
 /** Runs one AGENT.md line through sh in dir, with mirrorstate on PATH. */
 function sh(env, cmd, { timeout = 30000 } = {}) {
-  return new Promise((resolve) => {
-    const p = spawn('/bin/sh', ['-c', cmd], { cwd: env.dir, env: env.vars, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    p.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeout);
-    p.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr, cmd }); });
-  });
+  return runCli(['-c', cmd], { bin: '/bin/sh', cwd: env.dir, env: env.vars, timeout });
 }
 
 async function ok(env, cmd) {
@@ -94,8 +85,8 @@ const jsonLines = (r) => r.stdout.split('\n').filter(Boolean).map((l) => JSON.pa
 
 test('an agent session using only AGENT.md commands: read, change, wait for the user, see it in watch and the log', async (t) => {
   const h = setup(t);
-  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorstate-bin-'));
-  t.after(() => fs.rmSync(bin, { recursive: true, force: true }));
+  const bin = tempDir('mirrorstate-bin-');
+  t.after(() => removeDir(bin));
   fs.symlinkSync(BIN, path.join(bin, 'mirrorstate'));
   const env = { dir: h.dir, vars: { ...process.env, PATH: `${bin}:${process.env.PATH}`, MIRRORSTATE_URL: '', MIRRORSTATE_TOKEN: '' } };
 
