@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  BIN, ROOT, WAIT, agentWrite as save, connect, removeDir, startServer as start, stopServer, tempDir, until,
+  BIN, ROOT, WAIT, agentWrite as save, connect, pretty, removeDir, startServer as start, stopServer, tempDir, until,
 } from '../lib/index.mjs';
 import { ARTIFACTS, launchBrowser } from '../lib/browser.mjs';
 import { startFake } from './fake-http.mjs';
@@ -44,11 +44,11 @@ before(async () => {
   assert.ok(fs.existsSync(BIN), `server binary not found: ${BIN} (build it first)`);
   tmp = tempDir('ms-panel-');
   file = path.join(tmp, 'todo.json');
-  fs.writeFileSync(file, JSON.stringify({
+  fs.writeFileSync(file, pretty({
     items: [{ id: 1, text: 'milk', done: false }, { id: 2, text: 'bread', done: true }],
     filter: 'all',
     user: { name: 'Ada', theme: 'dark' },
-  }, null, 2) + '\n');
+  }));
   server = await startServer(file);
   ({ url: base, port } = server);
   ({ context: browser, close: closeBrowser } = await launchBrowser({
@@ -147,7 +147,7 @@ test('a file edit appears in the tree and in the log with origin file', async ()
   const s = readState();
   s.items[0].done = true;
   s.items.push({ id: 3, text: 'eggs', done: false });
-  agentWrite(JSON.stringify(s, null, 2) + '\n');
+  agentWrite(pretty(s));
   await valueAt('/items/0/done').filter({ hasText: 'true' }).waitFor();
   await valueAt('/items/2/text').filter({ hasText: '"eggs"' }).waitFor();
   const entry = page.locator('#log li.le[data-origin=file]').last();
