@@ -35,7 +35,7 @@ static int report_file_errors(const cJSON *states, const char *server) {
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "error");
     const char *m = cmd_str_item(e, "message");
     char rel[PATH_MAX];
-    relative(cmd_str_item(s, "file"), rel, sizeof rel);
+    cmd_display_path(cmd_str_item(s, "file"), rel, sizeof rel);
     if (!strcmp(st, "invalid"))
       log_error("%s:%.0f:%.0f: the file of state \"%s\"%s%s is not valid "
                 "JSON: %s",

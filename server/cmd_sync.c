@@ -100,6 +100,7 @@ static int on_message(struct remote_ws *ws, const char *text, size_t len,
   if (type && !strcmp(type, "hello") && !x->server[0]) {
     rc = on_hello(x, ws, m);
   } else if (i >= 0 && !x->answers[i]) {
+    cJSON_DeleteItemFromObjectCaseSensitive(m, "ref"); /* ours, not news */
     x->answers[i] = m;
     m = NULL;
     /* The first batch of page errors is the answer; later ones follow. */
@@ -192,6 +193,11 @@ static int judge_synced(const cJSON *a, int pages, double timeout) {
   if (st && !strcmp(st, "invalid")) {
     const char *file = cmd_str_item(a, "file"), *msg = cmd_str_item(a, "message");
     const char *text = cmd_str_item(a, "text");
+    char rel[PATH_MAX];
+    if (file) {
+      cmd_display_path(file, rel, sizeof rel);
+      file = rel;
+    }
     log_error("%s:%.0f:%.0f: the file of state \"%s\" is not valid JSON%s%s%s%s"
               "; the state stays at version %.0f until the file parses",
               file ? file : name, cmd_num_item(a, "line", 0),

@@ -298,6 +298,16 @@ void cmd_unreachable(const struct ctx *c, int rc) {
   }
 }
 
+void cmd_display_path(const char *path, char *out, size_t outlen) {
+  char cwd[PATH_MAX];
+  size_t n;
+  if (path && path[0] == '/' && getcwd(cwd, sizeof cwd) &&
+      (n = strlen(cwd)) > 1 && !strncmp(path, cwd, n) && path[n] == '/')
+    snprintf(out, outlen, "%s", path + n + 1);
+  else
+    snprintf(out, outlen, "%s", path ? path : "");
+}
+
 /* --- HTTP API ---------------------------------------------------------------
  */
 

@@ -54,6 +54,9 @@ const char *cmd_str_item(const cJSON *o, const char *key);
 double cmd_num_item(const cJSON *o, const char *key, double dflt);
 /* Explains why the server at c could not be reached (rc: negative errno). */
 void cmd_unreachable(const struct ctx *c, int rc);
+/* path for a message: relative when it lies below the current directory,
+ * else as it is. */
+void cmd_display_path(const char *path, char *out, size_t outlen);
 /* Percent-encodes s for a URL path or query, keeping '/'. */
 void cmd_url_encode(const char *s, char *out, size_t outlen);
 /* Parses a JSON argument ("-" reads stdin); NULL after saying where it

@@ -108,7 +108,7 @@ const struct usage_option usage_options[] = {
     {"max-clients", 0, "N", S, OPT_MAX_CLIENTS, VAL_WORD, "4096",
      "most connections at once"},
     {"history", 0, "N", S, OPT_HISTORY, VAL_WORD, "100",
-     "versions kept per state for history and revert"},
+     "versions kept per state for history, undo and reset"},
     {"history-bytes", 0, "SIZE", S, OPT_HISTORY_BYTES, VAL_WORD, "64MiB",
      "memory the history of all states may take; the oldest entries go "
      "first; 0: no byte limit"},
