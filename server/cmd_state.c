@@ -10,7 +10,8 @@
 #include "commands_int.h"
 #include "log.h"
 
-/* --- operations ------------------------------------------------------------ */
+/* --- operations ------------------------------------------------------------
+ */
 
 int op_get(struct ctx *c, const char *name, const char *ptr, cJSON **out) {
   char st[512];
@@ -101,8 +102,8 @@ static cJSON *one_op(const char *op, const char *ptr, const cJSON *value) {
 
 /* The whole state for "", else "replace" if the value exists and "add" if
  * not (so an array index replaces its element and "-" appends). */
-int op_set(struct ctx *c, const char *name, const char *ptr,
-           const cJSON *value, cJSON **out) {
+int op_set(struct ctx *c, const char *name, const char *ptr, const cJSON *value,
+           cJSON **out) {
   *out = NULL;
   if (!cmd_pointer_ok(ptr)) return CMD_USAGE;
   int rc, status = 0;
@@ -169,7 +170,8 @@ int op_history(struct ctx *c, const char *name, long limit, cJSON **out) {
   return rc;
 }
 
-/* --- commands -------------------------------------------------------------- */
+/* --- commands --------------------------------------------------------------
+ */
 
 /* NAME and POINTER of `get`: NAME may be left out when the server mirrors
  * one state, and a lone argument starting with '/' is a pointer. */
@@ -185,7 +187,8 @@ int cmd_get(struct ctx *c) {
   }
   cJSON *out;
   int rc = op_get(c, name, ptr, &out);
-  if (!rc) cmd_print_json(cJSON_GetObjectItemCaseSensitive(out, "value"), c->o.pretty);
+  if (!rc)
+    cmd_print_json(cJSON_GetObjectItemCaseSensitive(out, "value"), c->o.pretty);
   cJSON_Delete(out);
   return rc;
 }

@@ -53,7 +53,8 @@ static int report_file_errors(const cJSON *states, const char *server) {
 /* The registry entry of the server that answered with session. */
 static cJSON *entry_for(const struct ctx *c, const char *session) {
   const char *s = cmd_str_item(c->t.entry, "session");
-  if (s && session && !strcmp(s, session)) return cJSON_Duplicate(c->t.entry, 1);
+  if (s && session && !strcmp(s, session))
+    return cJSON_Duplicate(c->t.entry, 1);
   return discover_entry_by_session(session);
 }
 
@@ -64,8 +65,8 @@ int op_status(struct ctx *c, cJSON **out) {
   int rc =
       cmd_api(c, "GET", "/_mirrorstate/api/states", NULL, &status, NULL, &j);
   if (!rc && (status != 200 || !cJSON_IsObject(j))) {
-    log_error("%s did not answer like a MirrorState server (HTTP %d)",
-              c->t.url, status);
+    log_error("%s did not answer like a MirrorState server (HTTP %d)", c->t.url,
+              status);
     rc = CMD_UNREACHABLE;
   }
   cJSON_AddBoolToObject(*out, "reachable", rc == CMD_OK);
@@ -95,7 +96,8 @@ int op_status(struct ctx *c, cJSON **out) {
 }
 
 static void status_table(const cJSON *j) {
-  const char *srv = cmd_str_item(j, "server"), *ses = cmd_str_item(j, "session");
+  const char *srv = cmd_str_item(j, "server"),
+             *ses = cmd_str_item(j, "session");
   printf("server   %s at %s (session %s)\n", srv ? srv : "?",
          cmd_str_item(j, "url"), ses ? ses : "?");
   if (cmd_str_item(j, "start_dir"))
@@ -156,11 +158,10 @@ static void all_table(const cJSON *list) {
     cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(e, "states")) {
       const char *st = cmd_str_item(s, "status");
       if (o + 80 >= sizeof states) break;
-      o += (size_t)snprintf(states + o, sizeof states - o, "%s%s v%.0f%s%s",
-                            o ? ", " : "", cmd_str_item(s, "name"),
-                            cmd_num_item(s, "version", 0),
-                            st && strcmp(st, "ok") ? " " : "",
-                            st && strcmp(st, "ok") ? st : "");
+      o += (size_t)snprintf(
+          states + o, sizeof states - o, "%s%s v%.0f%s%s", o ? ", " : "",
+          cmd_str_item(s, "name"), cmd_num_item(s, "version", 0),
+          st && strcmp(st, "ok") ? " " : "", st && strcmp(st, "ok") ? st : "");
     }
     relative(cmd_str_item(e, "start_dir"), rel, sizeof rel);
     printf("%-8.0f %-28s %-30s %s\n", cmd_num_item(e, "pid", 0),
@@ -214,7 +215,8 @@ int cmd_status(struct ctx *c) {
   }
   cJSON *j;
   rc = op_status(c, &j);
-  if (c->o.pretty && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "reachable")))
+  if (c->o.pretty &&
+      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "reachable")))
     status_table(j);
   else if (!c->o.pretty)
     cmd_print_json(j, 0);
@@ -222,7 +224,8 @@ int cmd_status(struct ctx *c) {
   return rc;
 }
 
-/* --- agent-md -------------------------------------------------------------- */
+/* --- agent-md --------------------------------------------------------------
+ */
 
 /* "This project": the states of the server that belongs here, with their
  * files relative to here, so that the guide's examples can be run as is. */
@@ -235,13 +238,15 @@ static void print_project(const cJSON *st) {
     relative(cmd_str_item(st, "start_dir"), rel, sizeof rel);
     printf(" (pid %.0f, started in `%s`)", cmd_num_item(st, "pid", 0), rel);
   }
-  printf(". The `mirrorstate` commands find it from this directory. Its "
-         "states, as of now (`mirrorstate status` tells the current ones):\n\n");
+  printf(
+      ". The `mirrorstate` commands find it from this directory. Its "
+      "states, as of now (`mirrorstate status` tells the current ones):\n\n");
   printf("| state | file | version | the file |\n| --- | --- | --- | --- |\n");
   const cJSON *s;
   const char *first = NULL;
   cJSON_ArrayForEach(s, states) {
-    const char *name = cmd_str_item(s, "name"), *status = cmd_str_item(s, "status");
+    const char *name = cmd_str_item(s, "name"),
+               *status = cmd_str_item(s, "status");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "error");
     char what[600];
     if (!first) first = name;

@@ -106,7 +106,8 @@ static int on_message(struct remote_ws *ws, const char *text, size_t len,
     /* The first batch of page errors is the answer; later ones follow. */
     if (x->follow && type && !strcmp(type, "errors")) {
       const cJSON *e;
-      cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(x->answers[i], "errors"))
+      cJSON_ArrayForEach(
+          e, cJSON_GetObjectItemCaseSensitive(x->answers[i], "errors"))
           print_page_error(x, e);
     }
     if (--x->pending == 0 && (!x->follow || is_error(x->answers[i]))) rc = 1;
@@ -184,14 +185,16 @@ static cJSON *request(const char *type, const char *name) {
   return m;
 }
 
-/* --- sync ------------------------------------------------------------------ */
+/* --- sync ------------------------------------------------------------------
+ */
 
 /* Says what one synced answer means; returns its exit code. */
 static int judge_synced(const cJSON *a, int pages, double timeout) {
   const char *name = cmd_str_item(a, "name"), *st = cmd_str_item(a, "status");
   double v = cmd_num_item(a, "version", 0);
   if (st && !strcmp(st, "invalid")) {
-    const char *file = cmd_str_item(a, "file"), *msg = cmd_str_item(a, "message");
+    const char *file = cmd_str_item(a, "file"),
+               *msg = cmd_str_item(a, "message");
     const char *text = cmd_str_item(a, "text");
     char rel[PATH_MAX];
     if (file) {
@@ -258,7 +261,8 @@ int op_sync(struct ctx *c, const char *name, int pages, double timeout,
     for (int i = 0; i < x.n; i++) {
       cJSON *a = x.answers[i];
       const char *nm = cJSON_GetArrayItem(names, i)->valuestring;
-      int r = is_error(a) ? answer_error(&x, a, nm) : judge_synced(a, pages, timeout);
+      int r = is_error(a) ? answer_error(&x, a, nm)
+                          : judge_synced(a, pages, timeout);
       if (r > rc) rc = r;
       if (!is_error(a)) cJSON_AddItemToArray(results, cJSON_Duplicate(a, 1));
     }
@@ -283,7 +287,8 @@ int cmd_sync(struct ctx *c) {
   return rc;
 }
 
-/* --- undo and reset -------------------------------------------------------- */
+/* --- undo and reset --------------------------------------------------------
+ */
 
 /* One request about name; *out is the answer (ack or error). */
 static int one_request(struct ctx *c, const char *what, cJSON *msg,
@@ -307,7 +312,8 @@ static void version_list(const cJSON *arr, char *out, size_t outlen) {
   const cJSON *v;
   out[0] = '\0';
   cJSON_ArrayForEach(v, arr) {
-    double n = cJSON_IsNumber(v) ? v->valuedouble : cmd_num_item(v, "version", 0);
+    double n =
+        cJSON_IsNumber(v) ? v->valuedouble : cmd_num_item(v, "version", 0);
     if (o + 24 >= outlen) break;
     o += (size_t)snprintf(out + o, outlen - o, "%s%.0f", o ? ", " : "", n);
   }
@@ -333,7 +339,9 @@ int op_undo(struct ctx *c, const char *name, const long long *versions, int n,
     char list[512];
     version_list(cJSON_GetObjectItemCaseSensitive(*out, "undone"), list,
                  sizeof list);
-    if (*list) log_info("undid version %s of \"%s\", keeping the later changes", list, name);
+    if (*list)
+      log_info("undid version %s of \"%s\", keeping the later changes", list,
+               name);
   }
   return rc;
 }
@@ -379,7 +387,8 @@ int cmd_reset(struct ctx *c) {
   return print_answer(c, rc, a);
 }
 
-/* --- errors ---------------------------------------------------------------- */
+/* --- errors ----------------------------------------------------------------
+ */
 
 static cJSON *errors_request(struct ctx *c, const char *name, long long since,
                              int follow, int *rc) {
@@ -407,7 +416,8 @@ int op_errors(struct ctx *c, const char *name, long long since, cJSON **out) {
   if (!rc) {
     *out = cJSON_CreateObject();
     cJSON *e = cJSON_DetachItemFromObjectCaseSensitive(x.answers[0], "errors");
-    cJSON_AddItemToObject(*out, "errors", cJSON_IsArray(e) ? e : cJSON_CreateArray());
+    cJSON_AddItemToObject(*out, "errors",
+                          cJSON_IsArray(e) ? e : cJSON_CreateArray());
     if (!cJSON_IsArray(e)) cJSON_Delete(e);
   }
   exchange_free(&x);
@@ -429,7 +439,7 @@ int cmd_errors(struct ctx *c) {
   cJSON *msgs = errors_request(c, name, c->o.since, 1, &rc);
   if (!msgs) return rc;
   struct exchange x = {.follow = 1};
-  int ms = c->o.timeout < 0                 ? 0
+  int ms = c->o.timeout < 0                ? 0
            : c->o.timeout * 1000 > INT_MAX ? INT_MAX
                                            : (int)(c->o.timeout * 1000);
   if (c->o.timeout == 0) ms = 1;

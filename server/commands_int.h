@@ -80,8 +80,7 @@ void cmd_state_path(const char *name, const char *suffix, char *out,
 /* The names of the server's states (a new array; caller frees). */
 int cmd_state_names(struct ctx *c, cJSON **names);
 /* name, or the server's only state's name when name is NULL. */
-int cmd_resolve_name(struct ctx *c, const char *name, char *out,
-                     size_t outlen);
+int cmd_resolve_name(struct ctx *c, const char *name, char *out, size_t outlen);
 /* Logs "unknown state" with the server's states. */
 void cmd_unknown_state(struct ctx *c, const char *name);
 
@@ -93,8 +92,8 @@ void cmd_unknown_state(struct ctx *c, const char *name);
 /* {"name", "version", "pointer"?, "value"} */
 int op_get(struct ctx *c, const char *name, const char *ptr, cJSON **out);
 /* The ack {"type":"ack","name","version"}. */
-int op_set(struct ctx *c, const char *name, const char *ptr,
-           const cJSON *value, cJSON **out);
+int op_set(struct ctx *c, const char *name, const char *ptr, const cJSON *value,
+           cJSON **out);
 int op_patch(struct ctx *c, const char *name, const cJSON *ops, cJSON **out);
 /* {"name", "entries": [{"version","time","origin","ops","inverse"}]} */
 int op_history(struct ctx *c, const char *name, long limit, cJSON **out);
@@ -106,8 +105,8 @@ int op_status(struct ctx *c, cJSON **out);
 int op_sync(struct ctx *c, const char *name, int pages, double timeout,
             cJSON **out);
 /* The ack with "undone"; CMD_FAILED with *out the conflict error. */
-int op_undo(struct ctx *c, const char *name, const long long *versions,
-            int n, cJSON **out);
+int op_undo(struct ctx *c, const char *name, const long long *versions, int n,
+            cJSON **out);
 /* The ack with "discarded". */
 int op_reset(struct ctx *c, const char *name, long long version, cJSON **out);
 /* {"errors": [page errors]} */
@@ -115,18 +114,18 @@ int op_errors(struct ctx *c, const char *name, long long since, cJSON **out);
 
 /* --- subcommands ---------------------------------------------------------- */
 
-int cmd_get(struct ctx *c);     /* cmd_state.c */
+int cmd_get(struct ctx *c); /* cmd_state.c */
 int cmd_set(struct ctx *c);
 int cmd_patch(struct ctx *c);
 int cmd_revert(struct ctx *c);
 int cmd_history(struct ctx *c);
-int cmd_status(struct ctx *c);  /* cmd_status.c */
+int cmd_status(struct ctx *c); /* cmd_status.c */
 int cmd_agent_md(struct ctx *c);
-int cmd_sync(struct ctx *c);    /* cmd_sync.c */
+int cmd_sync(struct ctx *c); /* cmd_sync.c */
 int cmd_undo(struct ctx *c);
 int cmd_reset(struct ctx *c);
 int cmd_errors(struct ctx *c);
-int cmd_watch(struct ctx *c);   /* cmd_watch.c */
-int cmd_mcp(struct ctx *c);     /* mcp.c */
+int cmd_watch(struct ctx *c); /* cmd_watch.c */
+int cmd_mcp(struct ctx *c);   /* mcp.c */
 
 #endif

@@ -17,10 +17,10 @@
 #define TOKEN_FILE_MAX 4096
 
 struct candidate {
-  cJSON *entry;      /* registry entry (borrowed from the list), or NULL */
-  cJSON *rt;         /* the runtime file found by the walk (owned), or NULL */
+  cJSON *entry; /* registry entry (borrowed from the list), or NULL */
+  cJSON *rt;    /* the runtime file found by the walk (owned), or NULL */
   char rt_path[PATH_MAX + 64];
-  int dist;          /* directory levels between it and here */
+  int dist; /* directory levels between it and here */
 };
 
 static const char *str_item(const cJSON *o, const char *key) {
@@ -161,7 +161,8 @@ static void read_token_file(const char *path, char *out, size_t outlen) {
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   struct stat sb;
   if (fd < 0) return;
-  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size < TOKEN_FILE_MAX) {
+  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+      sb.st_size < TOKEN_FILE_MAX) {
     char buf[TOKEN_FILE_MAX + 1];
     ssize_t n = read(fd, buf, sizeof buf - 1);
     if (n > 0) {
@@ -175,7 +176,8 @@ static void read_token_file(const char *path, char *out, size_t outlen) {
 
 void discover_entry_token(const cJSON *entry, char *out, size_t outlen) {
   out[0] = '\0';
-  const char *rt = str_item(entry, "runtime"), *ses = str_item(entry, "session");
+  const char *rt = str_item(entry, "runtime"),
+             *ses = str_item(entry, "session");
   cJSON *r = rt ? runtime_read(rt) : NULL;
   const char *rses = str_item(r, "session"), *tok = str_item(r, "token");
   if (tok && rses && ses && !strcmp(rses, ses))
@@ -251,18 +253,20 @@ static int cmp_candidates(const void *a, const void *b) {
   const struct candidate *x = a, *y = b;
   if (x->dist != y->dist) return x->dist - y->dist;
   if (!x->rt != !y->rt) return x->rt ? -1 : 1;
-  const char *sx = str_item(x->entry, "started"), *sy = str_item(y->entry, "started");
+  const char *sx = str_item(x->entry, "started"),
+             *sy = str_item(y->entry, "started");
   return -strcmp(sx ? sx : "", sy ? sy : "");
 }
 
 static void say_choice(const struct candidate *cs, int n, const char *here) {
   char line[2048], one[600];
   describe(&cs[0], here, one, sizeof one);
-  size_t o = (size_t)snprintf(line, sizeof line,
-                              "%d servers belong here; using %s; also:", n, one);
+  size_t o = (size_t)snprintf(
+      line, sizeof line, "%d servers belong here; using %s; also:", n, one);
   for (int i = 1; i < n && o + 40 < sizeof line; i++) {
     describe(&cs[i], here, one, sizeof one);
-    o += (size_t)snprintf(line + o, sizeof line - o, "%s %s", i > 1 ? ";" : "", one);
+    o += (size_t)snprintf(line + o, sizeof line - o, "%s %s", i > 1 ? ";" : "",
+                          one);
   }
   log_info("%s. Choose one with --url URL or --state-dir DIR (mirrorstate "
            "status --all lists them)",
@@ -274,7 +278,8 @@ static void use_candidate(struct target *t, const struct candidate *c,
   const cJSON *o = c->entry ? c->entry : c->rt;
   const char *url = str_item(o, "url");
   snprintf(t->url, sizeof t->url, "%s", url ? url : DISCOVER_DEFAULT_URL);
-  if (!url) log_warn("%s has no url; trying %s", c->rt_path, DISCOVER_DEFAULT_URL);
+  if (!url)
+    log_warn("%s has no url; trying %s", c->rt_path, DISCOVER_DEFAULT_URL);
   if (c->rt)
     snprintf(t->from, sizeof t->from, "%s", c->rt_path);
   else

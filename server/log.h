@@ -12,8 +12,7 @@ enum log_level log_get_level(void);
  * "mirrorstate: " prefix) instead of stderr; NULL restores stderr. line is
  * borrowed for the call. The MCP server uses it to return a command's
  * messages to its client. */
-typedef void (*log_sink_fn)(enum log_level level, const char *line,
-                            void *arg);
+typedef void (*log_sink_fn)(enum log_level level, const char *line, void *arg);
 void log_set_sink(log_sink_fn fn, void *arg);
 
 void log_msg(enum log_level level, const char *fmt, ...)

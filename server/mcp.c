@@ -28,8 +28,8 @@ enum {
 };
 
 /* Newest first; an initialize asking for another gets the newest. */
-static const char *const versions[] = {"2025-11-25", "2025-06-18",
-                                       "2025-03-26", NULL};
+static const char *const versions[] = {"2025-11-25", "2025-06-18", "2025-03-26",
+                                       NULL};
 
 static const char instructions[] =
     "MirrorState keeps a running browser app's state and a JSON file "
@@ -56,7 +56,8 @@ static void send_msg(cJSON *m) {
 static cJSON *envelope(const cJSON *id) {
   cJSON *m = cJSON_CreateObject();
   cJSON_AddStringToObject(m, "jsonrpc", "2.0");
-  cJSON_AddItemToObject(m, "id", id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull());
+  cJSON_AddItemToObject(m, "id",
+                        id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull());
   return m;
 }
 

@@ -14,19 +14,20 @@
 #include "log.h"
 #include "mcp.h"
 
-/* --- schemas --------------------------------------------------------------- */
+/* --- schemas ---------------------------------------------------------------
+ */
 
 #define NAME_PROP                                                              \
-  "\"name\":{\"type\":\"string\",\"description\":\"The state's name, as "     \
-  "status lists it (a file todo.json is the state todo). May be left out "    \
+  "\"name\":{\"type\":\"string\",\"description\":\"The state's name, as "      \
+  "status lists it (a file todo.json is the state todo). May be left out "     \
   "when the server mirrors one state.\"}"
 #define NAME_REQUIRED_PROP                                                     \
-  "\"name\":{\"type\":\"string\",\"description\":\"The state's name, as "     \
+  "\"name\":{\"type\":\"string\",\"description\":\"The state's name, as "      \
   "status lists it (a file todo.json is the state todo).\"}"
 #define ACK_SCHEMA                                                             \
-  "{\"type\":\"object\",\"properties\":{\"type\":{\"const\":\"ack\"},"        \
-  "\"name\":{\"type\":\"string\"},\"version\":{\"type\":\"integer\","         \
-  "\"description\":\"The state's version after the change (unchanged when "   \
+  "{\"type\":\"object\",\"properties\":{\"type\":{\"const\":\"ack\"},"         \
+  "\"name\":{\"type\":\"string\"},\"version\":{\"type\":\"integer\","          \
+  "\"description\":\"The state's version after the change (unchanged when "    \
   "the change changed nothing).\"}},\"required\":[\"name\",\"version\"]}"
 
 static const char get_in[] =
@@ -128,7 +129,8 @@ static const char errors_out[] =
     "\"string\"},\"url\":{\"type\":\"string\"},\"states\":{\"type\":"
     "\"object\"}}}}},\"required\":[\"errors\"]}";
 
-/* --- arguments ------------------------------------------------------------- */
+/* --- arguments -------------------------------------------------------------
+ */
 
 /* args[key] as a string; NULL when absent (or required and absent, after
  * saying so, with *bad set). */
@@ -158,17 +160,20 @@ static long long int_arg(const cJSON *args, const char *key, long long min,
   return (long long)v->valuedouble;
 }
 
-/* --- tools ------------------------------------------------------------------ */
+/* --- tools ------------------------------------------------------------------
+ */
 
 static int t_get(struct ctx *c, const cJSON *a, cJSON **out) {
   int bad = 0;
-  const char *name = str_arg(a, "name", 0, &bad), *p = str_arg(a, "pointer", 0, &bad);
+  const char *name = str_arg(a, "name", 0, &bad),
+             *p = str_arg(a, "pointer", 0, &bad);
   return bad ? CMD_USAGE : op_get(c, name, p && *p ? p : NULL, out);
 }
 
 static int t_set(struct ctx *c, const cJSON *a, cJSON **out) {
   int bad = 0;
-  const char *name = str_arg(a, "name", 1, &bad), *p = str_arg(a, "pointer", 1, &bad);
+  const char *name = str_arg(a, "name", 1, &bad),
+             *p = str_arg(a, "pointer", 1, &bad);
   const cJSON *value = cJSON_GetObjectItemCaseSensitive(a, "value");
   if (!value && !bad) {
     log_error("argument \"value\" is required (any JSON value)");
@@ -341,8 +346,8 @@ static void take_note(enum log_level level, const char *line, void *arg) {
   char *p = realloc(n->text, n->len + add);
   if (!p) return;
   n->text = p;
-  n->len += (size_t)snprintf(n->text + n->len, add, "%s%s%s", n->len ? "\n" : "",
-                             prefix[level], line);
+  n->len += (size_t)snprintf(n->text + n->len, add, "%s%s%s",
+                             n->len ? "\n" : "", prefix[level], line);
 }
 
 static void add_text(cJSON *content, const char *text) {

@@ -46,9 +46,9 @@ int registry_dir(char *out, size_t outlen, int create) {
   char base[PATH_MAX], why[96];
   const char *sub;
   base_dir(base, sizeof base, &sub);
-  int n = sub ? snprintf(out, outlen, "%s/%s", base, sub)
-              : snprintf(out, outlen, "%s/mirrorstate-%ld", base,
-                         (long)geteuid());
+  int n =
+      sub ? snprintf(out, outlen, "%s/%s", base, sub)
+          : snprintf(out, outlen, "%s/mirrorstate-%ld", base, (long)geteuid());
   if (n < 0 || (size_t)n >= outlen) return -ENAMETOOLONG;
   if (create && mkdir(out, 0700) != 0 && errno != EEXIST) {
     int e = errno;
@@ -86,10 +86,9 @@ static void absolute(const char *path, char *out, size_t outlen) {
     *slash = '\0';
   else
     snprintf(dir, sizeof dir, ".");
-  int n = realpath(dir, real)
-              ? snprintf(out, outlen, "%s%s%s", real,
-                         strcmp(real, "/") ? "/" : "", base)
-              : snprintf(out, outlen, "%s", path);
+  int n = realpath(dir, real) ? snprintf(out, outlen, "%s%s%s", real,
+                                         strcmp(real, "/") ? "/" : "", base)
+                              : snprintf(out, outlen, "%s", path);
   if (n < 0 || (size_t)n >= outlen) snprintf(out, outlen, "%s", path);
 }
 
@@ -165,7 +164,8 @@ struct registry_entry *registry_add(const struct hub *h, const char *url,
     if (e->fd < 0) rc = -errno;
   }
   if (!rc && flock(e->fd, LOCK_EX | LOCK_NB) != 0) rc = -errno;
-  if (!rc && write(e->fd, text, len) != (ssize_t)len) rc = errno ? -errno : -EIO;
+  if (!rc && write(e->fd, text, len) != (ssize_t)len)
+    rc = errno ? -errno : -EIO;
   if (!rc && rename(tmp, e->path) != 0) rc = -errno;
   free(text);
   if (rc) {
