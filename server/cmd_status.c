@@ -124,10 +124,11 @@ static void status_table(const cJSON *j) {
 }
 
 /* The states of the server of a registry entry, quietly: NULL when it
- * does not answer. */
-static cJSON *states_of(const cJSON *entry, const struct ctx *c) {
+ * does not answer, or refuses (*refused set). */
+static cJSON *states_of(const cJSON *entry, const struct ctx *c, int *refused) {
   struct remote_url u;
   const char *url = cmd_str_item(entry, "url");
+  *refused = 0;
   if (!url || remote_url_parse(url, &u) != 0) return NULL;
   char token[1024] = "";
   const char *env = getenv("MIRRORSTATE_TOKEN");
@@ -138,9 +139,13 @@ static cJSON *states_of(const cJSON *entry, const struct ctx *c) {
   else
     discover_entry_token(entry, token, sizeof token);
   struct remote_reply r;
-  if (remote_http(&u, token[0] ? token : NULL, "GET",
-                  "/_mirrorstate/api/states", NULL, 0, ALL_TIMEOUT_MS, &r))
+  int rc = remote_http(&u, token[0] ? token : NULL, "GET",
+                       "/_mirrorstate/api/states", NULL, 0, ALL_TIMEOUT_MS, &r);
+  if (rc) {
+    *refused = rc == -EACCES;
     return NULL;
+  }
+  *refused = r.status == 401 || r.status == 403;
   cJSON *j = r.status == 200 ? json_parse(r.body, r.len, NULL) : NULL;
   remote_reply_free(&r);
   cJSON *states = cJSON_DetachItemFromObjectCaseSensitive(j, "states");
@@ -166,7 +171,8 @@ static void all_table(const cJSON *list) {
     relative(cmd_str_item(e, "start_dir"), rel, sizeof rel);
     printf("%-8.0f %-28s %-30s %s\n", cmd_num_item(e, "pid", 0),
            cmd_str_item(e, "url"), rel,
-           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "reachable"))
+           cmd_str_item(e, "error") ? "(refused: token)"
+           : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "reachable"))
                ? states
                : "(not answering)");
   }
@@ -187,9 +193,14 @@ static int status_all(struct ctx *c) {
   }
   cJSON_ArrayForEach(e, list) {
     cJSON_DeleteItemFromObjectCaseSensitive(e, "entry");
-    cJSON *states = states_of(e, c);
-    cJSON_AddBoolToObject(e, "reachable", states != NULL);
+    int refused;
+    cJSON *states = states_of(e, c, &refused);
+    cJSON_AddBoolToObject(e, "reachable", states != NULL || refused);
     if (states) cJSON_AddItemToObject(e, "states", states);
+    if (refused)
+      cJSON_AddStringToObject(e, "error",
+                              "refused: wrong or missing token (--token, "
+                              "MIRRORSTATE_TOKEN)");
     if (report_file_errors(states, cmd_str_item(e, "url"))) rc = CMD_FAILED;
     if (!c->o.pretty) cmd_print_json(e, 0);
   }

@@ -202,9 +202,13 @@ test('two servers in one directory never remove each other\'s runtime file or re
   h.file('y.json', { who: 'y' });
   h.file('z.json', { who: 'z' });
   const rt = h.path('.mirrorstate', 'server.json');
+  fs.writeFileSync(h.path('token'), 'b-secret\n', { mode: 0o600 });
   const A = await serveIn(h, reg, h.dir, ['x.json']);
-  const B = await serveIn(h, reg, h.dir, ['y.json']);
+  const B = await serveIn(h, reg, h.dir, ['y.json'], ['--token-file', 'token']);
   assert.equal(JSON.parse(fs.readFileSync(rt, 'utf8')).pid, A.proc.pid, 'the first one owns the runtime file');
+  // B has no runtime file: its registry entry says where its token is.
+  const all = lines((await cli(reg, h.dir, ['status', '--all'])).stdout);
+  assert.deepEqual(all.map((e) => [e.pid, e.reachable, e.states?.[0]?.name]), [[A.proc.pid, true, 'x'], [B.proc.pid, true, 'y']]);
 
   await B.stop();
   assert.equal(JSON.parse(fs.readFileSync(rt, 'utf8')).pid, A.proc.pid, 'B left A\'s runtime file');
