@@ -29,6 +29,7 @@ struct exchange {
   int n, pending;
   int follow; /* errors --watch: go on printing page errors */
   int pretty;
+  int said_old;     /* "does not support" was said once already */
   char server[128]; /* "mirrorstate/0.1.0", from the hello */
 };
 
@@ -163,6 +164,7 @@ static int answer_error(struct exchange *x, const cJSON *a, const char *name) {
   if (!code) code = "error";
   if (!strcmp(code, "bad_message") && msg &&
       strstr(msg, "unknown message type")) {
+    if (x->said_old++) return CMD_UNREACHABLE;
     log_error("this server (%s at %s) does not support %s yet (it answered "
               "bad_message: %s); a newer `mirrorstate serve` does",
               x->server, x->c->t.url, x->what, msg);
@@ -242,6 +244,11 @@ int op_sync(struct ctx *c, const char *name, int pages, double timeout,
     cJSON_AddItemToArray(names, cJSON_CreateString(name));
   } else if ((rc = cmd_state_names(c, &names))) {
     return rc;
+  }
+  if (!cJSON_GetArraySize(names)) {
+    log_error("the server mirrors no states");
+    cJSON_Delete(names);
+    return CMD_FAILED;
   }
   cJSON *msgs = cJSON_CreateArray(), *n;
   double ms = timeout * 1000 > INT_MAX - ANSWER_GRACE_MS
