@@ -18,6 +18,7 @@
 #include "netif.h"
 #include "openurl.h"
 #include "progress.h"
+#include "registry.h"
 #include "runtime.h"
 #include "transport.h"
 
@@ -30,6 +31,7 @@ struct server {
   struct hub hub;
   struct claims *claims; /* the lock files on what it mirrors */
   int owns_runtime;      /* the runtime file is ours to write and remove */
+  struct registry_entry *registry; /* this server in the user's registry */
   int stopping;
 };
 
@@ -113,6 +115,7 @@ static void on_signal(uv_signal_t *sig, int signum) {
 
 static void teardown(struct server *srv) {
   if (srv->owns_runtime) runtime_remove(&srv->hub);
+  registry_remove(srv->registry);
   claims_release(srv->claims);
   /* lws on a foreign loop needs a second destroy after the loop has run
    * the first one's closes (see docs/design.md). */
@@ -174,7 +177,10 @@ int server_run(const struct config *cfg) {
   /* The runtime file first: once a URL is printed, the CLI can find it. */
   srv.owns_runtime = runtime_dir(cfg, rdir, sizeof rdir) != 0 ||
                      claims_runtime(srv.claims, rdir);
-  if (srv.owns_runtime) runtime_write(&srv.hub, transport_port(t));
+  char rtfile[PATH_MAX + 32] = "";
+  if (srv.owns_runtime && runtime_write(&srv.hub, transport_port(t)) == 0)
+    snprintf(rtfile, sizeof rtfile, "%s/%s", rdir, RUNTIME_FILE);
+  srv.registry = registry_add(&srv.hub, base, rtfile[0] ? rtfile : NULL);
   print_urls(&binds, transport_port(t));
   if (cfg->static_dir)
     log_info("the app (--static %s) is at %s/", cfg->static_dir, base);

@@ -276,13 +276,14 @@ test('status: session, states with versions and file status, clients; an invalid
   fs.writeFileSync(file, '{\n  "title": "x",\n  "items": [}\n');
   await page.next({ type: 'error', code: 'file_invalid' });
   r = await cli(srv, ['status']);
+  assert.equal(r.code, 1, 'an invalid file fails status');
   s = JSON.parse(r.stdout);
   assert.equal(s.states[0].status, 'invalid');
   assert.equal(s.states[0].error.line, 3);
   assert.equal(s.states[0].error.column, 13);
 
   r = await cli(srv, ['status', '--pretty']);
-  assert.equal(r.code, 0);
+  assert.equal(r.code, 1);
   assert.match(r.stdout, /^server\s+mirrorstate\/\S+ at http:\/\/127\.0\.0\.1:\d+ \(session [0-9a-f]+\)\n/);
   assert.match(r.stdout, /clients\s+1 connected/);
   assert.match(r.stdout, /todo\s+1\s+invalid/);
