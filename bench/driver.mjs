@@ -11,10 +11,12 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import WebSocket from "ws";
+import {
+  connect as connectClient, cpuMs, launch, pretty, removeDir, rssKiB, saveInPlace, saveViaRename, sleep,
+  startServer as startMirrorState, stopServer, tempDir as libTempDir, withTimeout,
+} from "../tests/lib/index.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
@@ -37,16 +39,20 @@ const N = SMOKE
 
 // MS_WRAP="valgrind --tool=callgrind" (or "perf record -g -o FILE") runs
 // MirrorState under a profiler; its RSS is then the profiler's.
-function wrap([cmd, args]) {
-  const w = (process.env.MS_WRAP || "").split(/\s+/).filter(Boolean);
-  return w.length ? [w[0], [...w.slice(1), cmd, ...args]] : [cmd, args];
-}
+const MS_WRAP = (process.env.MS_WRAP || "").split(/\s+/).filter(Boolean);
+const START_TIMEOUT = 15000;
 
+// Each starts a server on 127.0.0.1, port 0, and resolves once it printed
+// its URL line.
+const nodeServer = (watch) => (file) => launch(process.execPath,
+  [path.join(here, "node-server.mjs"), "--file", file, "--port", "0", "--watch", watch], { timeout: START_TIMEOUT });
 const SERVERS = {
-  ms: { label: "MirrorState", cmd: (file) => wrap([BIN, ["serve", "--file", file, "--port", "0", "--host", "127.0.0.1", "-q"]]) },
-  chokidar: { label: "Node+chokidar", cmd: (file) => [process.execPath, [path.join(here, "node-server.mjs"), "--file", file, "--port", "0", "--watch", "chokidar"]] },
-  fswatch: { label: "Node+fs.watch", cmd: (file) => [process.execPath, [path.join(here, "node-server.mjs"), "--file", file, "--port", "0", "--watch", "fswatch"]] },
+  ms: { label: "MirrorState", start: (file) => startMirrorState({ files: [file], args: ["-q"], bin: BIN, wrap: MS_WRAP, timeout: START_TIMEOUT }) },
+  chokidar: { label: "Node+chokidar", start: nodeServer("chokidar") },
+  fswatch: { label: "Node+fs.watch", start: nodeServer("fswatch") },
 };
+
+const tempDir = (tag) => libTempDir(`msbench-${tag}-`);
 
 const failures = [];
 function fail(what) {
@@ -54,18 +60,7 @@ function fail(what) {
   console.error(`FAIL: ${what}`);
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 // --- states --------------------------------------------------------------------
 
@@ -80,7 +75,7 @@ function makeState(bytes) {
     const t = JSON.stringify(item, null, 2);
     size += t.length + 4 * t.split("\n").length + 2; // 4 deeper, and ",\n"
   }
-  const text = JSON.stringify({ counter: 0, items }, null, 2) + "\n";
+  const text = pretty({ counter: 0, items });
   const head = '{\n  "counter": 0';
   if (!text.startsWith(head)) throw new Error("unexpected layout");
   const tail = text.slice(head.length);
@@ -92,98 +87,22 @@ function hasCounter(msg, n) {
     msg.ops.some((o) => o.path === "/counter" && o.value === n);
 }
 
-// --- servers -------------------------------------------------------------------
-
-function tempDir(tag) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `msbench-${tag}-`));
-}
-
-async function startServer(key, file) {
-  const [cmd, args] = SERVERS[key].cmd(file);
-  const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  proc.stderr.on("data", (d) => { stderr = (stderr + d).slice(-4000); });
-  let out = "";
-  const exited = new Promise((resolve) => proc.once("exit", (code, sig) => resolve({ code, sig })));
-  const url = await withTimeout(new Promise((resolve, reject) => {
-    proc.stdout.on("data", (d) => {
-      out += d;
-      const nl = out.indexOf("\n");
-      if (nl >= 0) resolve(out.slice(0, nl).trim());
-    });
-    exited.then(({ code, sig }) => reject(new Error(`${SERVERS[key].label} exited (${code ?? sig}) before printing its URL:\n${stderr}`)));
-    proc.once("error", reject);
-  }), 15000, `${SERVERS[key].label} start`);
-  const port = Number(new URL(url).port);
-  return {
-    key, proc, port, pid: proc.pid,
-    stderr: () => stderr,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill("SIGTERM");
-      try {
-        await withTimeout(exited, 5000, "server exit");
-      } catch {
-        proc.kill("SIGKILL");
-        await withTimeout(exited, 5000, "server kill").catch(() => {});
-      }
-    },
-  };
-}
-
-// CPU time the process has used, in ms (user + system; 10 ms ticks).
-function cpuMs(pid) {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
-
-function rssKB(pid) {
-  const s = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  const m = /VmRSS:\s+(\d+) kB/.exec(s);
-  return m ? Number(m[1]) : NaN;
-}
-
 // --- clients -------------------------------------------------------------------
 
-// A connected client: the hello has arrived. onmsg(msg, data) is called for
-// every later message.
+// A connected client (the hello has arrived) that stores nothing: next()
+// sees only the messages that arrive while it waits, and onmessage(msg,
+// data), when set, is called for every message.
 function connect(port) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/_mirrorstate/ws`, "mirrorstate.v1", {
-      perMessageDeflate: false,
-      maxPayload: 64 * 1024 * 1024,
-    });
-    const c = { ws, onmsg: null };
-    ws.once("error", reject);
-    ws.once("close", () => reject(new Error("closed before hello")));
-    ws.on("message", (data) => {
-      const msg = JSON.parse(data);
-      if (msg.type === "hello" && !c.hello) {
-        c.hello = msg;
-        resolve(c);
-        return;
-      }
-      if (c.onmsg) c.onmsg(msg, data);
-    });
+  return connectClient({ port }, {
+    keep: false, timeout: 30000, ws: { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 },
   });
 }
 
 function nextMessage(c, pred, ms, what) {
-  return withTimeout(new Promise((resolve) => {
-    c.onmsg = (msg) => {
-      if (pred(msg)) {
-        c.onmsg = null;
-        resolve(msg);
-      }
-    };
-  }), ms, what).finally(() => { c.onmsg = null; });
+  return c.next(pred, ms).catch((e) => { throw new Error(`${what}: ${e.message.split("\n")[0]}`); });
 }
 
-async function subscribe(c, name, ms = 30000) {
-  const p = nextMessage(c, (m) => m.type === "snapshot" && m.name === name, ms, `snapshot of ${name}`);
-  c.ws.send(JSON.stringify({ type: "subscribe", name }));
-  return p;
-}
+const subscribe = (c, name, ms = 30000) => c.subscribe(name, undefined, ms);
 
 async function connectMany(port, n, name) {
   const clients = [];
@@ -199,10 +118,8 @@ async function connectMany(port, n, name) {
 
 function closeAll(clients) {
   for (const c of clients) {
-    c.onmsg = null;
-    c.ws.removeAllListeners("close");
-    c.ws.on("error", () => {});
-    c.ws.terminate();
+    c.onmessage = null;
+    c.close();
   }
 }
 
@@ -221,14 +138,8 @@ function record(scenario, key, value) {
 
 // --- file writes from the driver ---------------------------------------------
 
-function writeInPlace(file, text) {
-  fs.writeFileSync(file, text);
-}
-function writeRename(file, text) {
-  const tmp = path.join(path.dirname(file), `.edit-${process.pid}.tmp`);
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
-}
+const writeInPlace = saveInPlace;
+const writeRename = saveViaRename;
 
 // Edits the file and waits until client c has the change as a patch.
 async function editAndWait(c, file, text, n, write, ms) {
@@ -247,14 +158,14 @@ async function withServer(key, tag, text, body) {
   fs.writeFileSync(file, text);
   let srv;
   try {
-    srv = await startServer(key, file);
+    srv = await SERVERS[key].start(file);
     return await body(srv, file, dir);
   } catch (e) {
-    fail(`${tag} ${SERVERS[key].label}: ${e.message}${srv ? `\n${srv.stderr()}` : ""}`);
+    fail(`${tag} ${SERVERS[key].label}: ${e.message}${srv ? `\n${srv.stderrTail(4000)}` : ""}`);
     return null;
   } finally {
-    if (srv) await srv.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (srv) await stopServer(srv, 5000);
+    removeDir(dir);
   }
 }
 
@@ -264,7 +175,7 @@ const small = makeState(10 * 1024);
 async function s1(key) {
   await withServer(key, "s1", small.textFor(0), async (srv, file) => {
     await sleep(300);
-    const idle = rssKB(srv.pid);
+    const idle = rssKiB(srv.pid);
     const c = await connect(srv.port);
     await subscribe(c, "state");
     let n = 0;
@@ -309,7 +220,7 @@ async function detectorFloor() {
     }
   } finally {
     w.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   }
   record("detector", "driver", stats(samples));
 }
@@ -374,7 +285,7 @@ async function s3(key) {
     await withServer(key, `s3-${n}`, small.textFor(0), async (srv, file) => {
       const clients = await connectMany(srv.port, n, "state");
       await sleep(200);
-      const rssSubscribed = rssKB(srv.pid);
+      const rssSubscribed = rssKiB(srv.pid);
       const samples = [];
       const first = [];
       const cpu0 = cpuMs(srv.pid);
@@ -383,9 +294,9 @@ async function s3(key) {
         let tFirst = 0;
         const done = new Promise((resolve) => {
           for (const c of clients) {
-            c.onmsg = (msg) => {
+            c.onmessage = (msg) => {
               if (!hasCounter(msg, e)) return;
-              c.onmsg = null;
+              c.onmessage = null;
               if (!tFirst) tFirst = now();
               if (--left === 0) resolve(now());
             };
@@ -399,7 +310,7 @@ async function s3(key) {
         await sleep(key === "chokidar" ? 20 : 10);
       }
       const cpu = (cpuMs(srv.pid) - cpu0) / N.s3edits;
-      const rssAfter = rssKB(srv.pid);
+      const rssAfter = rssKiB(srv.pid);
       closeAll(clients);
       record(`s3_${n}`, key, { ...stats(samples), first: stats(first).p50, cpu });
       if (n === N.s3[N.s3.length - 1])
@@ -441,7 +352,7 @@ async function s5(key) {
     let errors = 0;
     let firstError = null;
     const done = new Promise((resolve) => {
-      c.onmsg = (msg) => {
+      c.onmessage = (msg) => {
         if (msg.type === "ack") acks++;
         else if (msg.type === "error") {
           errors++;
@@ -580,7 +491,7 @@ async function main() {
   console.log();
   console.log(details());
   console.log(`\ntotal ${((now() - start) / 1000).toFixed(1)} s`);
-  if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify({ smoke: SMOKE, results }, null, 2) + "\n");
+  if (JSON_OUT) fs.writeFileSync(JSON_OUT, pretty({ smoke: SMOKE, results }));
   if (failures.length) {
     console.log(`\n${failures.length} scenario(s) broke:\n- ${failures.join("\n- ")}`);
     process.exit(1);

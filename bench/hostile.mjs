@@ -20,13 +20,12 @@
 // --as-limit-mb caps the server's address space (default 4096), so a server
 // that grows without bound fails there instead of taking the machine.
 import fs from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
+import {
+  childPid, connect, pretty, removeDir, request, rng, startServer, tempDir,
+} from '../tests/lib/index.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -40,16 +39,7 @@ const AS_MB = Number(opt('--as-limit-mb', '4096'));
 const ANSWER_TIMEOUT = 600_000;
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
-function shuffled(n) {
-  const a = range(n);
-  let seed = 42;
-  for (let i = n - 1; i > 0; i--) {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    const j = seed % (i + 1);
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
+const shuffled = (n) => rng(42).shuffle(range(n));
 
 const SCENARIOS = {
   depth: {
@@ -91,21 +81,12 @@ const SCENARIOS = {
   },
 };
 
-function healthz(port, timeout = 10000) {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const req = http.get({ host: '127.0.0.1', port, path: '/_mirrorstate/healthz', timeout }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(performance.now() - t0));
-    });
-    req.on('timeout', () => { req.destroy(); resolve(null); });
-    req.on('error', () => resolve(null));
-  });
-}
-
-function childOf(pid) {
+/** Time /healthz takes to answer, in ms; null when it does not. */
+async function healthz(srv, timeout = 10000) {
+  const t0 = performance.now();
   try {
-    return Number(fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0]) || null;
+    await request(srv, '/_mirrorstate/healthz', { timeout });
+    return performance.now() - t0;
   } catch {
     return null;
   }
@@ -113,72 +94,47 @@ function childOf(pid) {
 
 async function run(name) {
   const sc = SCENARIOS[name];
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-hostile-'));
+  const dir = tempDir('ms-hostile-');
   const file = path.join(dir, 's.json');
-  fs.writeFileSync(file, JSON.stringify(sc.state, null, 2) + '\n');
-  const serve = [BIN, 'serve', '--file', file, '--port', '0', '--host', '127.0.0.1', '-q', ...(sc.args || [])];
-  const shell = `ulimit -v ${AS_MB * 1024}; exec "$@"`;
-  const proc = spawn('/usr/bin/time', ['-v', 'sh', '-c', shell, 'sh', ...serve], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '', err = '';
-  proc.stdout.on('data', (d) => { out += d; });
-  proc.stderr.on('data', (d) => { err += d; });
-  const exited = new Promise((r) => proc.on('exit', r));
-  const port = await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no URL: ${err}`)), 10000);
-    proc.stdout.on('data', () => {
-      const m = /:(\d+)\//.exec(out);
-      if (m) { clearTimeout(t); resolve(Number(m[1])); }
-    });
+  fs.writeFileSync(file, pretty(sc.state));
+  // The server's peak RSS comes from /usr/bin/time; the server is its
+  // child, behind a shell that caps the address space and execs it.
+  const srv = await startServer({
+    files: [file], args: ['-q', ...(sc.args || [])], bin: BIN,
+    wrap: ['/usr/bin/time', '-v', 'sh', '-c', `ulimit -v ${AS_MB * 1024}; exec "$@"`, 'sh'],
   });
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/_mirrorstate/ws`, ['mirrorstate.v1'], { maxPayload: 1 << 30 });
-  const inbox = [];
-  let wake = () => {};
-  let closed = false;
-  ws.on('message', (d) => { inbox.push(JSON.parse(d.toString())); wake(); });
-  ws.on('close', () => { closed = true; wake(); });
-  ws.on('error', () => {});
-  const next = (pred) => new Promise((resolve) => {
-    const t = setTimeout(() => resolve({ timeout: true }), ANSWER_TIMEOUT);
-    const check = () => {
-      const i = inbox.findIndex(pred);
-      if (i >= 0) { clearTimeout(t); resolve(inbox.splice(i, 1)[0]); } else if (closed) { clearTimeout(t); resolve({ closed: true }); }
-    };
-    wake = check;
-    check();
-  });
-  await new Promise((r) => ws.on('open', r));
-  ws.send(JSON.stringify({ type: 'subscribe', name: 's' }));
-  await next((m) => m.type === 'snapshot');
+  srv.pid = childPid(srv.proc.pid) ?? srv.pid;
+  const c = await connect(srv, { ws: { maxPayload: 1 << 30 } });
+  // The answer, or {timeout: true} / {closed: true}.
+  const next = (pred) => c.next(pred, ANSWER_TIMEOUT).catch(() => (c.closeInfo ? { closed: true } : { timeout: true }));
+  await c.subscribe('s');
   const msgs = sc.messages();
   const answers = [];
   let health = null;
   const t0 = performance.now();
   for (const m of msgs) {
-    ws.send(JSON.stringify(m));
+    c.send(m);
     // Asked once the message is on its way: does the loop still answer?
-    if (!health) health = new Promise((r) => setTimeout(r, 100)).then(() => healthz(port, ANSWER_TIMEOUT));
+    if (!health) health = new Promise((r) => setTimeout(r, 100)).then(() => healthz(srv, ANSWER_TIMEOUT));
     answers.push(await next((x) => (x.type === 'ack' || x.type === 'error') && x.ref === m.ref));
   }
   const ms = performance.now() - t0;
   const healthMs = await health;
-  ws.terminate();
-  const server = childOf(proc.pid);
+  c.close();
   const t1 = performance.now();
-  if (server) process.kill(server, 'SIGTERM');
-  const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('hung'), 60000))]);
+  const exit = await srv.signal('SIGTERM', 60000).catch(() => 'hung');
   const stopMs = performance.now() - t1;
-  if (code === 'hung') proc.kill('SIGKILL');
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
-  const status = /Command terminated by signal (\d+)|Exit status: (\d+)/.exec(err);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(srv.stderr);
+  const status = /Command terminated by signal (\d+)|Exit status: (\d+)/.exec(srv.stderr);
   const last = answers[answers.length - 1];
   const answer = last.timeout ? 'no answer' : last.closed ? 'connection lost' : last.type === 'ack' ? `ack v${last.version}` : `error ${last.code}`;
-  fs.rmSync(dir, { recursive: true, force: true });
+  removeDir(dir);
   return {
     name,
     answer,
     seconds: (ms / 1000).toFixed(2),
     healthz: healthMs === null ? 'no answer' : `${(healthMs / 1000).toFixed(2)} s`,
-    stop: `${(stopMs / 1000).toFixed(2)} s`,
+    stop: exit === 'hung' ? 'hung' : `${(stopMs / 1000).toFixed(2)} s`,
     peakRssMB: rss ? (Number(rss[1]) / 1024).toFixed(0) : '?',
     exit: status ? (status[1] ? `signal ${status[1]}` : `status ${status[2]}`) : '?',
   };

@@ -20,6 +20,13 @@ if [ ! -x "$BIN" ]; then
   exit 2
 fi
 
+# The driver's client and server plumbing is the tests' (tests/lib), which
+# needs the repository's own packages.
+if [ ! -d node_modules/ws ]; then
+  echo "bench: node_modules is missing: run scripts/deps.sh first" >&2
+  exit 2
+fi
+
 # Install the reference server's packages from the lock file when missing
 # or when the lock changed since the last install.
 if [ ! -f bench/node_modules/.package-lock.json ] ||

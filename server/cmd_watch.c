@@ -1,5 +1,8 @@
 /* mirrorstate watch: one JSON line per change, over the WebSocket, with
- * catch-up from the history ring for --since. */
+ * catch-up from the history ring for --since. Without --once it streams
+ * until --timeout (or for ever); with --once it ends after the first batch
+ * of kept changes: everything the catch-up found, or the changes that
+ * arrived together. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -41,11 +44,11 @@ static int origin_matches(const char *filter, const char *origin) {
          !strncmp(origin, "client:", 7);
 }
 
-/* Prints one change; returns 1 when --once is satisfied. */
-static int emit(struct watch *w, struct watched *s, long long version,
-                const char *time, const char *origin, const cJSON *ops) {
+/* Prints one change. */
+static void emit(struct watch *w, struct watched *s, long long version,
+                 const char *time, const char *origin, const cJSON *ops) {
   s->last = version;
-  if (!origin_matches(w->c->o.origin, origin)) return 0;
+  if (!origin_matches(w->c->o.origin, origin)) return;
   char now[40];
   if (!time) cmd_now_iso(now, sizeof now);
   cJSON *o = cJSON_CreateObject();
@@ -59,7 +62,15 @@ static int emit(struct watch *w, struct watched *s, long long version,
   cmd_print_json(o, w->c->o.pretty);
   cJSON_Delete(o);
   w->printed++;
-  return w->c->o.once ? 1 : 0;
+}
+
+/* With --once, ends after a batch: once something was printed and every
+ * state has answered and caught up, so a catch-up is printed whole. */
+static void check_once(struct watch *w, struct remote_ws *ws) {
+  if (!w->c->o.once || !w->printed || w->nready < w->n) return;
+  for (int i = 0; i < w->n; i++)
+    if (w->st[i].catching_up) return;
+  remote_ws_stop_soon(ws);
 }
 
 static int send_obj(struct remote_ws *ws, cJSON *o) {
@@ -133,39 +144,38 @@ static int on_snapshot(struct watch *w, struct remote_ws *ws, struct watched *s,
   return 0;
 }
 
-static int on_patch(struct watch *w, struct watched *s, const cJSON *m) {
+static void on_patch(struct watch *w, struct watched *s, const cJSON *m) {
   long long v = (long long)cmd_num_item(m, "version", 0);
   if (s->catching_up) {
     if (!s->queue) s->queue = cJSON_CreateArray();
     cJSON_AddItemToArray(s->queue, cJSON_Duplicate(m, 1));
-    return 0;
+    return;
   }
-  if (!s->ready || v <= s->last) return 0;
-  return emit(w, s, v, NULL, cmd_str_item(m, "origin"),
-              cJSON_GetObjectItemCaseSensitive(m, "ops"));
+  if (!s->ready || v <= s->last) return;
+  emit(w, s, v, NULL, cmd_str_item(m, "origin"),
+       cJSON_GetObjectItemCaseSensitive(m, "ops"));
 }
 
 /* History fills what a watcher missed (--since), then the patches that arrived
  * meanwhile follow in order. */
-static int on_history(struct watch *w, struct watched *s, const cJSON *m) {
+static void on_history(struct watch *w, struct watched *s, const cJSON *m) {
   s->catching_up = 0;
   const cJSON *e;
-  int first = 1, rc = 0;
+  int first = 1;
   cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(m, "entries")) {
     long long v = (long long)cmd_num_item(e, "version", 0);
-    if (v <= s->last || rc) continue;
+    if (v <= s->last) continue;
     if (first && v > s->last + 1)
       log_warn("%s: versions %lld to %lld are no longer in the history",
                s->name, s->last + 1, v - 1);
     first = 0;
-    rc = emit(w, s, v, cmd_str_item(e, "time"), cmd_str_item(e, "origin"),
-              cJSON_GetObjectItemCaseSensitive(e, "ops"));
+    emit(w, s, v, cmd_str_item(e, "time"), cmd_str_item(e, "origin"),
+         cJSON_GetObjectItemCaseSensitive(e, "ops"));
   }
   cJSON *q = s->queue;
   s->queue = NULL;
-  cJSON_ArrayForEach(e, q) if (!rc) rc = on_patch(w, s, e);
+  cJSON_ArrayForEach(e, q) on_patch(w, s, e);
   cJSON_Delete(q);
-  return rc;
 }
 
 static int on_error_msg(const cJSON *m) {
@@ -200,10 +210,11 @@ static int on_ws_message(struct remote_ws *ws, const char *text, size_t len,
   } else if (s && !strcmp(type, "snapshot")) {
     rc = on_snapshot(w, ws, s, m);
   } else if (s && !strcmp(type, "patch")) {
-    rc = on_patch(w, s, m);
+    on_patch(w, s, m);
   } else if (s && !strcmp(type, "history")) {
-    rc = on_history(w, s, m);
+    on_history(w, s, m);
   }
+  if (!rc) check_once(w, ws);
   cJSON_Delete(m);
   return rc;
 }
@@ -215,7 +226,7 @@ int cmd_watch(struct ctx *c) {
                                                    : (int)(c->o.timeout * 1000);
   if (c->o.timeout == 0) timeout_ms = 1;
   int rc =
-      remote_ws_run(&c->u, c->token[0] ? c->token : NULL, "/_mirrorstate/ws",
+      remote_ws_run(&c->u, c->t.token[0] ? c->t.token : NULL, "/_mirrorstate/ws",
                     "mirrorstate.v1", timeout_ms, on_ws_message, &w);
   for (int i = 0; i < w.n; i++) {
     free(w.st[i].name);

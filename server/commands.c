@@ -1,7 +1,8 @@
 /* CLI subcommands: each one is a request (or a WebSocket) to a running
- * server, found by --url, MIRRORSTATE_URL or the runtime file. stdout
- * carries results only (JSON lines, or tables with --pretty); problems go
- * to stderr, and the exit code says which kind they were. */
+ * server, found as discover.h says. stdout carries results only (JSON
+ * lines, or tables with --pretty); problems go to stderr, and the exit code
+ * says which kind they were. This file holds what they share: options,
+ * finding the server, HTTP requests, state names, and the dispatch. */
 #include "commands.h"
 
 #include <errno.h>
@@ -13,19 +14,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "assets.h"
+#include "commands_int.h"
 #include "isotime.h"
 #include "json.h"
 #include "log.h"
+#include "registry.h"
 #include "remote.h"
-#include "commands_int.h"
-#include "runtime.h"
 #include "usage.h"
 
-#define DEFAULT_URL "http://127.0.0.1:7420"
-#define HTTP_TIMEOUT_MS 30000
 #define STDIN_MAX ((size_t)1 << 30)
-#define AGENT_MD_MARKER "# Working on an app mirrored by MirrorState"
 
 /* --- small helpers -------------------------------------------------------- */
 
@@ -45,7 +42,7 @@ void cmd_now_iso(char *out, size_t outlen) {
 }
 
 /* Percent-encodes s for a URL path or query, keeping '/'. */
-static void url_encode(const char *s, char *out, size_t outlen) {
+void cmd_url_encode(const char *s, char *out, size_t outlen) {
   static const char hex[] = "0123456789ABCDEF";
   size_t o = 0;
   for (; *s && o + 4 < outlen; s++) {
@@ -65,11 +62,6 @@ static void url_encode(const char *s, char *out, size_t outlen) {
 const char *cmd_str_item(const cJSON *o, const char *key) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
   return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int code_is(const cJSON *o, const char *code) {
-  const char *c = cmd_str_item(o, "code");
-  return c && !strcmp(c, code);
 }
 
 double cmd_num_item(const cJSON *o, const char *key, double dflt) {
@@ -98,7 +90,7 @@ static char *read_stdin(size_t *len) {
 
 /* Parses a JSON argument ("-" reads stdin). On invalid JSON prints where
  * it failed and returns NULL. Caller frees the tree. */
-static cJSON *parse_arg(const char *what, const char *arg) {
+cJSON *cmd_parse_arg(const char *what, const char *arg) {
   size_t len = strlen(arg);
   char *in = NULL;
   if (strcmp(arg, "-") == 0 && !(arg = in = read_stdin(&len))) {
@@ -117,12 +109,27 @@ static cJSON *parse_arg(const char *what, const char *arg) {
   return v;
 }
 
-static int pointer_ok(const char *p) {
-  if (*p == '\0') return 1;
-  if (*p != '/') return 0;
-  for (; *p; p++)
-    if (*p == '~' && p[1] != '0' && p[1] != '1') return 0;
-  return 1;
+int cmd_pointer_ok(const char *p) {
+  const char *q = p;
+  int ok = *q == '\0' || *q == '/';
+  for (; ok && *q; q++)
+    if (*q == '~' && q[1] != '0' && q[1] != '1') ok = 0;
+  if (!ok)
+    log_error("'%s' is not a JSON Pointer: one is \"\" or starts with '/', "
+              "and '~' is followed by 0 or 1",
+              p);
+  return ok;
+}
+
+long long cmd_version_arg(const char *s) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || end == s || *end || v < 1) {
+    log_error("VERSION must be a version number (>= 1), not '%s'", s);
+    return -1;
+  }
+  return v;
 }
 
 /* --- options ----------------------------------------------------------------
@@ -156,6 +163,10 @@ static int apply(const struct usage_option *o, const char *v,
   double d;
   switch (o->id) {
   case OPT_URL: out->url = v; break;
+  case OPT_STATE_DIR: out->state_dir = v; break;
+  case OPT_ALL: out->all = 1; break;
+  case OPT_PAGES: out->pages = 1; break;
+  case OPT_FOLLOW: out->follow = 1; break;
   case OPT_TOKEN: out->token = v; break;
   case OPT_PRETTY: out->pretty = 1; break;
   case OPT_HELP: out->help = 1; break;
@@ -235,87 +246,89 @@ static int parse_opts(const struct command *cmd, int argc, char **argv,
 /* --- finding the server -----------------------------------------------------
  */
 
-/* Fills url/token from the runtime file above the current directory. */
-static void from_runtime_file(struct ctx *c) {
-  char cwd[PATH_MAX], path[PATH_MAX + 64];
-  if (!getcwd(cwd, sizeof cwd) || runtime_find(cwd, path, sizeof path) != 0) {
-    snprintf(c->url, sizeof c->url, "%s", DEFAULT_URL);
-    snprintf(c->from, sizeof c->from, "the default (no %s/%s found)",
-             RUNTIME_DIR, RUNTIME_FILE);
-    return;
+int cmd_connect(struct ctx *c) {
+  if (c->connected) return CMD_OK;
+  struct discover_opts d = {.url = c->o.url,
+                            .token = c->o.token,
+                            .state_dir = c->o.state_dir};
+  if (discover(&d, &c->t) != 0) return CMD_USAGE;
+  if (remote_url_parse(c->t.url, &c->u) != 0) {
+    log_error("'%s' (from %s) is not an http:// URL", c->t.url, c->t.from);
+    return CMD_USAGE;
   }
-  cJSON *rt = runtime_read(path);
-  const char *url = cmd_str_item(rt, "url"), *token = cmd_str_item(rt, "token");
-  snprintf(c->url, sizeof c->url, "%s", url ? url : DEFAULT_URL);
-  snprintf(c->from, sizeof c->from, "%s", path);
-  /* The file's token belongs to the file's server only. */
-  const char *env_token = getenv("MIRRORSTATE_TOKEN");
-  if (token && !c->o.token && !(env_token && *env_token))
-    snprintf(c->token, sizeof c->token, "%s", token);
-  if (!url) log_warn("%s has no url; trying %s", path, DEFAULT_URL);
-  cJSON_Delete(rt);
+  c->connected = 1;
+  return CMD_OK;
 }
 
-static int find_server(struct ctx *c) {
-  const char *env_url = getenv("MIRRORSTATE_URL");
-  const char *env_token = getenv("MIRRORSTATE_TOKEN");
-  if (c->o.url) {
-    snprintf(c->url, sizeof c->url, "%s", c->o.url);
-    snprintf(c->from, sizeof c->from, "--url");
-  } else if (env_url && *env_url) {
-    snprintf(c->url, sizeof c->url, "%s", env_url);
-    snprintf(c->from, sizeof c->from, "MIRRORSTATE_URL");
-  } else {
-    from_runtime_file(c);
+/* When no server belongs here, the user's running servers elsewhere. */
+static void suggest_running(void) {
+  cJSON *list = registry_list(), *e;
+  int n = cJSON_GetArraySize(list);
+  if (n > 0)
+    log_error("%d server%s of yours %s running elsewhere (mirrorstate status "
+              "--all lists them):",
+              n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
+  int shown = 0;
+  cJSON_ArrayForEach(e, list) {
+    if (shown++ == 5) break;
+    log_error("  %s, started in %s: mirrorstate --url %s ...",
+              cmd_str_item(e, "url") ? cmd_str_item(e, "url") : "?",
+              cmd_str_item(e, "start_dir") ? cmd_str_item(e, "start_dir") : "?",
+              cmd_str_item(e, "url") ? cmd_str_item(e, "url") : "?");
   }
-  if (c->o.token)
-    snprintf(c->token, sizeof c->token, "%s", c->o.token);
-  else if (env_token && *env_token)
-    snprintf(c->token, sizeof c->token, "%s", env_token);
-  if (remote_url_parse(c->url, &c->u) != 0) {
-    log_error("'%s' (from %s) is not an http:// URL", c->url, c->from);
-    return -1;
-  }
-  return 0;
+  cJSON_Delete(list);
 }
 
 void cmd_unreachable(const struct ctx *c, int rc) {
-  if (rc == -EACCES)
+  if (rc == -EACCES) {
     log_error("the server at %s refused the request: wrong or missing token "
               "(--token, MIRRORSTATE_TOKEN), or a Host it does not allow",
-              c->url);
-  else if (rc == -ETIMEDOUT)
-    log_error("no answer from %s (from %s)", c->url, c->from);
-  else
+              c->t.url);
+  } else if (rc == -ETIMEDOUT) {
+    log_error("no answer from %s (from %s)", c->t.url, c->t.from);
+  } else {
     log_error("cannot reach a MirrorState server at %s (from %s): %s; is "
               "`mirrorstate serve` running? Give --url or MIRRORSTATE_URL",
-              c->url, c->from, strerror(rc < 0 ? -rc : EIO));
+              c->t.url, c->t.from, strerror(rc < 0 ? -rc : EIO));
+    if (!c->t.found) suggest_running();
+  }
+}
+
+void cmd_display_path(const char *path, char *out, size_t outlen) {
+  char cwd[PATH_MAX];
+  size_t n;
+  if (path && path[0] == '/' && getcwd(cwd, sizeof cwd) &&
+      (n = strlen(cwd)) > 1 && !strncmp(path, cwd, n) && path[n] == '/')
+    snprintf(out, outlen, "%s", path + n + 1);
+  else
+    snprintf(out, outlen, "%s", path ? path : "");
 }
 
 /* --- HTTP API ---------------------------------------------------------------
  */
 
-/* One request. On 0, *json holds the parsed body (NULL if it is not JSON;
- * caller frees) and *status the HTTP status. Otherwise returns the exit
- * code after saying why. */
-static int api(struct ctx *c, const char *method, const char *path,
-               const cJSON *body, int *status, cJSON **json) {
+int cmd_api(struct ctx *c, const char *method, const char *path,
+            const cJSON *body, int *status, long long *version, cJSON **json) {
   *json = NULL;
   *status = 0;
+  if (version) *version = -1;
+  int rc = cmd_connect(c);
+  if (rc) return rc;
   size_t blen = 0;
   char *btext = body ? json_print_compact(body, &blen) : NULL;
   struct remote_reply r;
-  int rc = remote_http(&c->u, c->token[0] ? c->token : NULL, method, path,
-                       btext, blen, HTTP_TIMEOUT_MS, &r);
+  rc = remote_http(&c->u, c->t.token[0] ? c->t.token : NULL, method, path,
+                   btext, blen, HTTP_TIMEOUT_MS, &r);
   free(btext);
   if (rc) {
     cmd_unreachable(c, rc);
     return CMD_UNREACHABLE;
   }
   *status = r.status;
+  if (version) *version = r.version;
   *json = json_parse(r.body, r.len, NULL);
   if (r.status == 403) {
-    log_error("the server at %s refused the request: %s", c->url,
+    log_error("the server at %s refused the request: %s", c->t.url,
               cmd_str_item(*json, "message") ? cmd_str_item(*json, "message")
                                              : "forbidden");
     cJSON_Delete(*json);
@@ -327,8 +340,7 @@ static int api(struct ctx *c, const char *method, const char *path,
   return CMD_OK;
 }
 
-/* Says what an error answer means; returns the exit code for it. */
-static int api_error(int status, const cJSON *j) {
+int cmd_api_error(int status, const cJSON *j) {
   const char *code = cmd_str_item(j, "code"), *msg = cmd_str_item(j, "message");
   log_error("%s%s%s", code ? code : "HTTP error", msg ? ": " : "",
             msg ? msg : "");
@@ -336,16 +348,16 @@ static int api_error(int status, const cJSON *j) {
   return CMD_FAILED;
 }
 
-/* The names of the server's states, as a new array (caller frees). */
-static int state_names(struct ctx *c, cJSON **names) {
+int cmd_state_names(struct ctx *c, cJSON **names) {
   int status;
   cJSON *j;
-  int rc = api(c, "GET", "/_mirrorstate/api/states", NULL, &status, &j);
+  int rc =
+      cmd_api(c, "GET", "/_mirrorstate/api/states", NULL, &status, NULL, &j);
   if (rc) return rc;
   const cJSON *states = cJSON_GetObjectItemCaseSensitive(j, "states");
   if (status != 200 || !cJSON_IsArray(states)) {
     cJSON_Delete(j);
-    log_error("%s did not answer like a MirrorState server", c->url);
+    log_error("%s did not answer like a MirrorState server", c->t.url);
     return CMD_UNREACHABLE;
   }
   *names = cJSON_CreateArray();
@@ -370,10 +382,14 @@ static void join_names(const cJSON *names, char *out, size_t outlen) {
   }
 }
 
-/* The only state's name, when NAME was left out. */
-static int only_state(struct ctx *c, char *out, size_t outlen) {
+int cmd_resolve_name(struct ctx *c, const char *name, char *out,
+                     size_t outlen) {
+  if (name) {
+    snprintf(out, outlen, "%s", name);
+    return CMD_OK;
+  }
   cJSON *names;
-  int rc = state_names(c, &names);
+  int rc = cmd_state_names(c, &names);
   if (rc) return rc;
   int n = cJSON_GetArraySize(names);
   char list[1024];
@@ -390,375 +406,33 @@ static int only_state(struct ctx *c, char *out, size_t outlen) {
   return CMD_USAGE;
 }
 
-static void unknown_state(struct ctx *c, const char *name) {
+void cmd_unknown_state(struct ctx *c, const char *name) {
   cJSON *names;
-  if (state_names(c, &names) != 0) return;
+  if (cmd_state_names(c, &names) != 0) return;
   char list[1024];
   join_names(names, list, sizeof list);
   log_error("unknown state \"%s\"; states: %s", name, list[0] ? list : "none");
   cJSON_Delete(names);
 }
 
-static void state_path(const char *name, const char *suffix, char *out,
-                       size_t outlen) {
+void cmd_state_path(const char *name, const char *suffix, char *out,
+                    size_t outlen) {
   char enc[700];
-  url_encode(name, enc, sizeof enc);
+  cmd_url_encode(name, enc, sizeof enc);
   snprintf(out, outlen, "/_mirrorstate/api/states/%s%s", enc, suffix);
-}
-
-/* POSTs a change message for name; prints the ack. */
-static int post_change(struct ctx *c, const char *name, const cJSON *msg,
-                       int *status_out) {
-  char path[800];
-  state_path(name, "", path, sizeof path);
-  int status;
-  cJSON *j;
-  int rc = api(c, "POST", path, msg, &status, &j);
-  if (rc) return rc;
-  if (status_out) *status_out = status;
-  if (status == 200 && cJSON_IsObject(j)) {
-    cmd_print_json(j, c->o.pretty);
-  } else if (status == 409 && status_out) {
-    rc = CMD_FAILED; /* the caller may try another way */
-  } else {
-    /* An unknown name is answered without one; other 404s carry it. */
-    if (status == 404 && !cmd_str_item(j, "name"))
-      unknown_state(c, name);
-    else
-      rc = api_error(status, j);
-    if (!rc) rc = CMD_FAILED;
-  }
-  cJSON_Delete(j);
-  return rc;
-}
-
-/* --- get, set, patch, revert ------------------------------------------------
- */
-
-/* NAME and POINTER of `get`/`history`: NAME may be left out when the server
- * mirrors one state, and a lone argument starting with '/' is a pointer. */
-static int name_and_pointer(struct ctx *c, char *name, size_t namelen,
-                            const char **ptr) {
-  const char *given = NULL;
-  *ptr = NULL;
-  if (c->o.npos == 2) {
-    given = c->o.pos[0];
-    *ptr = c->o.pos[1];
-  } else if (c->o.npos == 1 && c->o.pos[0][0] == '/') {
-    *ptr = c->o.pos[0];
-  } else if (c->o.npos == 1) {
-    given = c->o.pos[0];
-  }
-  if (*ptr && !pointer_ok(*ptr)) {
-    log_error("'%s' is not a JSON Pointer: one is \"\" or starts with '/', "
-              "and '~' is followed by 0 or 1",
-              *ptr);
-    return CMD_USAGE;
-  }
-  if (given) {
-    snprintf(name, namelen, "%s", given);
-    return CMD_OK;
-  }
-  return only_state(c, name, namelen);
-}
-
-static int cmd_get(struct ctx *c) {
-  char name[512];
-  const char *ptr;
-  int rc = name_and_pointer(c, name, sizeof name, &ptr);
-  if (rc) return rc;
-  char path[3000], query[2100] = "";
-  if (ptr) {
-    char enc[2048];
-    url_encode(ptr, enc, sizeof enc);
-    snprintf(query, sizeof query, "?pointer=%s", enc);
-  }
-  state_path(name, query, path, sizeof path);
-  int status;
-  cJSON *j;
-  if ((rc = api(c, "GET", path, NULL, &status, &j))) return rc;
-  if (status == 200 && j) {
-    cmd_print_json(j, c->o.pretty);
-  } else if (status == 404 && !cmd_str_item(j, "name")) {
-    unknown_state(c, name);
-    rc = CMD_FAILED;
-  } else if (status == 404 && code_is(j, "not_found")) {
-    log_error("nothing at %s in state \"%s\"", ptr, name);
-    rc = CMD_FAILED;
-  } else {
-    rc = api_error(status, j);
-  }
-  cJSON_Delete(j);
-  return rc;
-}
-
-static int last_token_is_dash(const char *ptr) {
-  const char *slash = strrchr(ptr, '/');
-  return slash && strcmp(slash, "/-") == 0;
-}
-
-static cJSON *one_op(const char *op, const char *ptr, const cJSON *value) {
-  cJSON *msg = cJSON_CreateObject();
-  cJSON_AddStringToObject(msg, "type", "patch");
-  cJSON *ops = cJSON_AddArrayToObject(msg, "ops");
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "op", op);
-  cJSON_AddStringToObject(o, "path", ptr);
-  cJSON_AddItemToObject(o, "value", cJSON_Duplicate(value, 1));
-  cJSON_AddItemToArray(ops, o);
-  return msg;
-}
-
-/* set: the whole state for "", else "replace" if the value exists and "add"
- * if not (so an array index replaces its element and "-" appends). */
-static int cmd_set(struct ctx *c) {
-  const char *name = c->o.pos[0], *ptr = c->o.pos[1];
-  if (!pointer_ok(ptr)) {
-    log_error("'%s' is not a JSON Pointer: one is \"\" or starts with '/', "
-              "and '~' is followed by 0 or 1",
-              ptr);
-    return CMD_USAGE;
-  }
-  cJSON *value = parse_arg("JSON_VALUE", c->o.pos[2]);
-  if (!value) return CMD_USAGE;
-  int rc, status = 0;
-  cJSON *msg;
-  if (!*ptr) {
-    msg = cJSON_CreateObject();
-    cJSON_AddStringToObject(msg, "type", "set");
-    cJSON_AddItemToObject(msg, "state", cJSON_Duplicate(value, 1));
-    rc = post_change(c, name, msg, NULL);
-  } else {
-    int add_only = last_token_is_dash(ptr);
-    msg = one_op(add_only ? "add" : "replace", ptr, value);
-    rc = post_change(c, name, msg, add_only ? NULL : &status);
-    if (!add_only && status == 409) {
-      cJSON_Delete(msg);
-      msg = one_op("add", ptr, value);
-      rc = post_change(c, name, msg, NULL);
-    }
-  }
-  cJSON_Delete(msg);
-  cJSON_Delete(value);
-  return rc;
-}
-
-static int cmd_patch(struct ctx *c) {
-  cJSON *ops = parse_arg("OPS", c->o.pos[1]);
-  if (!ops) return CMD_USAGE;
-  if (!cJSON_IsArray(ops)) {
-    log_error("OPS must be a JSON array of JSON Patch operations, e.g. "
-              "'[{\"op\":\"replace\",\"path\":\"/a\",\"value\":1}]'");
-    cJSON_Delete(ops);
-    return CMD_USAGE;
-  }
-  cJSON *msg = cJSON_CreateObject();
-  cJSON_AddStringToObject(msg, "type", "patch");
-  cJSON_AddItemToObject(msg, "ops", ops);
-  int rc = post_change(c, c->o.pos[0], msg, NULL);
-  cJSON_Delete(msg);
-  return rc;
-}
-
-static int cmd_revert(struct ctx *c) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(c->o.pos[1], &end, 10);
-  if (errno || end == c->o.pos[1] || *end || v < 1) {
-    log_error("VERSION must be a version number (>= 1), not '%s'", c->o.pos[1]);
-    return CMD_USAGE;
-  }
-  cJSON *msg = cJSON_CreateObject();
-  cJSON_AddStringToObject(msg, "type", "revert");
-  cJSON_AddNumberToObject(msg, "version", (double)v);
-  int rc = post_change(c, c->o.pos[0], msg, NULL);
-  cJSON_Delete(msg);
-  return rc;
-}
-
-/* --- history and status -----------------------------------------------------
- */
-
-/* "replace /a, add /items/-" from a list of ops. */
-static void ops_summary(const cJSON *ops, char *out, size_t outlen) {
-  size_t o = 0;
-  int n = 0, total = cJSON_GetArraySize(ops);
-  out[0] = '\0';
-  const cJSON *op;
-  cJSON_ArrayForEach(op, ops) {
-    const char *k = cmd_str_item(op, "op"), *p = cmd_str_item(op, "path");
-    int w = snprintf(out + o, outlen - o, "%s%s %s", n ? ", " : "", k ? k : "?",
-                     p && *p ? p : "(root)");
-    if (w < 0 || (size_t)w >= outlen - o || ++n == 4) break;
-    o += (size_t)w;
-  }
-  if (n < total && total > 0 && strlen(out) + 20 < outlen)
-    snprintf(out + strlen(out), outlen - strlen(out), " (+%d more)", total - n);
-}
-
-static void history_table(const cJSON *entries) {
-  printf("%-8s %-24s %-12s %s\n", "VERSION", "TIME", "ORIGIN", "CHANGE");
-  const cJSON *e;
-  cJSON_ArrayForEach(e, entries) {
-    char sum[200];
-    ops_summary(cJSON_GetObjectItemCaseSensitive(e, "ops"), sum, sizeof sum);
-    const char *t = cmd_str_item(e, "time"), *o = cmd_str_item(e, "origin");
-    printf("%-8.0f %-24s %-12s %s\n", cmd_num_item(e, "version", 0), t ? t : "",
-           o ? o : "", sum);
-  }
-  fflush(stdout);
-}
-
-static int cmd_history(struct ctx *c) {
-  char name[512];
-  const char *ptr;
-  if (c->o.npos == 1 && c->o.pos[0][0] == '/') {
-    log_error("usage: mirrorstate history [NAME] [-n N] (a NAME, not a "
-              "pointer)");
-    return CMD_USAGE;
-  }
-  int rc = name_and_pointer(c, name, sizeof name, &ptr);
-  if (rc) return rc;
-  char query[40] = "/history", path[800];
-  if (c->o.limit > 0)
-    snprintf(query, sizeof query, "/history?limit=%ld", c->o.limit);
-  state_path(name, query, path, sizeof path);
-  int status;
-  cJSON *j;
-  if ((rc = api(c, "GET", path, NULL, &status, &j))) return rc;
-  const cJSON *entries = cJSON_GetObjectItemCaseSensitive(j, "entries");
-  if (status == 200 && cJSON_IsArray(entries)) {
-    if (c->o.pretty) {
-      history_table(entries);
-    } else {
-      const cJSON *e;
-      cJSON_ArrayForEach(e, entries) {
-        /* Name first, as in watch lines and the event log. */
-        cJSON *line = cJSON_CreateObject();
-        cJSON_AddStringToObject(line, "name", name);
-        for (const cJSON *f = e->child; f; f = f->next)
-          cJSON_AddItemToObject(line, f->string, cJSON_Duplicate(f, 1));
-        cmd_print_json(line, 0);
-        cJSON_Delete(line);
-      }
-    }
-  } else if (status == 404) {
-    unknown_state(c, name);
-    rc = CMD_FAILED;
-  } else {
-    rc = api_error(status, j);
-  }
-  cJSON_Delete(j);
-  return rc;
-}
-
-static void status_table(const struct ctx *c, const cJSON *j) {
-  const char *srv = cmd_str_item(j, "server"),
-             *ses = cmd_str_item(j, "session");
-  printf("server   %s at %s (session %s)\n", srv ? srv : "?", c->url,
-         ses ? ses : "?");
-  printf("clients  %.0f connected\n", cmd_num_item(j, "clients", 0));
-  printf("\n%-20s %-8s %-14s %s\n", "STATE", "VERSION", "FILE STATUS", "FILE");
-  const cJSON *s;
-  cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(j, "states")) {
-    const char *n = cmd_str_item(s, "name"), *st = cmd_str_item(s, "status"),
-               *f = cmd_str_item(s, "file");
-    printf("%-20s %-8.0f %-14s %s\n", n ? n : "?",
-           cmd_num_item(s, "version", 0), st ? st : "?", f ? f : "");
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "error");
-    if (cJSON_IsObject(e)) {
-      const char *m = cmd_str_item(e, "message");
-      printf("%-20s   %s:%.0f:%.0f: %s\n", "", f ? f : n,
-             cmd_num_item(e, "line", 0), cmd_num_item(e, "column", 0),
-             m ? m : "");
-    }
-  }
-  fflush(stdout);
-}
-
-/* status always prints one JSON object, even when the server is down, so a
- * script can read "reachable" instead of parsing stderr. */
-static int cmd_status(struct ctx *c) {
-  int status;
-  cJSON *j;
-  if (c->o.names) {
-    cJSON *names, *n;
-    int rc = state_names(c, &names);
-    if (rc) return rc;
-    cJSON_ArrayForEach(n, names) printf("%s\n", n->valuestring);
-    fflush(stdout);
-    cJSON_Delete(names);
-    return CMD_OK;
-  }
-  int rc = api(c, "GET", "/_mirrorstate/api/states", NULL, &status, &j);
-  if (!rc && (status != 200 || !cJSON_IsObject(j))) {
-    log_error("%s did not answer like a MirrorState server (HTTP %d)", c->url,
-              status);
-    rc = CMD_UNREACHABLE;
-  }
-  if (rc) {
-    cJSON_Delete(j);
-    j = cJSON_CreateObject();
-    cJSON_AddFalseToObject(j, "reachable");
-    cJSON_AddStringToObject(j, "url", c->url);
-    cJSON_AddStringToObject(j, "from", c->from);
-    if (!c->o.pretty) cmd_print_json(j, 0);
-    cJSON_Delete(j);
-    return rc;
-  }
-  if (c->o.pretty) {
-    status_table(c, j);
-  } else {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddTrueToObject(o, "reachable");
-    cJSON_AddStringToObject(o, "url", c->url);
-    cJSON_AddStringToObject(o, "from", c->from);
-    cJSON *child;
-    while ((child = j->child)) {
-      cJSON_DetachItemViaPointer(j, child);
-      cJSON_AddItemToObject(o, child->string, child);
-    }
-    cmd_print_json(o, 0);
-    cJSON_Delete(o);
-  }
-  cJSON_Delete(j);
-  return CMD_OK;
-}
-
-/* --- agent-md ---------------------------------------------------------------
- */
-
-/* Prints the part of AGENT.md for apps mirrored by MirrorState: from its
- * marker heading to the end. No server is involved. */
-static int cmd_agent_md(struct ctx *c) {
-  (void)c;
-  const struct asset *a = assets_find("AGENT.md");
-  if (!a) {
-    log_error("this binary was built without AGENT.md");
-    return CMD_FAILED;
-  }
-  const char *text = (const char *)a->data, *end = text + a->size;
-  const char *p = text;
-  size_t mlen = strlen(AGENT_MD_MARKER);
-  while (p < end) {
-    if ((size_t)(end - p) >= mlen && !memcmp(p, AGENT_MD_MARKER, mlen)) break;
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    p = nl ? nl + 1 : end;
-  }
-  if (p == end) p = text; /* no marker: the whole page beats nothing */
-  fwrite(p, 1, (size_t)(end - p), stdout);
-  fflush(stdout);
-  return CMD_OK;
 }
 
 /* --- dispatch ---------------------------------------------------------------
  */
 
 static const struct command commands[] = {
-    {"get", cmd_get, 0, 2},         {"set", cmd_set, 3, 3},
-    {"patch", cmd_patch, 2, 2},     {"watch", cmd_watch, 0, 1},
-    {"history", cmd_history, 0, 1}, {"revert", cmd_revert, 2, 2},
-    {"status", cmd_status, 0, 0},   {"agent-md", cmd_agent_md, 0, 0},
+    {"get", cmd_get, 0, 2, 1},          {"set", cmd_set, 3, 3, 1},
+    {"patch", cmd_patch, 2, 2, 1},      {"watch", cmd_watch, 0, 1, 1},
+    {"history", cmd_history, 0, 1, 1},  {"sync", cmd_sync, 0, 1, 1},
+    {"undo", cmd_undo, 2, MAX_POS, 1},  {"reset", cmd_reset, 2, 2, 1},
+    {"revert", cmd_revert, 2, 2, 1},    {"errors", cmd_errors, 0, 1, 1},
+    {"status", cmd_status, 0, 0, 0},    {"agent-md", cmd_agent_md, 0, 0, 0},
+    {"mcp", cmd_mcp, 0, 0, 0},
 };
 
 static const struct command *find_command(const char *name) {
@@ -781,6 +455,8 @@ int commands_run(int argc, char **argv) {
     usage_print_command_help(stdout, usage_find_command(cmd->name));
     return CMD_OK;
   }
-  if (cmd->run != cmd_agent_md && find_server(&c) != 0) return CMD_USAGE;
-  return cmd->run(&c);
+  int rc = cmd->needs_server ? cmd_connect(&c) : CMD_OK;
+  if (!rc) rc = cmd->run(&c);
+  target_free(&c.t);
+  return rc;
 }

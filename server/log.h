@@ -9,6 +9,13 @@ enum log_level { MS_LOG_ERROR, MS_LOG_WARN, MS_LOG_INFO, MS_LOG_DEBUG };
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 
+/* Sends every message that passes the level to fn (without the
+ * "mirrorstate: " prefix) instead of stderr; NULL restores stderr. line is
+ * borrowed for the call. The MCP server uses it to return a command's
+ * messages to its client. */
+typedef void (*log_sink_fn)(enum log_level level, const char *line, void *arg);
+void log_set_sink(log_sink_fn fn, void *arg);
+
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -26,6 +26,7 @@ struct outq {
 struct remote_ws {
   uv_loop_t loop;
   uv_timer_t timer;
+  uv_timer_t soon; /* remote_ws_stop_soon */
   struct lws_context *ctx;
   struct lws *wsi;
   int loop_ok, done, rc;
@@ -205,6 +206,17 @@ static void on_timeout(uv_timer_t *t) {
   finish(c, -ETIMEDOUT);
 }
 
+static void on_soon(uv_timer_t *t) {
+  finish(t->data, 0);
+}
+
+void remote_ws_stop_soon(struct remote_ws *ws) {
+  /* A timer due now runs in the loop's next turn, after the messages of
+   * the read being delivered, before the next read. */
+  if (!uv_is_active((uv_handle_t *)&ws->soon))
+    uv_timer_start(&ws->soon, on_soon, 0, 0);
+}
+
 static int conn_init(struct remote_ws *c, const struct remote_url *u,
                      const char *token) {
   memset(c, 0, sizeof *c);
@@ -216,7 +228,8 @@ static int conn_init(struct remote_ws *c, const struct remote_url *u,
   if (uv_loop_init(&c->loop) != 0) return -ENOMEM;
   c->loop_ok = 1;
   uv_timer_init(&c->loop, &c->timer);
-  c->timer.data = c;
+  uv_timer_init(&c->loop, &c->soon);
+  c->timer.data = c->soon.data = c;
   /* The CLI's output is its own messages; lws's are for debugging. */
   lws_set_log_level(log_get_level() >= MS_LOG_DEBUG ? LLL_ERR | LLL_WARN : 0,
                     NULL);
@@ -274,6 +287,7 @@ static void on_closed(uv_handle_t *h) {
 static void conn_close(struct remote_ws *c) {
   if (!c->loop_ok) return;
   uv_close((uv_handle_t *)&c->timer, on_closed);
+  uv_close((uv_handle_t *)&c->soon, on_closed);
   if (c->ctx) {
     lws_context_destroy(c->ctx);
     uv_run(&c->loop, UV_RUN_DEFAULT);

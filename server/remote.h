@@ -54,6 +54,10 @@ typedef int (*remote_ws_cb)(struct remote_ws *ws, const char *msg, size_t len,
 /* Queues text for sending (copied). Returns 0 or -ENOMEM. */
 int remote_ws_send(struct remote_ws *ws, const char *text, size_t len);
 
+/* Stops the connection with status 0 once the messages already received
+ * in the same read have been delivered to the callback. */
+void remote_ws_stop_soon(struct remote_ws *ws);
+
 /* Opens a WebSocket to path with the given subprotocol and token (may be
  * NULL), and delivers messages to cb until it stops. Returns 0 when cb
  * stopped with 1, cb's negative errno, -ECONNREFUSED when the upgrade did

@@ -153,11 +153,10 @@ void runtime_remove(const struct config *cfg) {
   rmdir(dir); /* fails harmlessly when something else lives there */
 }
 
-/* Why a runtime file (or its directory) with status sb is not to be
- * trusted, or NULL. What it says decides where the CLI sends its token:
- * only a file the user wrote, that no one else can change, may say it. */
-static const char *untrusted(const struct stat *sb, int want_dir, char *buf,
-                             size_t buflen) {
+/* What it says decides where the CLI sends its token: only a file the
+ * user wrote, that no one else can change, may say it. */
+const char *runtime_untrusted(const struct stat *sb, int want_dir, char *buf,
+                              size_t buflen) {
   if (want_dir ? !S_ISDIR(sb->st_mode) : !S_ISREG(sb->st_mode))
     return want_dir ? "not a directory" : "not a regular file";
   if (sb->st_uid != geteuid()) {
@@ -192,10 +191,10 @@ int runtime_find(const char *dir, char *out, size_t outlen) {
     if (n > 0 && (size_t)n < outlen && lstat(out, &sb) == 0) {
       const char *bad = lstat(rtdir, &db) != 0
                             ? strerror(errno)
-                            : untrusted(&db, 1, why, sizeof why);
+                            : runtime_untrusted(&db, 1, why, sizeof why);
       if (bad)
         say_ignored(rtdir, bad);
-      else if ((bad = untrusted(&sb, 0, why, sizeof why)))
+      else if ((bad = runtime_untrusted(&sb, 0, why, sizeof why)))
         say_ignored(out, bad);
       else
         return 0;
@@ -218,7 +217,7 @@ cJSON *runtime_read(const char *path) {
   struct stat sb;
   char why[96];
   const char *bad = fstat(fd, &sb) != 0 ? strerror(errno)
-                                        : untrusted(&sb, 0, why, sizeof why);
+                                        : runtime_untrusted(&sb, 0, why, sizeof why);
   if (!bad && sb.st_size > RUNTIME_MAX_BYTES) bad = "too large";
   if (bad) {
     say_ignored(path, bad);

@@ -45,4 +45,13 @@ int runtime_find(const char *dir, char *out, size_t outlen);
  * trusted (with a warning) or is not an object. */
 cJSON *runtime_read(const char *path);
 
+struct stat;
+
+/* Why a runtime or registry file (want_dir 0) or its directory (want_dir
+ * 1) with status sb is not to be trusted, or NULL: it must be a regular
+ * file (a directory), owned by the current user and not writable by group
+ * or others. The reason is in buf or a static string. */
+const char *runtime_untrusted(const struct stat *sb, int want_dir, char *buf,
+                              size_t buflen);
+
 #endif

@@ -19,6 +19,7 @@
 #include "netif.h"
 #include "openurl.h"
 #include "progress.h"
+#include "registry.h"
 #include "runtime.h"
 #include "transport.h"
 
@@ -37,6 +38,7 @@ struct server {
   struct transport *transport; /* HTTP and WebSocket */
   struct claims *claims;       /* the lock files on what it mirrors */
   int owns_runtime; /* the runtime file is ours to write and remove */
+  struct registry_entry *registry; /* this server in the user's registry */
   int stopping;
 };
 
@@ -199,6 +201,7 @@ static void on_signal(uv_signal_t *sig, int signum) {
  * already (on_stop_timer, or the failed start). */
 static void teardown(struct server *srv) {
   if (srv->owns_runtime) runtime_remove(srv->cfg);
+  registry_remove(srv->registry);
   claims_release(srv->claims);
   mirror_stop(srv->mirror); /* after a failed start it still runs */
   uv_run(&srv->loop, UV_RUN_DEFAULT);
@@ -278,8 +281,12 @@ int server_run(const struct config *cfg) {
   /* The runtime file first: once a URL is printed, the CLI can find it. */
   srv.owns_runtime = runtime_dir(cfg, rdir, sizeof rdir) != 0 ||
                      claims_runtime(srv.claims, rdir);
-  if (srv.owns_runtime)
-    runtime_write(cfg, hub_session_id(srv.hub), &srv.store, port);
+  char rtfile[PATH_MAX + 32] = "";
+  if (srv.owns_runtime &&
+      runtime_write(cfg, hub_session_id(srv.hub), &srv.store, port) == 0)
+    snprintf(rtfile, sizeof rtfile, "%s/%s", rdir, RUNTIME_FILE);
+  srv.registry = registry_add(cfg, hub_session_id(srv.hub), base,
+                              rtfile[0] ? rtfile : NULL);
   print_urls(&binds, port);
   if (cfg->static_dir)
     log_info("the app (--static %s) is at %s/", cfg->static_dir, base);

@@ -2,6 +2,7 @@
  * page and the completion scripts are printed by usage_gen.c. */
 #include "usage.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -17,15 +18,43 @@ const struct usage_command usage_commands[] = {
     {"set", "NAME POINTER JSON_VALUE",
      "set the value at a JSON Pointer (\"\" is the whole state)", R, 1},
     {"patch", "NAME OPS", "apply a JSON Patch (RFC 6902) array", R, 1},
-    {"watch", "[NAME] [options]", "print one JSON line per change",
+    {"sync", "[NAME] [--pages] [--timeout S]",
+     "return as soon as the server took in the file: applied, unchanged or "
+     "invalid (with --pages, once every page applied it)",
+     R | USAGE_SYNC, 1},
+    {"watch", "[NAME] [options]",
+     "print one JSON line per change until --timeout; --once: the first "
+     "batch only",
      R | USAGE_WATCH, 1},
     {"history", "[NAME] [-n N]", "list recent versions, oldest first",
      R | USAGE_HISTORY, 1},
-    {"revert", "NAME VERSION", "bring a state back to an earlier version", R,
+    {"undo", "NAME VERSION...",
+     "undo the changes made at those versions and keep every later change "
+     "(nothing is undone if a later change touched the same value)",
+     R, 1},
+    {"reset", "NAME VERSION",
+     "bring the whole state back to VERSION, discarding every later change "
+     "(it lists them); prefer undo",
+     R, 1},
+    {"revert", "NAME VERSION",
+     "the old name of reset: the whole state back to VERSION; prefer undo", R,
      1},
-    {"status", "[--names]", "the server, its states, clients and file errors",
+    {"errors", "[NAME] [--since V] [--watch]",
+     "print the errors the app's pages reported (uncaught errors, "
+     "rejections, console.error) as JSON lines",
+     R | USAGE_ERRORS, 1},
+    {"status", "[--names | --all]",
+     "the server, its states, clients, file errors and event log; --all: "
+     "every server of yours",
      R | USAGE_STATUS, 0},
-    {"agent-md", "", "print the guide for coding agents", 0, 0},
+    {"agent-md", "",
+     "print the guide for coding agents, after what this project mirrors "
+     "when a server runs for it",
+     R, 0},
+    {"mcp", "",
+     "serve the Model Context Protocol on stdin and stdout: the same "
+     "operations as tools for agents that speak MCP",
+     R, 0},
     {"completion", "bash|zsh|fish", "print a shell completion script", 0, 0},
     {"manpage", "", "print this manual page (roff)", 0, 0},
     {"help", "[COMMAND]", "this help, or a command's", 0, 0},
@@ -79,7 +108,7 @@ const struct usage_option usage_options[] = {
     {"max-clients", 0, "N", S, OPT_MAX_CLIENTS, VAL_WORD, "4096",
      "most connections at once"},
     {"history", 0, "N", S, OPT_HISTORY, VAL_WORD, "100",
-     "versions kept per state for history and revert"},
+     "versions kept per state for history, undo and reset"},
     {"history-bytes", 0, "SIZE", S, OPT_HISTORY_BYTES, VAL_WORD, "64MiB",
      "memory the history of all states may take; the oldest entries go "
      "first; 0: no byte limit"},
@@ -95,8 +124,12 @@ const struct usage_option usage_options[] = {
      "log only warnings and errors"},
     /* the commands that talk to a server */
     {"url", 0, "URL", R, OPT_URL, VAL_WORD, NULL,
-     "the server (else $MIRRORSTATE_URL, else .mirrorstate/server.json here "
-     "or above, else http://127.0.0.1:7420)"},
+     "the server (else $MIRRORSTATE_URL, else the one that mirrors files "
+     "here or below, was started here or above, or has its "
+     ".mirrorstate/server.json here or above, else http://127.0.0.1:7420)"},
+    {"state-dir", 0, "DIR", R, OPT_STATE_DIR, VAL_DIR, NULL,
+     "find the server as if started in DIR, e.g. the directory of the "
+     "state's file, when several belong here"},
     {"token", 0, "TOKEN", R, OPT_TOKEN, VAL_WORD, "$MIRRORSTATE_TOKEN",
      "the server's token"},
     {"pretty", 'p', NULL, R, OPT_PRETTY, VAL_NONE, NULL,
@@ -104,16 +137,29 @@ const struct usage_option usage_options[] = {
     {"origin", 0, "ORIGIN", USAGE_WATCH, OPT_ORIGIN, VAL_WORD, NULL,
      "keep changes from this origin only: file, client, panel or api"},
     {"once", 0, NULL, USAGE_WATCH, OPT_ONCE, VAL_NONE, NULL,
-     "exit after the first change"},
-    {"since", 0, "VERSION", USAGE_WATCH, OPT_SINCE, VAL_WORD, NULL,
-     "first print the changes after VERSION from the history"},
-    {"timeout", 0, "S", USAGE_WATCH, OPT_TIMEOUT, VAL_WORD, NULL,
-     "stop after S seconds (exit 1 if nothing was printed)"},
+     "exit after the first batch of changes: all that --since finds, or the "
+     "changes that arrive together"},
+    {"since", 0, "VERSION", USAGE_WATCH | USAGE_ERRORS, OPT_SINCE, VAL_WORD,
+     NULL,
+     "watch: first print the changes after VERSION from the history; "
+     "errors: only errors raised while a page showed VERSION or later"},
+    {"timeout", 0, "S", USAGE_WATCH | USAGE_SYNC | USAGE_ERRORS, OPT_TIMEOUT,
+     VAL_WORD, NULL,
+     "stop after S seconds (watch: exit 1 if nothing was printed; sync: "
+     "default 10, then exit 1)"},
+    {"pages", 0, NULL, USAGE_SYNC, OPT_PAGES, VAL_NONE, NULL,
+     "also wait until every connected page applied the version, and say how "
+     "many did"},
+    {"watch", 0, NULL, USAGE_ERRORS, OPT_FOLLOW, VAL_NONE, NULL,
+     "go on printing new page errors as they come, until --timeout"},
     {"limit", 'n', "N", USAGE_HISTORY, OPT_LIMIT, VAL_WORD, NULL,
      "the last N versions only"},
     {"names", 0, NULL, USAGE_STATUS, OPT_NAMES, VAL_NONE, NULL,
      "print the state names only, one per line (for scripts and shell "
      "completion)"},
+    {"all", 0, NULL, USAGE_STATUS, OPT_ALL, VAL_NONE, NULL,
+     "every running server of yours, one JSON line each, from the registry "
+     "in $XDG_RUNTIME_DIR/mirrorstate (or /tmp/mirrorstate-UID)"},
     /* everywhere */
     {"help", 'h', NULL, USAGE_TOP | S | R, OPT_HELP, VAL_NONE, NULL,
      "print help and exit"},
@@ -196,14 +242,17 @@ void usage_unknown_command(const char *name) {
     log_error("unknown command '%s' (see mirrorstate --help)", name);
 }
 
-/* The commands that take option o, as "serve" or "watch". */
+/* The commands that take option o, as "serve" or "watch, sync". */
 static const char *owner(const struct usage_option *o) {
-  if (o->scope & USAGE_SERVE) return "serve";
-  if (o->scope & USAGE_WATCH) return "watch";
-  if (o->scope & USAGE_HISTORY) return "history";
-  if (o->scope & USAGE_STATUS) return "status";
+  static char buf[200];
   if (o->scope & USAGE_REMOTE) return "get, set, patch, watch, status...";
-  return NULL;
+  size_t n = 0;
+  buf[0] = '\0';
+  for (const struct usage_command *c = usage_commands; c->name; c++)
+    if ((c->scope & o->scope & ~(unsigned)USAGE_REMOTE) && n + 40 < sizeof buf)
+      n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? ", " : "",
+                            c->name);
+  return n ? buf : NULL;
 }
 
 void usage_unknown_option(const char *arg, unsigned scope, const char *what) {
@@ -310,14 +359,19 @@ void usage_print_help(FILE *f) {
   print_options(f, USAGE_HISTORY, 0);
   fputs("\nstatus options:\n", f);
   print_options(f, USAGE_STATUS, 0);
+  fputs("\nsync options:\n", f);
+  print_options(f, USAGE_SYNC, 0);
+  fputs("\nerrors options:\n", f);
+  print_options(f, USAGE_ERRORS, 0);
   fputs("\nGeneral options:\n", f);
   print_options(f, USAGE_TOP, 0);
   fputs("\nOptions may come before or after the command. A SIZE is a number "
         "of bytes\nwith an optional unit: K, M, G (or KiB, MiB, GiB) are "
         "powers of 1024;\nKB, MB, GB are powers of 1000 (64MiB, 10MB, 1k).\n"
-        "\nExit status: 0 ok; 1 not found, conflict, timeout, or serve could "
-        "not\nlisten or found the file mirrored already; 2 usage or "
-        "configuration\nerror; 3 no server reachable, or it refused us.\n"
+        "\nExit status: 0 ok; 1 not found, conflict, timeout, an invalid "
+        "file (sync,\nstatus), or serve could not listen or found the file "
+        "mirrored already;\n2 usage or configuration error; 3 no server "
+        "reachable, it refused us,\nor it is too old for the command.\n"
         "\nOn start, serve prints one URL per line, e.g.\n"
         "  http://127.0.0.1:7420/_mirrorstate/\n"
         "More: man mirrorstate, mirrorstate help COMMAND.\n",

@@ -14,7 +14,9 @@ enum usage_scope {
   USAGE_REMOTE = 4,   /* every command that talks to a running server */
   USAGE_WATCH = 8,    /* watch */
   USAGE_HISTORY = 16, /* history */
-  USAGE_STATUS = 32   /* status */
+  USAGE_STATUS = 32,  /* status */
+  USAGE_SYNC = 64,    /* sync */
+  USAGE_ERRORS = 128  /* errors */
 };
 
 /* The getopt values of serve's options that have no short form. */
@@ -51,6 +53,10 @@ enum usage_id {
   OPT_LIMIT,
   OPT_NAMES,
   OPT_HELP,
+  OPT_STATE_DIR,
+  OPT_ALL,
+  OPT_PAGES,
+  OPT_FOLLOW,
 };
 
 /* What an option's value is, for completion. */

@@ -87,10 +87,17 @@ void usage_print_man(FILE *f, const char *version) {
       "itself. It listens on 127.0.0.1 by default and checks the Host and "
       "Origin of every request.",
       "The other commands talk to a running server: they find it through "
-      "\\fB\\-\\-url\\fR, \\fBMIRRORSTATE_URL\\fR, or the runtime file "
-      "\\fI.mirrorstate/server.json\\fR that \\fBserve\\fR writes beside "
-      "the first mirrored file. They print JSON lines on stdout (tables "
-      "with \\fB\\-\\-pretty\\fR) and messages on stderr.",
+      "\\fB\\-\\-url\\fR, \\fBMIRRORSTATE_URL\\fR, or else as the "
+      "server that mirrors files in the current directory or below it, was "
+      "started in it or above it, or wrote its runtime file "
+      "\\fI.mirrorstate/server.json\\fR (beside the first mirrored file) "
+      "in it or above it; when several qualify they say which they use and "
+      "\\fB\\-\\-state\\-dir\\fR chooses. They print JSON lines on "
+      "stdout (tables with \\fB\\-\\-pretty\\fR) and messages on stderr.",
+      "An agent's loop: \\fBget\\fR, change the file (or \\fBset\\fR), "
+      "\\fBsync \\-\\-pages\\fR, \\fBerrors\\fR; \\fBundo\\fR takes "
+      "back one change and keeps the later ones. \\fBmirrorstate mcp\\fR "
+      "offers the same as Model Context Protocol tools.",
       NULL,
   };
   fputs(".SH DESCRIPTION\n", f);
@@ -117,6 +124,8 @@ void usage_print_man(FILE *f, const char *version) {
   man_options(f, "watch", USAGE_WATCH, 0);
   man_options(f, "history", USAGE_HISTORY, 0);
   man_options(f, "status", USAGE_STATUS, 0);
+  man_options(f, "sync", USAGE_SYNC, 0);
+  man_options(f, "errors", USAGE_ERRORS, 0);
   man_options(f, "General", USAGE_TOP, 0);
   static const char *const rest[] = {
       ".SH SIZES",
@@ -129,17 +138,23 @@ void usage_print_man(FILE *f, const char *version) {
       ".SH EXIT STATUS",
       ".TP\n.B 0\nSuccess; \\fBserve\\fR after SIGINT or SIGTERM, with "
       "pending writes flushed.",
-      ".TP\n.B 1\nNot found, conflict, or \\fBwatch\\fR timed out with "
-      "nothing printed; \\fBserve\\fR could not listen, or another server "
-      "already mirrors one of its files.",
+      ".TP\n.B 1\nNot found, conflict (\\fBundo\\fR: a later change "
+      "touched the value, nothing undone), \\fBwatch\\fR timed out with "
+      "nothing printed, \\fBsync\\fR found the file invalid or timed "
+      "out, \\fBstatus\\fR found a file invalid; \\fBserve\\fR could "
+      "not listen, or another server already mirrors one of its files.",
       ".TP\n.B 2\nUsage or configuration error, including a JSON value "
       "that does not parse.",
-      ".TP\n.B 3\nNo server reachable, or it refused the request.",
+      ".TP\n.B 3\nNo server reachable, it refused the request, or it is "
+      "too old for the command (it says so).",
       ".SH ENVIRONMENT",
       ".TP\n.B MIRRORSTATE_URL\nThe server for the commands that talk to "
       "one, unless \\fB\\-\\-url\\fR is given.",
       ".TP\n.B MIRRORSTATE_TOKEN\nThe token: required by \\fBserve\\fR, "
       "sent by the other commands, unless given as an option.",
+      ".TP\n.B XDG_RUNTIME_DIR\nWhere the registry of running servers "
+      "lives (\\fI$XDG_RUNTIME_DIR/mirrorstate\\fR), else "
+      "\\fI/tmp/mirrorstate\\-UID\\fR.",
       ".TP\n.B DISPLAY\\fR, \\fBWAYLAND_DISPLAY\n\\fB\\-\\-open\\fR opens "
       "a browser with \\fBxdg\\-open\\fR only when one is set.",
       ".SH FILES",
@@ -147,6 +162,13 @@ void usage_print_man(FILE *f, const char *version) {
       "directory of its first \\fB\\-\\-file\\fR (or first \\fB\\-\\-dir\\fR), "
       "mode 0600: its URL, pid, session, token and states; removed when it "
       "stops.",
+      ".TP\n.I $XDG_RUNTIME_DIR/mirrorstate/PID\\-SESSION.json\n"
+      "One per running server, mode 0600 in a 0700 directory "
+      "(\\fI/tmp/mirrorstate\\-UID/\\fR without \\fBXDG_RUNTIME_DIR\\fR): "
+      "its pid, URL, start directory, mirrored files, event log and where "
+      "its token is; locked while it runs, removed when it stops, and "
+      "entries of servers that died are removed by the next reader. "
+      "\\fBstatus \\-\\-all\\fR lists them.",
       ".TP\n.I .mirrorstate/NAME.lock\nHeld by the server that mirrors "
       "\\fINAME\\fR in that directory (\\fIdir.lock\\fR for a "
       "\\fB\\-\\-dir\\fR), "
@@ -156,6 +178,8 @@ void usage_print_man(FILE *f, const char *version) {
       "mirrorstate serve \\-\\-dir states \\-\\-static web \\-\\-port 0\n"
       "mirrorstate get todo /items/0\n"
       "mirrorstate set todo /items/0/done true\n"
+      "mirrorstate sync todo \\-\\-pages\n"
+      "mirrorstate undo todo 5\n"
       "mirrorstate watch todo \\-\\-origin client \\-\\-once\n"
       "mirrorstate \\-\\-url http://vm\\-1:7420 status \\-\\-pretty\n.fi",
       ".SH SEE ALSO",
@@ -358,10 +382,11 @@ static void zsh(FILE *f) {
       fputs("    '1:state:_mirrorstate_states' '*::argument:' \\\n", f);
     else if (!strcmp(c->name, "completion"))
       fputs("    '1:shell:(bash zsh fish)' \\\n", f);
-    else if (!strcmp(c->name, "help"))
-      fputs("    '1:command:(serve get set patch watch history revert "
-            "status agent-md completion manpage)' \\\n",
-            f);
+    else if (!strcmp(c->name, "help")) {
+      fputs("    '1:command:(", f);
+      command_words(f, " ");
+      fputs(")' \\\n", f);
+    }
     fputs("    ;;\n", f);
   }
   fputs("  esac\n}\n\n_mirrorstate \"$@\"\n", f);

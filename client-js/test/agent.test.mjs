@@ -8,11 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '../src/client.js';
 import { FakeServer, settle, until } from './fake-server.mjs';
+import { sleep } from '../../tests/lib/wait.mjs';
 
 const open = (server, opts = {}) =>
   connect({ url: 'ws://fake/_mirrorstate/ws', WebSocket: server.WebSocket, fetch: server.fetch, reconnect: { minDelay: 5, maxDelay: 20 }, ...opts });
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A browser-like global for the duration of fn: addEventListener on an
 // EventTarget, and a location with a query and a fragment.

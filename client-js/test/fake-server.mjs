@@ -9,6 +9,7 @@
 
 import { applyPatch, diff, PatchError } from '../src/patch.js';
 import { changedPaths, touchedPaths, overlaps } from '../src/state.js';
+import { until as waitUntil } from '../../tests/lib/wait.mjs';
 
 // Like the real server, strings holding U+0000 are refused as bad_message.
 const hasNul = (v) => (typeof v === 'string' ? v.includes('\u0000')
@@ -249,11 +250,6 @@ export async function settle(rounds = 5) {
   for (let i = 0; i < rounds; i++) await new Promise((r) => setTimeout(r, 0));
 }
 
-/** Waits until cond() is true, checking every few ms, at most `ms`. */
-export async function until(cond, ms = 3000, what = 'condition') {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Waits until cond() is true, checking every few ms, at most `ms`
+ * (tests/lib's until() with this file's argument order). */
+export const until = (cond, ms = 3000, what = 'condition') => waitUntil(cond, what, ms, { interval: 5 });

@@ -4,74 +4,28 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { connect } from '../src/client.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = path.resolve(ROOT, process.env.MIRRORSTATE_BIN || 'build/mirrorstate');
-const WAIT = 10000;
-const pretty = (v) => JSON.stringify(v, null, 2) + '\n';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function start(file, port = 0, extra = []) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['serve', '--file', file, '--port', String(port), '--host', '127.0.0.1', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`no URL printed\n${out}\n${err}`)); }, WAIT);
-    proc.stderr.on('data', (d) => { err += d; });
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = /^http:\/\/127\.0\.0\.1:(\d+)\/_mirrorstate\/\s*$/m.exec(out.split('\n')[0] + '\n');
-      if (m) { clearTimeout(timer); resolve({ proc, port: Number(m[1]) }); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}\n${out}\n${err}`)); });
-  });
-}
-
-function stop(s) {
-  return new Promise((resolve) => {
-    if (!s || s.proc.exitCode !== null || s.proc.signalCode !== null) return resolve();
-    const t = setTimeout(() => s.proc.kill('SIGKILL'), WAIT);
-    s.proc.once('exit', (code) => { clearTimeout(t); resolve(code); });
-    s.proc.kill('SIGTERM');
-  });
-}
-
-async function until(fn, what) {
-  const end = Date.now() + WAIT;
-  for (;;) {
-    try { if (await fn()) return; } catch { /* retry */ }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-const readJSON = (f) => { try { return JSON.parse(fs.readFileSync(f, 'utf8')); } catch { return undefined; } };
-function agentWrite(f, text) {
-  fs.writeFileSync(`${f}.tmp`, text);
-  fs.renameSync(`${f}.tmp`, f);
-}
+import {
+  agentWrite, pretty, readJSON, removeDir, rng, sleep, startServer, stopServer, tempDir, until,
+} from '../../tests/lib/index.mjs';
 
 let dir;
 const servers = [];
 const mirrors = [];
-before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorstate-client-')); });
+before(() => { dir = tempDir('mirrorstate-client-'); });
 after(async () => {
   for (const m of mirrors) m.close();
-  for (const s of servers) await stop(s);
-  fs.rmSync(dir, { recursive: true, force: true });
+  for (const s of servers) await stopServer(s);
+  removeDir(dir);
 });
 
 async function setup(name, state, extra = []) {
   const file = path.join(dir, `${name}.json`);
   if (state !== undefined) fs.writeFileSync(file, pretty(state));
-  const s = await start(file, 0, extra);
+  const s = await startServer({ files: [file], args: extra });
   servers.push(s);
   const open = () => {
     const m = connect({ url: `ws://127.0.0.1:${s.port}/_mirrorstate/ws`, WebSocket, reconnect: { minDelay: 20, maxDelay: 200 } });
@@ -155,13 +109,13 @@ test('server restart on the same port: pending changes are re-sent, nothing lost
   s.update((d) => { d.items.push({ id: 2 }); });
   await s.settled();
 
-  assert.equal(await stop(server), 0);
+  assert.equal(await stopServer(server), 0);
   await until(() => m.status !== 'open', 'the client sees the server go');
   s.update((d) => { d.items.push({ id: 3 }); d.flag = true; });   // made while the server is down
   s.update((d) => { d.items.push({ id: 4 }); });
   assert.equal(s.pending > 0, true);
 
-  const again = await start(file, server.port);
+  const again = await startServer({ files: [file], port: server.port });
   servers.push(again);
   await until(() => m.status === 'open' && sessions.length > 0, 'reconnected');
   assert.equal(sessions.at(-1).restarted, true);
@@ -170,18 +124,6 @@ test('server restart on the same port: pending changes are re-sent, nothing lost
   assert.deepEqual(readJSON(file), { items: [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }], flag: true });
   assert.deepEqual(s.get(), readJSON(file));
 });
-
-// A small seeded generator (mulberry32), so a failing run can be replayed.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function quietConsole() {
   const saved = { warn: console.warn, error: console.error };

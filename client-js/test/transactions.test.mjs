@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '../src/client.js';
 import { FakeServer, settle, until } from './fake-server.mjs';
+import { rng } from '../../tests/lib/rng.mjs';
 
 const open = (server, opts = {}) =>
   connect({ url: 'ws://fake/_mirrorstate/ws', WebSocket: server.WebSocket, fetch: server.fetch, reconnect: { minDelay: 5, maxDelay: 20 }, ...opts });
@@ -18,18 +19,6 @@ function captureConsole(level) {
   const calls = [];
   console[level] = (...args) => { calls.push(args.map(String).join(' ')); };
   return { calls, restore: () => { console[level] = original; } };
-}
-
-// A small seeded generator (mulberry32), so a failing run can be replayed.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('transactions go out strict; set() and patch() do not', async () => {

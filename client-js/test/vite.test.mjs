@@ -6,18 +6,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mirrorstate, {
   INSTALL_HINT, allowedHostArgs, bootData, codeFrame, fileErrorPayload, findBinary, scriptJSON,
 } from '../integrations/vite.js';
+import { startServer, stopServer, tempDir } from '../../tests/lib/index.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = path.resolve(ROOT, process.env.MIRRORSTATE_BIN || 'build/mirrorstate');
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorstate-vite-'));
+const tmp = () => tempDir('mirrorstate-vite-');
 
 test('options: unknown names and wrong types are refused with the list of known ones', () => {
   assert.throws(() => mirrorstate({ fil: 'state.json' }), /unknown option "fil" \(known: file, files, dir, bin, url, args, port/);
@@ -100,20 +96,6 @@ test('codeFrame and the overlay payload: file, line, column and a caret', () => 
   }
 });
 
-function startServer(args, cwd) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['serve', ...args, '--port', '0', '--host', '127.0.0.1'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error('no URL')); }, 10000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = /^(http:\/\/127\.0\.0\.1:\d+)\/_mirrorstate\/$/m.exec(out);
-      if (m) { clearTimeout(timer); resolve({ proc, target: m[1] }); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}`)); });
-  });
-}
-
 test('bootData: every state with its version, absent ones as exists:false, nested names', async () => {
   const dir = tmp();
   let s;
@@ -121,8 +103,8 @@ test('bootData: every state with its version, absent ones as exists:false, neste
     fs.mkdirSync(path.join(dir, 'states', 'app'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'states', 'app', 'ui.json'), '{"tab":"a</script>"}');
     fs.writeFileSync(path.join(dir, 'states', 'top.json'), '[1,2]');
-    s = await startServer(['--dir', 'states', '--file', 'missing.json'], dir);
-    const boot = await bootData(s.target);
+    s = await startServer({ dir: 'states', files: ['missing.json'], cwd: dir });
+    const boot = await bootData(s.http);
     assert.equal(boot.url, '/_mirrorstate/ws');
     assert.deepEqual(boot.states, {
       'app/ui': { version: 1, exists: true, state: { tab: 'a</script>' } },
@@ -130,10 +112,7 @@ test('bootData: every state with its version, absent ones as exists:false, neste
       missing: { version: 0, exists: false },
     });
   } finally {
-    if (s) {
-      s.proc.kill('SIGTERM');
-      await new Promise((r) => s.proc.once('exit', r));
-    }
+    await stopServer(s);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

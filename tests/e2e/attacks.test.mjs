@@ -13,11 +13,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import WebSocket from 'ws';
-
-import * as lib from './lib.mjs';
-
-const { WAIT, until } = lib;
+import {
+  WAIT, connect, pretty, readJSON, removeDir, sleep, startServer, stopServer, tempDir, until,
+} from '../lib/index.mjs';
+import { launchBrowser } from '../lib/browser.mjs';
 
 // 253 bytes: the longest DNS name; its origin is longer than 256 bytes.
 const LONG = ['a', 'b', 'c', 'd'].map((c) => c.repeat(60)).join('.') + '.evil.test';
@@ -28,7 +27,7 @@ let tmp, www, file, server, attacker, attackerPort, context, closeBrowser;
 const pages = {}; // attacker server: path -> html (PORT replaced)
 
 before(async () => {
-  tmp = lib.tempDir('ms-attacks-');
+  tmp = tempDir('ms-attacks-');
   www = path.join(tmp, 'www');
   fs.mkdirSync(www);
   fs.writeFileSync(path.join(www, 'index.html'), '<!doctype html><title>app</title>\n');
@@ -36,8 +35,8 @@ before(async () => {
   fs.writeFileSync(path.join(www, 'frame.html'), '<!doctype html><iframe id="f" src="/_mirrorstate/" width="900" height="500"></iframe>\n');
   // `make run`'s layout: the state file inside the app's directory.
   file = path.join(www, 'state.json');
-  fs.writeFileSync(file, lib.pretty(STATE));
-  server = await lib.startServer(['--file', file, '--static', www]);
+  fs.writeFileSync(file, pretty(STATE));
+  server = await startServer({ files: [file], args: ['--static', www] });
   attacker = http.createServer((req, res) => {
     const html = pages[req.url.split('?')[0]];
     res.writeHead(html ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
@@ -45,7 +44,7 @@ before(async () => {
   });
   await new Promise((r) => attacker.listen(0, '127.0.0.1', r));
   attackerPort = attacker.address().port;
-  ({ context, close: closeBrowser } = await lib.launchBrowser({
+  ({ context, close: closeBrowser } = await launchBrowser({
     extraArgs: ['--host-resolver-rules=MAP *.evil.test 127.0.0.1'],
   }));
 });
@@ -53,8 +52,8 @@ before(async () => {
 after(async () => {
   if (closeBrowser) await closeBrowser();
   if (attacker) attacker.close();
-  await lib.stopServer(server);
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  await stopServer(server);
+  removeDir(tmp);
 });
 
 const fileUnchanged = () => assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), STATE, 'the state file is unchanged');
@@ -71,19 +70,11 @@ async function open(host, p, html) {
 
 // The clients the server lists (a spy without Origin, like the CLI).
 async function listClients() {
-  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/_mirrorstate/ws`, 'mirrorstate.v1');
+  const spy = await connect(server, { label: 'spy' });
   try {
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no clients list')), WAIT);
-      ws.on('error', reject);
-      ws.on('open', () => ws.send(JSON.stringify({ type: 'clients', ref: 1 })));
-      ws.on('message', (d) => {
-        const m = JSON.parse(String(d));
-        if (m.type === 'clients') { clearTimeout(timer); resolve(m.clients); }
-      });
-    });
+    return (await spy.ask({ type: 'clients' })).clients;
   } finally {
-    ws.terminate();
+    spy.close();
   }
 }
 
@@ -103,7 +94,7 @@ test('a page on a 256+ byte foreign origin cannot open the WebSocket, read or wr
   const r = await result(page);
   assert.deepEqual(r, { opened: false });
   fileUnchanged();
-  assert.match(server.stderr(), /refused WebSocket .*Origin not allowed/);
+  assert.match(server.stderr, /refused WebSocket .*Origin not allowed/);
   await page.close();
 });
 
@@ -161,7 +152,7 @@ function rebindingServer(html) {
 
 test('a DNS-rebinding page cannot read the app\'s files, the state or the runtime file', async () => {
   const rebind = await rebindingServer('<!doctype html><title>rebind</title>');
-  const browser2 = await lib.launchBrowser({ extraArgs: ['--host-resolver-rules=MAP rebind.evil.test 127.0.0.2'] });
+  const browser2 = await launchBrowser({ extraArgs: ['--host-resolver-rules=MAP rebind.evil.test 127.0.0.2'] });
   try {
     const page = await browser2.context.newPage();
     await page.goto(`http://rebind.evil.test:${server.port}/attack.html`);
@@ -183,7 +174,7 @@ test('a DNS-rebinding page cannot read the app\'s files, the state or the runtim
       if (/SECRET|token/.test(r.text)) problems.push(`${p}: read ${r.text.slice(0, 60)}`);
     }
     assert.deepEqual(problems, []);
-    assert.match(server.stderr(), /refused \/app\.js .*Host: rebind\.evil\.test/);
+    assert.match(server.stderr, /refused \/app\.js .*Host: rebind\.evil\.test/);
   } finally {
     await browser2.close();
     rebind.close();
@@ -206,7 +197,7 @@ test('the panel cannot be framed by a foreign page; the server\'s own pages may 
   const child = page.frames().find((f) => f !== page.mainFrame());
   assert.ok(child, 'the iframe exists');
   assert.doesNotMatch(child.url(), /^http:\/\/127\.0\.0\.1/, 'the panel did not load in the foreign frame');
-  await lib.sleep(1000); // a panel that did load would connect within this
+  await sleep(1000); // a panel that did load would connect within this
   assert.equal(await panels(), 0, 'no panel connected from the foreign frame');
   await page.close();
 });
@@ -236,7 +227,7 @@ test('a page of another allowed origin imports client.js cross-origin and mirror
   const page = await open('localhost', '/import.html', script);
   const r = await result(page);
   assert.deepEqual(r, { ok: true, read: STATE });
-  await until(() => lib.readJSON(file)?.n === 2, 'the write from the other port to reach the file');
-  fs.writeFileSync(file, lib.pretty(STATE));
+  await until(() => readJSON(file)?.n === 2, 'the write from the other port to reach the file');
+  fs.writeFileSync(file, pretty(STATE));
   await page.close();
 });

@@ -18,8 +18,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import {
-  ROOT, WAIT, launchBrowser, pretty, readJSON, startServer, stopServer, tempDir, until, agentWrite,
-} from './lib.mjs';
+  ROOT, WAIT, pretty, readJSON, removeDir, startServer, stopServer, tempDir, until, agentWrite,
+} from '../lib/index.mjs';
+import { launchBrowser } from '../lib/browser.mjs';
 import { startFake } from './fake-http.mjs';
 
 const EXAMPLE = path.join(ROOT, 'examples', 'react');
@@ -55,7 +56,7 @@ before(async () => {
 after(async () => {
   for (const fn of cleanups.reverse()) await fn();
   await browser?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  removeDir(work);
 });
 
 // --- servers -------------------------------------------------------------
@@ -64,10 +65,10 @@ async function real(state, extra = []) {
   const dir = tempDir();
   const file = path.join(dir, 'app.json');
   if (state !== undefined) fs.writeFileSync(file, pretty(state));
-  const s = await startServer(['--file', file, '--static', site, ...extra]);
+  const s = await startServer({ files: [file], args: ['--static', site, ...extra] });
   const stop = async () => {
     await stopServer(s);
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   };
   cleanups.push(stop);
   return { base: s.base, value: () => readJSON(file), file, stop };

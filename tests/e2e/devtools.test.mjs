@@ -10,49 +10,42 @@ import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 
-import * as lib from './lib.mjs';
+import {
+  ROOT, WAIT, WS_PATH, connect, pretty, removeDir, sleep, startServer, stopServer, tempDir, until,
+} from '../lib/index.mjs';
+import { launchBrowser, watchErrors } from '../lib/browser.mjs';
 
-const { ROOT, WAIT, until, sleep } = lib;
 const TOKEN = 'devtools-test-token-42';
 const EXT = path.join(ROOT, 'client-js', 'devtools-extension');
 
 let tmp, file, server;
 
 before(async () => {
-  tmp = lib.tempDir('ms-devtools-');
+  tmp = tempDir('ms-devtools-');
   file = path.join(tmp, 'state.json');
-  fs.writeFileSync(file, lib.pretty({ a: 1 }));
-  server = await lib.startServer(['--file', file, '--token', TOKEN]);
+  fs.writeFileSync(file, pretty({ a: 1 }));
+  server = await startServer({ files: [file], args: ['--token', TOKEN] });
 });
 
 after(async () => {
-  await lib.stopServer(server);
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  await stopServer(server);
+  removeDir(tmp);
 });
 
 async function panelClients() {
-  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/_mirrorstate/ws?token=${TOKEN}`, 'mirrorstate.v1');
+  const spy = await connect(server, { label: 'spy', path: `${WS_PATH}?token=${TOKEN}` });
   try {
-    const list = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no clients list')), WAIT);
-      ws.on('error', reject);
-      ws.on('open', () => ws.send(JSON.stringify({ type: 'clients', ref: 1 })));
-      ws.on('message', (d) => {
-        const m = JSON.parse(String(d));
-        if (m.type === 'clients') { clearTimeout(timer); resolve(m.clients); }
-      });
-    });
-    return list.filter((c) => c.role === 'panel');
+    return (await spy.ask({ type: 'clients' })).clients.filter((c) => c.role === 'panel');
   } finally {
-    ws.terminate();
+    spy.close();
   }
 }
 
 test('the panel works under its CSP and reports its page without ?token=', async () => {
-  const { context, close } = await lib.launchBrowser();
+  const { context, close } = await launchBrowser();
   try {
     const page = await context.newPage();
-    const errors = lib.watchErrors(page);
+    const errors = watchErrors(page);
     await page.goto(`${server.url}?token=${TOKEN}#state`);
     await page.locator('#conn[data-state=open]').waitFor();
     await page.locator('#tree .row[data-path="/a"]').waitFor();
@@ -94,7 +87,7 @@ async function cdp(url) {
 
 test('the DevTools extension shows the panel inside DevTools', async () => {
   const id = extensionId(EXT);
-  const { close, profile } = await lib.launchBrowser({
+  const { close, profile } = await launchBrowser({
     ignoreDefaultArgs: ['--disable-extensions'],
     extraArgs: [`--disable-extensions-except=${EXT}`, `--load-extension=${EXT}`, '--auto-open-devtools-for-tabs', '--remote-debugging-port=0'],
   });

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import { FakeServer } from '../../client-js/test/fake-server.mjs';
-import { ROOT } from './lib.mjs';
+import { ROOT } from '../lib/index.mjs';
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml' };
 const SRC = path.join(ROOT, 'client-js', 'src');

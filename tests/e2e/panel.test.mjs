@@ -9,42 +9,28 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import WebSocket from 'ws';
-
-import * as lib from './lib.mjs';
+import {
+  BIN, ROOT, WAIT, agentWrite as save, connect, pretty, removeDir, startServer as start, stopServer, tempDir, until,
+} from '../lib/index.mjs';
+import { ARTIFACTS, launchBrowser } from '../lib/browser.mjs';
 import { startFake } from './fake-http.mjs';
 
-const { BIN, ARTIFACTS, WAIT, until, stopServer } = lib;
-
 let tmp, file, server, base, port, browser, closeBrowser, page;
-const sockets = [];
+const clients = [];
 
 const startServer = (stateFile, listenPort = 0, extra = []) =>
-  lib.startServer(['--file', stateFile, ...extra], { port: listenPort });
-const agentWrite = (text) => lib.agentWrite(file, text);
+  start({ files: [stateFile], port: listenPort, args: extra });
+const agentWrite = (text) => save(file, text);
 
 function readState() {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
-// A raw protocol client that records every message it receives.
-function client({ origin, identify } = {}) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/_mirrorstate/ws`, 'mirrorstate.v1', origin ? { origin } : {});
-    sockets.push(ws);
-    const c = { ws, messages: [] };
-    c.send = (m) => ws.send(JSON.stringify(m));
-    c.waitFor = (pred, what) => until(() => c.messages.find(pred), what);
-    ws.on('message', (d) => c.messages.push(JSON.parse(String(d))));
-    ws.on('error', reject);
-    ws.on('open', () => {
-      if (identify) c.send({ type: 'identify', ...identify });
-      c.waitFor((m) => m.type === 'hello', 'hello').then((hello) => {
-        c.id = hello.client;
-        resolve(c);
-      }, reject);
-    });
-  });
+// A protocol client standing in for an app.
+async function client({ origin, identify } = {}) {
+  const c = await connect(server, { origin, identify, label: `app${clients.length + 1}` });
+  clients.push(c);
+  return c;
 }
 
 async function shot(name) {
@@ -56,16 +42,16 @@ const valueAt = (pointer) => page.locator(`#tree .row[data-path="${pointer}"] > 
 
 before(async () => {
   assert.ok(fs.existsSync(BIN), `server binary not found: ${BIN} (build it first)`);
-  tmp = lib.tempDir('ms-panel-');
+  tmp = tempDir('ms-panel-');
   file = path.join(tmp, 'todo.json');
-  fs.writeFileSync(file, JSON.stringify({
+  fs.writeFileSync(file, pretty({
     items: [{ id: 1, text: 'milk', done: false }, { id: 2, text: 'bread', done: true }],
     filter: 'all',
     user: { name: 'Ada', theme: 'dark' },
-  }, null, 2) + '\n');
+  }));
   server = await startServer(file);
   ({ url: base, port } = server);
-  ({ context: browser, close: closeBrowser } = await lib.launchBrowser({
+  ({ context: browser, close: closeBrowser } = await launchBrowser({
     viewport: { width: 1360, height: 760 },
     colorScheme: 'light',
   }));
@@ -76,10 +62,10 @@ before(async () => {
 });
 
 after(async () => {
-  for (const ws of sockets) ws.terminate();
+  for (const c of clients) c.close();
   if (closeBrowser) await closeBrowser();
   await stopServer(server);
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  removeDir(tmp);
 });
 
 test('the panel shows the live state, its file and the connection', async () => {
@@ -100,7 +86,7 @@ let editVersion;
 test('an edit in the panel reaches the file and another client, with origin panel', async () => {
   const other = await client();
   other.send({ type: 'subscribe', name: 'todo' });
-  await other.waitFor((m) => m.type === 'snapshot', 'snapshot');
+  await other.next({ type: 'snapshot' });
 
   await valueAt('/items/0/text').click();
   const input = page.locator('#tree input.edit');
@@ -108,7 +94,7 @@ test('an edit in the panel reaches the file and another client, with origin pane
   await input.press('Enter');
 
   await until(() => readState().items[0].text === 'oat milk', 'the file to hold the panel edit');
-  const patch = await other.waitFor((m) => m.type === 'patch' && m.origin === 'panel', 'a patch with origin panel');
+  const patch = await other.next({ type: 'patch', origin: 'panel' });
   assert.deepEqual(patch.ops.filter((o) => o.op !== 'test').map((o) => [o.path, o.value]), [['/items/0/text', 'oat milk']]);
   editVersion = patch.version;
 
@@ -161,7 +147,7 @@ test('a file edit appears in the tree and in the log with origin file', async ()
   const s = readState();
   s.items[0].done = true;
   s.items.push({ id: 3, text: 'eggs', done: false });
-  agentWrite(JSON.stringify(s, null, 2) + '\n');
+  agentWrite(pretty(s));
   await valueAt('/items/0/done').filter({ hasText: 'true' }).waitFor();
   await valueAt('/items/2/text').filter({ hasText: '"eggs"' }).waitFor();
   const entry = page.locator('#log li.le[data-origin=file]').last();
@@ -242,7 +228,7 @@ test('the client list shows a connected app client', async () => {
   await page.locator('[data-side=log]').click();
   const app = await client({ origin: `http://127.0.0.1:${port}`, identify: { role: 'app', page: `http://127.0.0.1:${port}/app/` } });
   app.send({ type: 'subscribe', name: 'todo' });
-  await app.waitFor((m) => m.type === 'snapshot', 'snapshot');
+  await app.next({ type: 'snapshot' });
   const li = page.locator(`#clients li.client[data-id="${app.id}"]`);
   await li.waitFor();
   assert.equal(await li.getAttribute('data-role'), 'app');
@@ -286,12 +272,12 @@ test('with --token, the panel opened with ?token= connects', async () => {
 // it already, so the panel's side is tested against it, and against the real
 // server (todo until it relays them).
 async function pageErrorShown(real) {
-  const site = lib.tempDir('ms-panel-site-');
-  fs.copyFileSync(path.join(lib.ROOT, 'tests', 'e2e', 'pages', 'counter.html'), path.join(site, 'counter.html'));
-  fs.copyFileSync(path.join(lib.ROOT, 'tests', 'e2e', 'pages', 'counter.js'), path.join(site, 'counter.js'));
+  const site = tempDir('ms-panel-site-');
+  fs.copyFileSync(path.join(ROOT, 'tests', 'e2e', 'pages', 'counter.html'), path.join(site, 'counter.html'));
+  fs.copyFileSync(path.join(ROOT, 'tests', 'e2e', 'pages', 'counter.js'), path.join(site, 'counter.js'));
   fs.writeFileSync(path.join(site, 'app.json'), '{"count": 1}\n');
   const f = real
-    ? await lib.startServer(['--file', path.join(site, 'app.json'), '--static', site]).then((s) => ({ ...s, close: () => stopServer(s) }))
+    ? await start({ files: [path.join(site, 'app.json')], args: ['--static', site] }).then((s) => ({ url: s.url, base: s.base, close: () => stopServer(s) }))
     : await startFake({ app: { count: 1 } }, { staticDir: site });
   const p = await browser.newPage();
   const app = await browser.newPage();
@@ -316,7 +302,7 @@ async function pageErrorShown(real) {
     await app.close();
     await p.close();
     await f.close();
-    fs.rmSync(site, { recursive: true, force: true });
+    removeDir(site);
   }
 }
 

@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT, agentWrite, launchBrowser, pretty, readJSON, screenshot, sleep, startServer, stopServer,
-  tempDir, until, watchErrors,
-} from './lib.mjs';
+  ROOT, agentWrite, pretty, readJSON, removeDir, sleep, startServer, stopServer, tempDir, until,
+} from '../lib/index.mjs';
+import { launchBrowser, screenshot, watchErrors } from '../lib/browser.mjs';
 
 const APP = path.join(ROOT, 'examples', 'react');
 const VITE = path.join(APP, 'node_modules', 'vite', 'bin', 'vite.js');
@@ -27,7 +27,7 @@ before(async () => {
   assert.equal(build.status, 0, `vite build failed:\n${build.stdout}\n${build.stderr}`);
   file = path.join(dir, 'state.json');
   fs.writeFileSync(file, fs.readFileSync(path.join(APP, 'state.json')));
-  server = await startServer(['--file', file, '--static', out]);
+  server = await startServer({ files: [file], args: ['--static', out] });
   browser = await launchBrowser();
   page = await browser.context.newPage();
   errors = watchErrors(page);
@@ -38,7 +38,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await stopServer(server);
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  removeDir(dir);
 });
 
 const text = (id) => page.locator(`[data-testid=${id}]`).textContent();

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT, WAIT, agentWrite, launchBrowser, pretty, readJSON, screenshot, startServer, stopServer,
-  tempDir, until, watchErrors,
-} from './lib.mjs';
+  ROOT, WAIT, agentWrite, pretty, readJSON, removeDir, startServer, stopServer, tempDir, until,
+} from '../lib/index.mjs';
+import { launchBrowser, screenshot, watchErrors } from '../lib/browser.mjs';
 
 const STATIC = path.join(ROOT, 'examples', 'todo');
 const SAMPLE = JSON.parse(fs.readFileSync(path.join(STATIC, 'state.json'), 'utf8'));
@@ -24,13 +24,13 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await stopServer(server);
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  removeDir(dir);
 });
 
 async function fresh(state, port = 0) {
   await stopServer(server);
   fs.writeFileSync(file, pretty(state));
-  server = await startServer(['--file', file, '--static', STATIC], { port });
+  server = await startServer({ files: [file], port, args: ['--static', STATIC] });
   return server;
 }
 
@@ -153,7 +153,7 @@ test('server restart while the page has unsent changes: nothing lost', async () 
   await screenshot(page, 'todo-offline');
   assert.deepEqual(fileItems().map((t) => t.text), SAMPLE.items.map((t) => t.text), 'nothing reached the file yet');
 
-  server = await startServer(['--file', file, '--static', STATIC], { port });
+  server = await startServer({ files: [file], port, args: ['--static', STATIC] });
   await page.locator('[data-testid=status][data-status=open]').waitFor({ timeout: WAIT * 2 });
   const want = [SAMPLE.items[1].text, SAMPLE.items[2].text, 'Made while offline'];
   await until(() => JSON.stringify(fileItems()?.map((t) => t.text)) === JSON.stringify(want), 'offline changes in the file');

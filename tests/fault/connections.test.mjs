@@ -5,8 +5,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, waitFor, sleep } from '../integration/harness.mjs';
-import { CYCLES, fdCount, rssKiB, rawUpgrade, frameHeader, mask } from './lib.mjs';
+import { setup, waitFor, sleep, fdCount, rssKiB } from '../lib/index.mjs';
+import { CYCLES, rawUpgrade, frameHeader, mask } from './lib.mjs';
 
 async function settleFds(pid, want, timeout = 8000) {
   let n;

@@ -8,11 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   setup, waitFor, waitForFile, readText, pretty, sleep, saveViaRename,
-  startServer, tryConnect, BIN, WAIT,
-} from '../integration/harness.mjs';
+  WAIT,
+} from '../lib/index.mjs';
 import { FULL, SHIM, shimEnv } from './lib.mjs';
 
 const tempFiles = (dir) => fs.readdirSync(dir).filter((n) => n.includes('.mirrorstate-'));
@@ -64,46 +64,36 @@ test('a real full disk (tmpfs in a mount namespace): ENOSPC, then the change lan
   fs.writeFileSync(path.join(mnt, 'state.json'), pretty({ n: 0 }));
   // The server runs in its own mount namespace with a 64 KiB tmpfs over
   // mnt/; this process reaches it through /proc/PID/root.
-  const script = `mount -t tmpfs -o size=64k tmpfs "$1" && printf '%s' "$2" > "$1/state.json" && exec "$3" serve --file "$1/state.json" --port 0 --host 127.0.0.1`;
-  const proc = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', mnt, pretty({ n: 0 }), BIN], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  proc.stdout.on('data', (d) => { stdout += d; });
-  proc.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((r) => proc.on('exit', (code, signal) => r({ code, signal })));
+  const script = 'mount -t tmpfs -o size=64k tmpfs "$1" && printf \'%s\' "$2" > "$1/state.json" && shift 2 && exec "$@"';
+  const srv = await h.server({
+    files: [path.join(mnt, 'state.json')],
+    wrap: ['unshare', '-m', '--propagation', 'private', 'sh', '-c', script, 'sh', mnt, pretty({ n: 0 })],
+  });
+  const inside = `/proc/${srv.pid}/root${mnt}`;
+  const file = path.join(inside, 'state.json');
+  assert.equal(readText(file), pretty({ n: 0 }));
+  // Fill the tmpfs but for a few bytes.
+  const filler = path.join(inside, 'filler');
+  const fd = fs.openSync(filler, 'w');
+  const chunk = Buffer.alloc(4096, 120);
+  try { for (let i = 0; i < 64; i++) fs.writeSync(fd, chunk); } catch (e) { assert.equal(e.code, 'ENOSPC'); }
+  try { for (let i = 0; i < 4096; i++) fs.writeSync(fd, chunk, 0, 1); } catch (e) { assert.equal(e.code, 'ENOSPC'); }
+  fs.closeSync(fd);
+  const c = await h.client(srv, { label: 'tmpfs' });
   try {
-    const port = Number((await waitFor(() => /:(\d+)\//.exec(stdout), { message: 'URL line' }))[1]);
-    const srv = { port, stderrTail: () => stderr, http: `http://127.0.0.1:${port}` };
-    const inside = `/proc/${proc.pid}/root${mnt}`;
-    const file = path.join(inside, 'state.json');
-    assert.equal(readText(file), pretty({ n: 0 }));
-    // Fill the tmpfs but for a few bytes.
-    const filler = path.join(inside, 'filler');
-    const fd = fs.openSync(filler, 'w');
-    const chunk = Buffer.alloc(4096, 120);
-    try { for (let i = 0; i < 64; i++) fs.writeSync(fd, chunk); } catch (e) { assert.equal(e.code, 'ENOSPC'); }
-    try { for (let i = 0; i < 4096; i++) fs.writeSync(fd, chunk, 0, 1); } catch (e) { assert.equal(e.code, 'ENOSPC'); }
-    fs.closeSync(fd);
-    const r = await tryConnect(srv, { label: 'tmpfs' });
-    const c = r.client;
-    try {
-      await c.subscribe('state');
-      const big = 'y'.repeat(20000);
-      await c.patchAcked('state', [{ op: 'add', path: '/big', value: big }]);
-      const err = await c.next({ type: 'error', code: 'write_failed' });
-      assert.match(err.message, /No space left on device/);
-      assert.equal(readText(file), pretty({ n: 0 }), 'the old file changed on a full disk');
-      fs.unlinkSync(filler);
-      await waitForFile(file, pretty({ n: 0, big }), WAIT);
-      assert.deepEqual(tempFiles(inside), []);
-    } finally {
-      c.close();
-    }
-    proc.kill('SIGTERM');
-    const ex = await Promise.race([exited, sleep(10000).then(() => null)]);
-    assert.deepEqual(ex, { code: 0, signal: null }, `server exit; stderr:\n${stderr}`);
+    await c.subscribe('state');
+    const big = 'y'.repeat(20000);
+    await c.patchAcked('state', [{ op: 'add', path: '/big', value: big }]);
+    const err = await c.next({ type: 'error', code: 'write_failed' });
+    assert.match(err.message, /No space left on device/);
+    assert.equal(readText(file), pretty({ n: 0 }), 'the old file changed on a full disk');
+    fs.unlinkSync(filler);
+    await waitForFile(file, pretty({ n: 0, big }), WAIT);
+    assert.deepEqual(tempFiles(inside), []);
   } finally {
-    if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGKILL'); await exited; }
+    c.close();
   }
+  await srv.stop();
 });
 
 test('the file replaced by a directory: clear error, no crash, recovery when fixed', async (t) => {

@@ -9,8 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { setup, pretty, sleep, applyPatch, readText } from '../integration/harness.mjs';
-import { KILLS, rng, seedFromEnv } from './lib.mjs';
+import { setup, pretty, sleep, applyPatch, readText, rng, seedFromEnv } from '../lib/index.mjs';
+import { KILLS } from './lib.mjs';
 
 test(`SIGKILL during writes, ${KILLS} times: the file is always a whole, seen state`, { timeout: 60000 + KILLS * 3000 }, async (t) => {
   const seed = seedFromEnv('FAULT_SEED');

@@ -1,12 +1,11 @@
-// Helpers for the fault-injection tests: the LD_PRELOAD shim, process
-// figures from /proc, a seeded random generator, a raw WebSocket client that
-// can stop anywhere in a frame.
+// Helpers of the fault-injection tests only: their sizes, the LD_PRELOAD
+// shim, and a raw WebSocket client that can stop anywhere in a frame. The
+// rest (server, clients, seeded generator, /proc figures) is tests/lib.
 
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { ROOT } from '../integration/harness.mjs';
+import { ROOT } from '../lib/index.mjs';
 
 export const MODE = process.env.FAULT_MODE || 'smoke';
 export const FULL = MODE === 'full';
@@ -31,37 +30,6 @@ export function shimEnv({ match, control, errno = 'ENOSPC', calls = 'write,fsync
   };
   if (count) env.FAILWRITE_COUNT = count;
   return env;
-}
-
-/** Number of open descriptors of a process. */
-export function fdCount(pid) {
-  return fs.readdirSync(`/proc/${pid}/fd`).length;
-}
-
-/** Resident set size of a process, in KiB. */
-export function rssKiB(pid) {
-  const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
-}
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-export function rng(seed) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  next.int = (n) => Math.floor(next() * n);
-  next.pick = (arr) => arr[Math.floor(next() * arr.length)];
-  return next;
-}
-
-export function seedFromEnv(name) {
-  const v = process.env[name];
-  return v ? Number(v) : crypto.randomInt(1, 2 ** 31);
 }
 
 /** A masked client frame header (and mask) for a payload of `len` bytes. */

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { setup, request, pretty, readText, sleep, QUIET, WAIT } from '../integration/harness.mjs';
+import { setup, request, pretty, readText, sleep, QUIET, WAIT } from '../lib/index.mjs';
 import { SHIM, shimEnv } from './lib.mjs';
 
 const temps = (dir) => fs.readdirSync(dir).filter((n) => n.includes('.mirrorstate-'));

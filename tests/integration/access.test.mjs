@@ -6,8 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
-import { setup, request, pretty, waitFor, runCli } from './harness.mjs';
-import { raw, rawUpgrade } from './rawhttp.mjs';
+import { setup, request, pretty, waitFor, runCli, raw, rawUpgrade } from '../lib/index.mjs';
 
 const API = '/_mirrorstate/api/states/s';
 const SHORT_HOST = os.hostname().split('.')[0].toLowerCase();

@@ -3,12 +3,11 @@
 // through /bin/sh exactly as written, with `mirrorstate` on PATH.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { BIN, ROOT, pretty, readText, setup, waitFor, waitForFile } from './harness.mjs';
+import { BIN, ROOT, pretty, readText, removeDir, runCli, setup, tempDir, waitFor, waitForFile } from '../lib/index.mjs';
 
 const AGENT_MD = fs.readFileSync(path.join(ROOT, 'AGENT.md'), 'utf8');
 
@@ -26,9 +25,10 @@ function docCommands() {
 
 // The session below, in order. Each string must appear verbatim in
 // AGENT.md, and every `mirrorstate`/`tail` line of AGENT.md must be here.
-const SERVE = 'mirrorstate serve --file todo.json --log events.log';
+const SERVE = 'mirrorstate serve --file app/todo.json --log events.log';
 const C = {
   status: 'mirrorstate status',
+  statusAll: 'mirrorstate status --all',
   get: 'mirrorstate get todo',
   getItem: 'mirrorstate get todo /items/0',
   setDone: 'mirrorstate set todo /items/0/done true',
@@ -38,15 +38,23 @@ const C = {
   waitUser: 'mirrorstate watch todo --origin client --once --since 5 --timeout 600',
   history: 'mirrorstate history todo -n 5',
   tail: 'tail -n 5 events.log',
-  revert: 'mirrorstate revert todo 4',
-  waitFile: 'mirrorstate watch todo --origin file --once --since 5 --timeout 10',
+};
+// The loop's other half: answered by a server that knows the sync, undo
+// and errors messages (docs/protocol.md). The session runs them against
+// this server, which does not: each must be understood by the CLI and
+// refused with the clear message.
+const LOOP = {
+  syncPages: 'mirrorstate sync todo --pages',
+  sync: 'mirrorstate sync todo',
+  errors: 'mirrorstate errors --since 7',
+  undo: 'mirrorstate undo todo 4',
 };
 // Repository commands: checked against the Makefile, not run.
 const MAKE = ['make build', 'make asan', 'make test', 'make test-integration'];
 
 test('every command in AGENT.md is one this suite runs or checks', () => {
   const doc = docCommands();
-  const known = new Set([SERVE, ...Object.values(C), ...MAKE]);
+  const known = new Set([SERVE, ...Object.values(C), ...Object.values(LOOP), ...MAKE]);
   for (const cmd of doc) assert.ok(known.has(cmd), `AGENT.md shows a command no test runs: ${cmd}`);
   for (const cmd of known) assert.ok(doc.includes(cmd), `the session runs a command AGENT.md does not show: ${cmd}`);
 });
@@ -72,15 +80,7 @@ test('the app part starts at its marker heading, and the exit codes match docs/c
 
 /** Runs one AGENT.md line through sh in dir, with mirrorstate on PATH. */
 function sh(env, cmd, { timeout = 30000 } = {}) {
-  return new Promise((resolve) => {
-    const p = spawn('/bin/sh', ['-c', cmd], { cwd: env.dir, env: env.vars, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    p.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeout);
-    p.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr, cmd }); });
-  });
+  return runCli(['-c', cmd], { bin: '/bin/sh', cwd: env.dir, env: env.vars, timeout });
 }
 
 async function ok(env, cmd) {
@@ -92,25 +92,33 @@ async function ok(env, cmd) {
 const json = (r) => JSON.parse(r.stdout);
 const jsonLines = (r) => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
-test('an agent session using only AGENT.md commands: read, change, wait for the user, see it in watch and the log', async (t) => {
+test('an agent session using only AGENT.md commands, from the directory serve was started in: read, change, wait for the user, see it in history and the log', async (t) => {
   const h = setup(t);
-  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorstate-bin-'));
-  t.after(() => fs.rmSync(bin, { recursive: true, force: true }));
+  const bin = tempDir('mirrorstate-bin-');
+  const xdg = tempDir('mirrorstate-xdg-');
+  fs.chmodSync(xdg, 0o700);
+  t.after(() => removeDir(bin));
+  t.after(() => removeDir(xdg));
   fs.symlinkSync(BIN, path.join(bin, 'mirrorstate'));
-  const env = { dir: h.dir, vars: { ...process.env, PATH: `${bin}:${process.env.PATH}`, MIRRORSTATE_URL: '', MIRRORSTATE_TOKEN: '' } };
+  const vars = { ...process.env, PATH: `${bin}:${process.env.PATH}`, MIRRORSTATE_URL: '', MIRRORSTATE_TOKEN: '', XDG_RUNTIME_DIR: xdg };
+  const env = { dir: h.dir, vars };
 
   const start = { title: 'Groceries', items: [{ id: 1, text: 'milk', done: false }, { id: 2, text: 'eggs', done: false }] };
-  const file = h.file('todo.json', start);
-  // SERVE as the person runs it, on a free port.
+  const file = h.file('app/todo.json', start);
+  // SERVE as the person runs it, on a free port; the file is in a
+  // subdirectory, and every command below runs where serve was started.
   const [, , ...serveArgs] = SERVE.split(' ');
-  const srv = await h.server({ args: [...serveArgs] });
-  await waitFor(() => fs.existsSync(h.path('.mirrorstate', 'server.json')), { message: 'runtime file' });
+  const srv = await h.server({ args: [...serveArgs], env: { XDG_RUNTIME_DIR: xdg } });
+  await waitFor(() => fs.existsSync(h.path('app', '.mirrorstate', 'server.json')), { message: 'runtime file' });
   const page = await h.client(srv, { label: 'page' });
   await page.subscribe('todo');
 
-  // Which file is live.
+  // Which file is live, the event log, and every server of the user.
   let s = json(await ok(env, C.status));
-  assert.deepEqual(s.states.map(({ name, file: f, version, status }) => ({ name, f, version, status })), [{ name: 'todo', f: file, version: 1, status: 'ok' }]);
+  assert.deepEqual(s.states.map(({ name, file: f, version, status }) => ({ name, f, version, status })), [{ name: 'todo', f: fs.realpathSync(file), version: 1, status: 'ok' }]);
+  assert.equal(s.log, path.join(fs.realpathSync(h.dir), 'events.log'));
+  const all = jsonLines(await ok(env, C.statusAll));
+  assert.deepEqual(all.map((e) => [e.pid, e.url]), [[srv.proc.pid, srv.http]]);
 
   // Read, then change it four ways; the versions are the ones AGENT.md quotes.
   assert.deepEqual(json(await ok(env, C.get)), start);
@@ -140,24 +148,25 @@ test('an agent session using only AGENT.md commands: read, change, wait for the 
   const hist = jsonLines(await ok(env, C.history));
   assert.deepEqual(hist.map((e) => [e.version, e.origin]), [[2, 'api'], [3, 'api'], [4, 'api'], [5, 'api'], [6, page.origin]]);
 
-  // Revert to version 4 (before the patch): a new version.
-  assert.equal(json(await ok(env, C.revert)).version, 7);
-  const v4 = { title: 'Weekend', items: [{ id: 1, text: 'milk', done: true }, { id: 2, text: 'eggs', done: false }, { id: 3, text: 'bread', done: false }] };
-  await waitForFile(file, pretty(v4));
-
-  // An invalid edit: left as written, reported with line and column.
-  const broken = pretty(v4).replace('"title": "Weekend",', '"title": "Weekend"');
+  // An invalid edit: left as written; status fails and says where.
+  const broken = pretty(v5).replace('"title": "Weekend",', '"title": "Weekend"');
   fs.writeFileSync(file, broken);
-  s = await waitFor(async () => { const x = json(await ok(env, C.status)); return x.states[0].status === 'invalid' && x; }, { message: 'status invalid' });
-  assert.deepEqual([s.states[0].error.line, s.states[0].error.column], [3, 3]);
+  await page.next({ type: 'error', code: 'file_invalid' });
+  const bad = await sh(env, C.status);
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.match(bad.stderr, /app\/todo\.json:3:3: the file of state "todo" is not valid JSON: /);
   assert.equal(readText(file), broken, 'the file is left as the agent wrote it');
 
-  // Fix it with a real change, edited in place; wait until the server took it in.
-  fs.writeFileSync(file, pretty({ ...v4, title: 'Sunday' }));
-  const took = await sh(env, C.waitFile, { timeout: 60000 });
-  assert.equal(took.code, 0, took.stderr);
-  assert.deepEqual(jsonLines(took).map((l) => [l.version, l.origin]), [[8, 'file']]);
+  // sync, errors and undo: understood, and refused clearly by this server.
+  for (const cmd of Object.values(LOOP)) {
+    const r = await sh(env, cmd);
+    assert.equal(r.code, 3, `${cmd}: ${r.stderr}`);
+    assert.match(r.stderr, /this server \(mirrorstate\/\S+ at http:\/\/127\.0\.0\.1:\d+\) does not support (sync|errors|undo) yet/, cmd);
+  }
+
+  // Fixed with a real change; the page follows and status is happy again.
+  fs.writeFileSync(file, pretty({ ...v5, title: 'Sunday' }));
   await waitFor(() => page.replica('todo').state.title === 'Sunday', { message: 'the page caught up' });
   s = json(await ok(env, C.status));
-  assert.deepEqual([s.states[0].version, s.states[0].status], [8, 'ok']);
+  assert.deepEqual([s.states[0].version, s.states[0].status], [7, 'ok']);
 });

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { test } from 'node:test';
-import { pretty, readText, request, setup, waitFor } from './harness.mjs';
+import { ISO_TIME, pretty, readText, request, setup, waitFor } from '../lib/index.mjs';
 
 const CAP = 16 * 1024 * 1024;
-const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** Complete lines only: a reader may catch the last one mid-write. */
 const complete = (text) => text.split('\n').slice(0, -1).filter(Boolean);
@@ -37,7 +36,7 @@ test('one line per change with time, name, version, origin and ops; file status 
   await page.next({ type: 'patch', origin: 'file', version: 5 });
 
   const lines = await waitFor(() => { const l = logLines(log); return l.length >= 6 && l; }, { message: '6 log lines' });
-  for (const l of lines) assert.match(l.time, TIME);
+  for (const l of lines) assert.match(l.time, ISO_TIME);
   const strip = lines.map(({ time, file: f, message, ...rest }) => rest);
   assert.deepEqual(strip, [
     { type: 'change', name: 'todo', version: 2, origin: 'api', ops: [{ op: 'add', path: '/items/-', value: 'milk' }] },

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import test from 'node:test';
-import { BIN, request, runCli, setup, waitFor } from './harness.mjs';
+import { BIN, request, runCli, setup, waitFor } from '../lib/index.mjs';
 
 const CLEAN_ENV = { MIRRORSTATE_URL: '', MIRRORSTATE_TOKEN: '' };
 

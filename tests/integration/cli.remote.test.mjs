@@ -3,11 +3,10 @@
 // them find it. Every CLI run is bounded; nothing asserts on timing.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { BIN, ROOT, Server, pretty, readText, request, runCli, setup, waitFor, waitForFile } from './harness.mjs';
+import { ISO_TIME, ROOT, pretty, readText, request, runCli, setup, startCli, waitFor, waitForFile } from '../lib/index.mjs';
 
 // A port nothing listens on: connect() is refused at once.
 const DOWN = 'http://127.0.0.1:1';
@@ -25,9 +24,7 @@ function cli(srv, args, { cwd, env, useUrl = true } = {}) {
 
 /** Start the CLI and return a handle whose .done resolves like runCli. */
 function cliAsync(srv, args, { cwd, env } = {}) {
-  const proc = spawn(BIN, [...args, '--url', srv.http], { cwd, env: { ...process.env, ...CLEAN_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const s = new Server(proc, args);
-  return { proc: s, done: s.waitExit(CLI_GUARD).then((r) => ({ ...r, stdout: s.stdout, stderr: s.stderr })) };
+  return startCli([...args, '--url', srv.http], { cwd, env: { ...CLEAN_ENV, ...env }, timeout: CLI_GUARD });
 }
 
 const lines = (text) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -156,11 +153,8 @@ test('set: replaces, adds, appends, replaces the whole state; the file and the p
 
 test('set: a value from stdin with "-"', async (t) => {
   const { file, srv } = await todoServer(t);
-  const proc = spawn(BIN, ['set', 'todo', '/title', '-', '--url', srv.http], { env: { ...process.env, ...CLEAN_ENV }, stdio: ['pipe', 'pipe', 'pipe'] });
-  const s = new Server(proc, []);
-  proc.stdin.end('"from stdin"\n');
-  const r = await s.waitExit(CLI_GUARD);
-  assert.equal(r.code, 0, s.stderr);
+  const r = await runCli(['set', 'todo', '/title', '-', '--url', srv.http], { env: CLEAN_ENV, input: '"from stdin"\n', timeout: CLI_GUARD });
+  assert.equal(r.code, 0, r.stderr);
   await waitForFile(file, (text) => JSON.parse(text).title === 'from stdin');
 });
 
@@ -236,7 +230,7 @@ test('history: JSON lines oldest first, -n, --pretty table; revert goes back as 
   assert.equal(entries[0].origin, 'api');
   assert.deepEqual(entries[2].ops, [{ op: 'replace', path: '/title', value: 'c' }]);
   assert.deepEqual(entries[2].inverse, [{ op: 'replace', path: '/title', value: 'b' }]);
-  assert.match(entries[0].time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.match(entries[0].time, ISO_TIME);
 
   r = await cli(srv, ['history', '-n', '1']);
   assert.deepEqual(lines(r.stdout).map((e) => e.version), [4]);
@@ -282,13 +276,14 @@ test('status: session, states with versions and file status, clients; an invalid
   fs.writeFileSync(file, '{\n  "title": "x",\n  "items": [}\n');
   await page.next({ type: 'error', code: 'file_invalid' });
   r = await cli(srv, ['status']);
+  assert.equal(r.code, 1, 'an invalid file fails status');
   s = JSON.parse(r.stdout);
   assert.equal(s.states[0].status, 'invalid');
   assert.equal(s.states[0].error.line, 3);
   assert.equal(s.states[0].error.column, 13);
 
   r = await cli(srv, ['status', '--pretty']);
-  assert.equal(r.code, 0);
+  assert.equal(r.code, 1);
   assert.match(r.stdout, /^server\s+mirrorstate\/\S+ at http:\/\/127\.0\.0\.1:\d+ \(session [0-9a-f]+\)\n/);
   assert.match(r.stdout, /clients\s+1 connected/);
   assert.match(r.stdout, /todo\s+1\s+invalid/);
@@ -314,7 +309,7 @@ test('watch --once: the next change from the page, with its origin; --origin cli
     time: undefined, type: 'change', name: 'todo', version: 3, origin: page.origin,
     ops: [{ op: 'replace', path: '/items/0/done', value: true }],
   });
-  assert.match(out[0].time, /^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+  assert.match(out[0].time, ISO_TIME);
 });
 
 test('watch: live changes of every state while it runs; --timeout ends it with 0 after output', async (t) => {
@@ -480,10 +475,7 @@ test('large states travel both ways: an answer in many reads, a body in many wri
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), big);
   // Too long for one argv string (128 KiB): through stdin.
-  const proc = spawn(BIN, ['set', 'todo', '', '-', '--url', srv.http], { env: { ...process.env, ...CLEAN_ENV }, stdio: ['pipe', 'pipe', 'pipe'] });
-  const s = new Server(proc, []);
-  proc.stdin.end(r.stdout.replace('"row 0"', '"first"'));
-  const done = await s.waitExit(CLI_GUARD);
-  assert.equal(done.code, 0, s.stderr);
+  const done = await runCli(['set', 'todo', '', '-', '--url', srv.http], { env: CLEAN_ENV, input: r.stdout.replace('"row 0"', '"first"'), timeout: CLI_GUARD });
+  assert.equal(done.code, 0, done.stderr);
   await waitForFile(file, (text) => JSON.parse(text).rows[0].text === 'first');
 });

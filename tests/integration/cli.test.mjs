@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import test from 'node:test';
-import { BIN, QUIET, projectVersion, readText, runCli, setup, sleep, waitFor } from './harness.mjs';
+import { BIN, QUIET, projectVersion, readText, runCli, setup, sleep, waitFor } from '../lib/index.mjs';
 
 test('--help exits 0 and describes serve', async () => {
   const r = await runCli(['--help']);

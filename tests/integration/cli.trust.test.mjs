@@ -11,7 +11,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { runCli, setup } from './harness.mjs';
+import { runCli, setup } from '../lib/index.mjs';
 
 const NOBODY = 65534;
 const CLEAN_ENV = { MIRRORSTATE_URL: '', MIRRORSTATE_TOKEN: '' };

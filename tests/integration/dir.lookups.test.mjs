@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import {
   setup, request, runCli, pretty, saveViaRename, waitFor, waitForFile,
-} from './harness.mjs';
+} from '../lib/index.mjs';
 
 async function names(srv) {
   const r = await request(srv, '/_mirrorstate/api/states');

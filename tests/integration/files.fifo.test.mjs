@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import {
   setup, request, runCli, pretty, readText, saveViaRename, waitFor, waitForFile, WAIT,
-} from './harness.mjs';
+} from '../lib/index.mjs';
 
 function mkfifo(p) {
   const r = spawnSync('mkfifo', [p], { encoding: 'utf8' });

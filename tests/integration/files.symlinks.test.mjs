@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   setup, request, runCli, pretty, readText, saveViaRename, sleep, waitFor, waitForFile, QUIET, WAIT,
-} from './harness.mjs';
+} from '../lib/index.mjs';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
 const SECRET = { token: 'S3CRET-OUTSIDE' };

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import test from 'node:test';
-import { pretty, request, setup, waitForFile } from './harness.mjs';
+import { pretty, request, setup, waitForFile } from '../lib/index.mjs';
 
 test('healthz answers 200 with JSON', async (t) => {
   const h = setup(t);

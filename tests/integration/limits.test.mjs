@@ -1,7 +1,7 @@
 // Limits: message size, pending output, state size.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { pretty, readText, setup, waitFor, waitForFile } from './harness.mjs';
+import { pretty, readText, setup, waitFor, waitForFile } from '../lib/index.mjs';
 
 test('--max-message: an oversized message gets too_large and close 1009; others keep being served', async (t) => {
   const h = setup(t);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
-import { QUIET, pretty, readText, saveInPlace, setup, sleep, waitFor, waitForFile } from './harness.mjs';
+import { QUIET, pretty, readText, saveInPlace, setup, sleep, waitFor, waitForFile } from '../lib/index.mjs';
 
 async function converge(clients, name, expected) {
   for (const c of clients) {

@@ -7,7 +7,7 @@ import test from 'node:test';
 import {
   QUIET, applyPatch, pretty, readText, request, saveDeleteRecreate, saveInPlace, saveMoveIn,
   saveTruncateThenWrite, saveViaRename, saveWithSed, setup, sleep, waitFor, waitForFile,
-} from './harness.mjs';
+} from '../lib/index.mjs';
 
 const START = { title: 'x', count: 1, list: [1, 2], nested: { deep: { on: false } } };
 // Each step is a text substitution an agent makes on the current file.

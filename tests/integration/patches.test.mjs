@@ -9,9 +9,8 @@
 // instead of growing until the machine runs out.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import test from 'node:test';
-import { BIN, WAIT, pretty, readText, request, runCli, setup, sleep, waitFor, waitForFile } from './harness.mjs';
+import { BIN, WAIT, pretty, readText, request, runCli, setup, sleep, statusKiB, waitFor, waitForFile } from '../lib/index.mjs';
 
 const HANG = 15000; // the loop must answer within this, whatever the patch
 const range = (n) => Array.from({ length: n }, (_, i) => i);
@@ -19,8 +18,7 @@ const range = (n) => Array.from({ length: n }, (_, i) => i);
 /** Resident memory of the server in MB (VmRSS, or VmHWM for the peak). */
 function rssMB(srv, field = 'VmRSS') {
   try {
-    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${srv.proc.pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
+    return (statusKiB(srv.proc.pid, field) || 0) / 1024;
   } catch {
     return 0;
   }
@@ -396,26 +394,10 @@ test('a message the parser refuses still gets its ref and name back (\\u0000, a 
     Buffer.from('{"type":"set","state":"a\\u0000","ref":"h1"}'),
     Buffer.concat([Buffer.from('{"type":"set","state":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","ref":"h1"}')]),
   ]) {
-    const r = await postRaw(srv, '/_mirrorstate/api/states/s', body);
+    const r = await request(srv, '/_mirrorstate/api/states/s', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
     assert.equal(r.status, 400);
     assert.equal(r.json.code, 'bad_message');
     assert.equal(r.json.ref, 'h1');
     assert.equal(r.json.name, 's');
   }
 });
-
-/** POST raw bytes (request() sends strings as UTF-8). */
-function postRaw(srv, p, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: srv.port, path: p, method: 'POST', agent: false, timeout: WAIT,
-      headers: { 'Content-Type': 'application/json', 'Content-Length': body.length } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(text) }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end(body);
-  });
-}

@@ -14,31 +14,17 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import {
   setup, waitFor, waitForFile, readText, pretty, matches,
   saveInPlace, saveViaRename, saveWithSed, saveTruncateThenWrite,
-  saveDeleteRecreate, saveMoveIn, WAIT,
-} from './harness.mjs';
+  saveDeleteRecreate, saveMoveIn, WAIT, rng, seedFromEnv,
+} from '../lib/index.mjs';
 
 const RUNS = Number(process.env.PROPERTY_RUNS || 4);
 const STEPS = Number(process.env.PROPERTY_STEPS || 80);
-const SEED = process.env.PROPERTY_SEED ? Number(process.env.PROPERTY_SEED) : crypto.randomInt(1, 2 ** 31);
+const SEED = seedFromEnv('PROPERTY_SEED');
 const CLIENTS = 3;
-
-function rng(seed) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  next.int = (n) => Math.floor(next() * n);
-  return next;
-}
 
 async function fileStill(file, ms) {
   let last = '';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
-import { QUIET, projectVersion, pretty, readText, setup, sleep, waitForFile } from './harness.mjs';
+import { QUIET, projectVersion, pretty, readText, setup, sleep, waitForFile } from '../lib/index.mjs';
 
 test('hello on connect: protocol 1, server, session, client id, states', async (t) => {
   const h = setup(t);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import test from 'node:test';
-import { assertCleanExit, pretty, readText, saveInPlace, setup, sleep } from './harness.mjs';
+import { assertCleanExit, pretty, readText, saveInPlace, setup, sleep } from '../lib/index.mjs';
 
 for (const sig of ['SIGTERM', 'SIGINT']) {
   test(`${sig} right after a patch flushes the pending write`, async (t) => {

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setup, request, pretty } from './harness.mjs';
-import { raw, rawUpgrade } from './rawhttp.mjs';
+import { setup, request, pretty, raw, rawUpgrade } from '../lib/index.mjs';
 
 const SHORT_HOST = os.hostname().split('.')[0].toLowerCase();
 const APP = 'export const secret = "APP-SOURCE-SECRET";\n';

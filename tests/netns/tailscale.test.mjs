@@ -4,12 +4,12 @@
 // test is skipped with the reason printed.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { removeDir, runCli, sleep, startServer, stopServer, tempDir } from '../lib/index.mjs';
 
-const bin = path.resolve(process.env.MIRRORSTATE_BIN || 'build/mirrorstate');
 const tag = `ms${process.pid}`;
 const SRV = `${tag}-srv`;
 const PEER = `${tag}-peer`;
@@ -56,43 +56,26 @@ if (!skip) {
   });
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorstate-netns-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('mirrorstate-netns-');
+after(() => removeDir(dir));
 
 // This machine's tailnet, as MagicDNS writes it into resolv.conf; no
 // tailscale CLI is asked.
 const RESOLV = path.join(dir, 'resolv.conf');
 fs.writeFileSync(RESOLV, 'nameserver 100.100.100.100\nsearch tail1234.ts.net\n');
-const TAILNET_ENV = { ...process.env, MIRRORSTATE_TAILSCALE: '', MIRRORSTATE_RESOLV_CONF: RESOLV };
+const TAILNET_ENV = { MIRRORSTATE_TAILSCALE: '', MIRRORSTATE_RESOLV_CONF: RESOLV };
 
-/** Starts mirrorstate inside the server namespace; resolves with its URLs. */
-function serve(args) {
-  const file = path.join(dir, `s${Math.random().toString(36).slice(2)}.json`);
+let served = 0;
+
+/** Starts mirrorstate inside the server namespace; resolves with the
+ * server once it printed every URL line. */
+async function serve(args) {
+  const file = path.join(dir, `s${++served}.json`);
   fs.writeFileSync(file, '{"hello": "tailnet"}\n');
-  const child = spawn('ip', ['netns', 'exec', SRV, bin, 'serve', '--file', file, '--port', '0', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: TAILNET_ENV });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { err += d; });
-  const exited = new Promise((r) => child.on('exit', (code) => r(code)));
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL within ${WAIT} ms; stderr: ${err}`)), WAIT);
-    const check = () => {
-      const urls = out.split('\n').filter((l) => l.startsWith('http://'));
-      if (urls.length && out.endsWith('\n')) {
-        clearTimeout(timer);
-        setTimeout(() => resolve(urls), 50); // every line of the burst
-      }
-    };
-    child.stdout.on('data', check);
-    exited.then((code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${err}`)); });
-  });
-  const stop = async () => {
-    child.kill('SIGTERM');
-    return Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), WAIT))]);
-  };
-  return { ready, stop, exited, stderr: () => err };
+  const s = await startServer({ files: [file], host: null, args, env: TAILNET_ENV, wrap: ['ip', 'netns', 'exec', SRV], timeout: WAIT });
+  await sleep(50); // every line of the burst
+  s.urls = s.stdout.split('\n').filter((l) => l.startsWith('http://'));
+  return s;
 }
 
 /** GET url from the peer namespace; resolves {status, body} or {error}. */
@@ -110,8 +93,8 @@ function fromPeer(url, headers = {}) {
 }
 
 test('--host tailscale is reachable from a tailnet peer, by address', { skip }, async () => {
-  const s = serve(['--host', 'tailscale']);
-  const urls = await s.ready;
+  const s = await serve(['--host', 'tailscale']);
+  const { urls } = s;
   const port = Number(urls[0].match(/:(\d+)\//)[1]);
   assert.ok(urls.includes(`http://${SRV_ADDR}:${port}/_mirrorstate/`), urls.join(' '));
   assert.ok(urls.includes(`http://127.0.0.1:${port}/_mirrorstate/`), urls.join(' '));
@@ -130,37 +113,36 @@ test('--host tailscale is reachable from a tailnet peer, by address', { skip }, 
     { Host: `${short}.tail-attacker.ts.net:${port}` }).status, 403);
   assert.equal(fromPeer(`http://${SRV_ADDR}:${port}/_mirrorstate/healthz`,
     { Host: `evil.example:${port}` }).status, 403);
-  assert.match(s.stderr(), /without --token/, 'binding beyond loopback without a token warns');
-  assert.equal(await s.stop(), 0);
+  assert.match(s.stderr, /without --token/, 'binding beyond loopback without a token warns');
+  assert.equal(await stopServer(s, WAIT), 0);
 });
 
 test('the default (loopback) is not reachable from the peer', { skip }, async () => {
-  const s = serve([]);
-  const urls = await s.ready;
+  const s = await serve([]);
+  const { urls } = s;
   const port = Number(urls[0].match(/:(\d+)\//)[1]);
   const r = fromPeer(`http://${SRV_ADDR}:${port}/_mirrorstate/healthz`);
   assert.ok(r.error, `expected a connection error, got ${JSON.stringify(r)}`);
-  assert.doesNotMatch(s.stderr(), /without --token/);
-  assert.equal(await s.stop(), 0);
+  assert.doesNotMatch(s.stderr, /without --token/);
+  assert.equal(await stopServer(s, WAIT), 0);
 });
 
 test('with --token, the peer needs it', { skip }, async () => {
-  const s = serve(['--host', 'tailscale', '--token', 's3cret']);
-  const urls = await s.ready;
+  const s = await serve(['--host', 'tailscale', '--token', 's3cret']);
+  const { urls } = s;
   const port = Number(urls[0].match(/:(\d+)\//)[1]);
   const base = `http://${SRV_ADDR}:${port}/_mirrorstate/api/states`;
   assert.equal(fromPeer(base).status, 403);
   assert.equal(fromPeer(`${base}?token=wrong`).status, 403);
   assert.equal(fromPeer(`${base}?token=s3cret`).status, 200);
   assert.equal(fromPeer(base, { Authorization: 'Bearer s3cret' }).status, 200);
-  assert.doesNotMatch(s.stderr(), /without --token/);
-  assert.equal(await s.stop(), 0);
+  assert.doesNotMatch(s.stderr, /without --token/);
+  assert.equal(await stopServer(s, WAIT), 0);
 });
 
 test('--host tailscale without a tailscale0 interface fails clearly', { skip }, async () => {
   const file = path.join(dir, 'none.json');
-  const r = spawnSync('ip', ['netns', 'exec', PEER, bin, 'serve', '--file', file, '--host', 'tailscale'],
-    { timeout: WAIT });
-  assert.equal(r.status, 2, String(r.stderr));
-  assert.match(String(r.stderr), /tailscale0/);
+  const r = await runCli(['serve', '--file', file, '--host', 'tailscale'], { wrap: ['ip', 'netns', 'exec', PEER], timeout: WAIT });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /tailscale0/);
 });

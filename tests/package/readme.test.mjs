@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT, agentWrite, launchBrowser, pretty, readJSON, startServer, stopServer, tempDir, until,
-} from '../e2e/lib.mjs';
+  ROOT, agentWrite, pretty, readJSON, removeDir, startServer, stopServer, tempDir, until,
+} from '../lib/index.mjs';
+import { launchBrowser } from '../lib/browser.mjs';
 
 let dir, server, browser, page;
 const errors = [];
@@ -32,7 +33,7 @@ before(async () => {
   assert.match(html, /mirrorstate serve --file state\.json --static \./, 'the snippet says how it is served');
   fs.writeFileSync(path.join(dir, 'index.html'), html);
   fs.writeFileSync(path.join(dir, 'state.json'), pretty({ count: 5 }));
-  server = await startServer(['--file', path.join(dir, 'state.json'), '--static', dir]);
+  server = await startServer({ files: [path.join(dir, 'state.json')], args: ['--static', dir] });
   browser = await launchBrowser();
   page = await browser.context.newPage();
   page.on('pageerror', (e) => errors.push(e.message));
@@ -49,7 +50,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await stopServer(server);
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  removeDir(dir);
 });
 
 const count = () => page.locator('#count').textContent();

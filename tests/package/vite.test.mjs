@@ -8,22 +8,23 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import WebSocket from 'ws';
 import {
-  BIN, ROOT, agentWrite, launchBrowser, pretty, readJSON, screenshot, sleep, startServer, stopServer, until,
-} from '../e2e/lib.mjs';
-import { alive, makeApp, pack, startVite, stopProcess } from './lib.mjs';
+  BIN, ROOT, agentWrite, alive, pretty, readJSON, removeDir, runCli, sleep, startServer, stopProcess, stopServer,
+  tempDir, tryConnect, until,
+} from '../lib/index.mjs';
+import { launchBrowser, screenshot } from '../lib/browser.mjs';
+import { makeApp, pack, startVite } from './lib.mjs';
 
 let packed, made, vite, browser, page, pageErrors, consoleLines;
 const binaries = []; // pids of the binaries the plugin started, killed after a failure
 
 before(async () => {
-  packed = pack(fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'mirrorstate-pack-')));
+  packed = pack(tempDir('mirrorstate-pack-'));
   made = makeApp(packed.tarball);
 });
 
@@ -32,7 +33,7 @@ after(async () => {
   if (vite) await stopProcess(vite.proc);
   for (const pid of binaries) if (alive(pid)) process.kill(pid, 'SIGKILL');
   made?.cleanup();
-  if (packed) fs.rmSync(path.dirname(packed.tarball), { recursive: true, force: true });
+  if (packed) removeDir(path.dirname(packed.tarball));
 });
 
 const file = (name) => path.join(made.app, name);
@@ -214,19 +215,12 @@ test('server.close() stops the binary it started', async () => {
  * output once it exits (it must fail to start). Vite leaves its watcher
  * open when a plugin's configureServer throws, so this runs in its own
  * process, as a user's `vite` does. */
-function failedStart(options, env = process.env) {
+function failedStart(options, env = {}) {
   const config = path.join(made.app, 'vite.failing.config.mjs');
   fs.writeFileSync(config, `import mirrorstate from 'mirrorstate-client/vite';\nexport default { plugins: [mirrorstate(${JSON.stringify(options)})] };\n`);
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['node_modules/vite/bin/vite.js', '--config', config, '--port', '0'], {
-      cwd: made.app, env, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    proc.stdout.on('data', (d) => { out += d; });
-    proc.stderr.on('data', (d) => { out += d; });
-    const t = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`vite did not stop\n${out}`)); }, 30000);
-    proc.on('exit', (code) => { clearTimeout(t); resolve({ code, out }); });
-  });
+  return runCli(['node_modules/vite/bin/vite.js', '--config', config, '--port', '0'], {
+    bin: process.execPath, cwd: made.app, env, timeout: 30000,
+  }).then((r) => ({ code: r.code, out: r.output }));
 }
 
 test('a missing binary or a port in use stops Vite with a message that says what to do', async () => {
@@ -234,13 +228,11 @@ test('a missing binary or a port in use stops Vite with a message that says what
   assert.notEqual(r.code, 0);
   assert.match(r.out, /the bin option names \S+nowhere\/mirrorstate, which is not an executable file\. Install the mirrorstate binary/);
 
-  const env = { ...process.env, PATH: path.join(made.dir, 'nowhere') };
-  delete env.MIRRORSTATE_BIN;
-  r = await failedStart({}, env);
+  r = await failedStart({}, { PATH: path.join(made.dir, 'nowhere'), MIRRORSTATE_BIN: undefined });
   assert.notEqual(r.code, 0);
   assert.match(r.out, /the mirrorstate binary is not on the PATH\. Install the mirrorstate binary .*MIRRORSTATE_BIN/);
 
-  const other = await startServer(['--file', path.join(made.dir, 'other.json')]);
+  const other = await startServer({ files: [path.join(made.dir, 'other.json')] });
   try {
     r = await failedStart({ bin: BIN, port: other.port });
     assert.notEqual(r.code, 0);
@@ -252,7 +244,7 @@ test('a missing binary or a port in use stops Vite with a message that says what
 });
 
 test('url: attaches to a running server, proxies to it, and leaves it running', async () => {
-  const other = await startServer(['--file', path.join(made.dir, 'shared.json')]);
+  const other = await startServer({ files: [path.join(made.dir, 'shared.json')] });
   try {
     fs.writeFileSync(path.join(made.dir, 'shared.json'), pretty({ shared: true }));
     const { create } = await viteApi();
@@ -271,13 +263,11 @@ test('url: attaches to a running server, proxies to it, and leaves it running', 
 
 /** Opens a WebSocket to url with these Host and Origin headers; resolves
  * with 'hello' or the HTTP status of the refusal. */
-function upgrade(url, host, origin) {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, 'mirrorstate.v1', { headers: { Host: host }, origin });
-    ws.on('message', (d) => { resolve(JSON.parse(String(d)).type); ws.close(); });
-    ws.on('unexpected-response', (_req, res) => { resolve(res.statusCode); ws.terminate(); });
-    ws.on('error', () => resolve('error'));
-  });
+async function upgrade(url, host, origin) {
+  const { port, pathname } = new URL(url);
+  const r = await tryConnect({ port }, { path: pathname, headers: { Host: host }, origin }).catch(() => ({ status: 'error' }));
+  r.client?.close();
+  return r.status === 101 ? r.client.hello.type : r.status;
 }
 
 test('one allowlist: names in Vite\'s allowedHosts reach the binary through the proxy; others and foreign origins are refused', async () => {
@@ -301,7 +291,7 @@ test('the README\'s proxy recipe for Vite without the plugin carries HTTP and We
   const section = readme.slice(readme.indexOf('### Any other dev server'));
   const line = /^server: \{ proxy: .*\}$/m.exec(section);
   assert.ok(line, 'the recipe is in the README');
-  const other = await startServer(['--file', path.join(made.dir, 'recipe.json')]);
+  const other = await startServer({ files: [path.join(made.dir, 'recipe.json')] });
   try {
     const recipe = new Function(`return { ${line[0].replace('http://127.0.0.1:7420', other.base.replace(/\/$/, ''))} };`)();
     const require = createRequire(path.join(made.app, 'package.json'));

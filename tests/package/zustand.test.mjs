@@ -12,14 +12,14 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
-import { agentWrite, pretty, readJSON, startServer, stopServer, until } from '../e2e/lib.mjs';
+import { agentWrite, pretty, readJSON, removeDir, startServer, stopServer, tempDir, until } from '../lib/index.mjs';
 import { makeApp, pack } from './lib.mjs';
 
 let packed, made, server, createStore, mirror, connect;
 const mirrors = [];
 
 before(async () => {
-  packed = pack(fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'mirrorstate-pack-')));
+  packed = pack(tempDir('mirrorstate-pack-'));
   made = makeApp(packed.tarball);
   const require = createRequire(path.join(made.app, 'package.json'));
   const load = async (id) => import(pathToFileURL(require.resolve(id)).href);
@@ -27,14 +27,14 @@ before(async () => {
   ({ mirror } = await load('mirrorstate-client/zustand'));
   ({ connect } = await load('mirrorstate-client'));
   fs.mkdirSync(path.join(made.dir, 'states'));
-  server = await startServer(['--dir', path.join(made.dir, 'states')]);
+  server = await startServer({ dir: path.join(made.dir, 'states') });
 });
 
 after(async () => {
   for (const m of mirrors) m.close();
   await stopServer(server);
   made?.cleanup();
-  if (packed) fs.rmSync(path.dirname(packed.tarball), { recursive: true, force: true });
+  if (packed) removeDir(path.dirname(packed.tarball));
 });
 
 const stateFile = (name) => path.join(made.dir, 'states', `${name}.json`);
