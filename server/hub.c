@@ -38,6 +38,7 @@ struct hub *hub_new(const struct config *cfg, struct store *store,
 }
 
 void hub_free(struct hub *h) {
+  if (!h) return;
   hub__loop_free(h);
   free(h);
 }
