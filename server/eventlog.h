@@ -1,6 +1,6 @@
 /* The event log (--log FILE): one JSON line per change, per file status
- * change and per page error, appended, so an agent can read what the user just did.
- * Format in docs/eventlog.md. */
+ * change and per page error, appended, so an agent can read what the user just
+ * did. Format in docs/eventlog.md. */
 #ifndef MS_EVENTLOG_H
 #define MS_EVENTLOG_H
 

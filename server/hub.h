@@ -129,9 +129,9 @@ struct state *hub_find(struct hub *h, const char *name);
 struct state *hub_lookup(struct hub *h, const char *name);
 
 /* Applies a change from the HTTP API (origin "api"). m is a decoded patch,
- * set, revert, reset, undo or sync (without pages) whose name is st's. Returns the answer, an ack or an error
- * message (caller frees; NULL without memory) with its length in *len,
- * and the error's code in *code (NULL for an ack). */
+ * set, revert, reset, undo or sync (without pages) whose name is st's. Returns
+ * the answer, an ack or an error message (caller frees; NULL without memory)
+ * with its length in *len, and the error's code in *code (NULL for an ack). */
 char *hub_api_change(struct hub *h, struct state *st, const struct msg *m,
                      const char **code, size_t *len);
 

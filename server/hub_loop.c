@@ -153,9 +153,9 @@ void hub__on_page_error(struct hub *h, struct client *c, const struct msg *m) {
   struct outmsg *out = text ? outmsg_take(text, len) : NULL;
   for (struct client *o = h->clients; o && out; o = o->next)
     if (o->role == ROLE_PANEL ||
-        (o->errors_watch && error_matches(e, o->errors_name,
-                                          o->errors_has_since,
-                                          o->errors_since)))
+        (o->errors_watch &&
+         error_matches(e, o->errors_name, o->errors_has_since,
+                       o->errors_since)))
       h->sender.send(h->sender.arg, o->s, out);
   if (out) outmsg_unref(out);
   ring_push(h, e);
@@ -175,7 +175,8 @@ void hub__on_errors(struct hub *h, struct client *c, const struct msg *m) {
   c->errors_since = m->since;
 }
 
-/* --- sync ------------------------------------------------------------------ */
+/* --- sync ------------------------------------------------------------------
+ */
 
 static const char *sync_status(enum hub_sync r) {
   switch (r) {
@@ -348,7 +349,8 @@ void hub__loop_free(struct hub *h) {
   h->errors_len = 0;
 }
 
-/* --- undo and reset -------------------------------------------------------- */
+/* --- undo and reset --------------------------------------------------------
+ */
 
 /* Applies value (borrowed) as a change to st by origin, broadcast to every
  * subscriber (the sender too: it cannot know the ops). Returns NULL, or
@@ -479,8 +481,8 @@ void hub__on_undo(struct hub *h, struct client *c, struct state *st,
   char buf[32];
   const char *code;
   size_t len;
-  char *text = undo_answer(h, st, m, hub__origin(c, buf, sizeof buf), &code,
-                           &len);
+  char *text =
+      undo_answer(h, st, m, hub__origin(c, buf, sizeof buf), &code, &len);
   if (text) hub__send_text(h, c, text, len);
 }
 
@@ -489,8 +491,8 @@ void hub__on_reset(struct hub *h, struct client *c, struct state *st,
   char buf[32];
   const char *code;
   size_t len;
-  char *text = reset_answer(h, st, m, hub__origin(c, buf, sizeof buf), &code,
-                            &len);
+  char *text =
+      reset_answer(h, st, m, hub__origin(c, buf, sizeof buf), &code, &len);
   if (text) hub__send_text(h, c, text, len);
 }
 
@@ -522,7 +524,8 @@ char *hub__api_loop(struct hub *h, struct state *st, const struct msg *m,
   }
 }
 
-/* --- the patch of a change ------------------------------------------------- */
+/* --- the patch of a change -------------------------------------------------
+ */
 
 void hub__broadcast_change(struct hub *h, struct state *st, const cJSON *ops,
                            const char *origin, const struct client *except) {
@@ -535,10 +538,10 @@ void hub__broadcast_change(struct hub *h, struct state *st, const cJSON *ops,
     if (c == except || !hub__subscribed(c, st->name)) continue;
     struct outmsg **m = c->role == ROLE_CLI && desc ? &described : &plain;
     if (!*m) {
-      char *text = m == &plain
-                       ? msg_patch(st->name, st->version, ops, origin, &len)
-                       : msg_patch_desc(st->name, st->version, ops, origin,
-                                        desc, &len);
+      char *text =
+          m == &plain
+              ? msg_patch(st->name, st->version, ops, origin, &len)
+              : msg_patch_desc(st->name, st->version, ops, origin, desc, &len);
       if (!text || !(*m = outmsg_take(text, len))) continue;
     }
     h->sender.send(h->sender.arg, c->s, *m);

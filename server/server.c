@@ -31,7 +31,7 @@ struct server {
   uv_loop_t loop;
   uv_signal_t sigint, sigterm;
   uv_timer_t stop_timer;
-  uv_timer_t hub_timer; /* the hub's syncs waiting for pages */
+  uv_timer_t hub_timer;        /* the hub's syncs waiting for pages */
   struct store store;          /* the states */
   struct eventlog *log;        /* --log, or NULL */
   struct hub *hub;             /* messages meet states */

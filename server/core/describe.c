@@ -16,7 +16,8 @@
  * shifts of later ops: a patch that long is read as a summary anyway. */
 #define DESCRIBE_MAP_MAX 10000
 
-/* --- bounded text ---------------------------------------------------------- */
+/* --- bounded text ----------------------------------------------------------
+ */
 
 struct out {
   char *buf;
@@ -218,8 +219,9 @@ static void put_path(struct out *o, const cJSON *doc, const struct path *p,
     size_t idx;
     if (cJSON_IsArray(node) || (!node && ptr_index(t, &idx) == 0) ||
         (!node && !strcmp(t, "-"))) {
-      const cJSON *item =
-          i == p->n - 1 && last ? last : node ? ptr_child(node, t) : NULL;
+      const cJSON *item = i == p->n - 1 && last ? last
+                          : node                ? ptr_child(node, t)
+                                                : NULL;
       put_item(o, item, t);
       node = item;
     } else {
@@ -269,7 +271,7 @@ static const char *op_str(const cJSON *op, const char *key) {
 struct dop {
   const cJSON *op;
   enum kind kind;
-  const cJSON *inv; /* its entry of the inverse, or NULL */
+  const cJSON *inv;  /* its entry of the inverse, or NULL */
   const char *cpath; /* its path with a concrete index for an append */
   struct path p;     /* cpath split */
 };
@@ -317,7 +319,7 @@ static void shift_forward(struct path *p, const struct dop *ops, int k, int n,
 /* Labels op k's path; last, when not NULL, is the item its final token
  * names. */
 static void label_into(struct out *o, const cJSON *after, struct dop *ops,
-                     int k, int n, const cJSON *last) {
+                       int k, int n, const cJSON *last) {
   struct path p;
   if (path_split(ops[k].cpath, &p) != 0) {
     puts_(o, ops[k].cpath);
@@ -345,8 +347,8 @@ static void label_into(struct out *o, const cJSON *after, struct dop *ops,
 }
 
 /* label_into, cut to DESCRIBE_LABEL_MAX bytes. */
-static void label_op(struct out *o, const cJSON *after, struct dop *ops,
-                     int k, int n, const cJSON *last) {
+static void label_op(struct out *o, const cJSON *after, struct dop *ops, int k,
+                     int n, const cJSON *last) {
   char buf[DESCRIBE_LABEL_MAX + 8];
   struct out l = {buf, 0, DESCRIBE_LABEL_MAX, 0};
   label_into(&l, after, ops, k, n, last);
@@ -374,8 +376,8 @@ static void describe_op(struct out *o, const cJSON *after, struct dop *ops,
                         int k, int n) {
   const struct dop *d = &ops[k];
   const cJSON *value = cJSON_GetObjectItemCaseSensitive(d->op, "value");
-  const cJSON *old = d->inv ? cJSON_GetObjectItemCaseSensitive(d->inv, "value")
-                            : NULL;
+  const cJSON *old =
+      d->inv ? cJSON_GetObjectItemCaseSensitive(d->inv, "value") : NULL;
   const char *inv_op = d->inv ? op_str(d->inv, "op") : NULL;
   char v1[DESCRIBE_VALUE_MAX + 8], v2[DESCRIBE_VALUE_MAX + 8];
   switch (d->kind) {

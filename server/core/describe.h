@@ -30,8 +30,7 @@ cJSON *patch_describe(const cJSON *after, const cJSON *ops,
 
 /* The label of ptr read in doc, e.g. "items[id=3].done"; "the state" for
  * "". out has outlen bytes (at least 16); the label is cut to fit. */
-void describe_path(const cJSON *doc, const char *ptr, char *out,
-                   size_t outlen);
+void describe_path(const cJSON *doc, const char *ptr, char *out, size_t outlen);
 
 /* v as compact JSON, cut after about max bytes with "…" (never in the
  * middle of a UTF-8 sequence); out has outlen bytes (at least max + 8).

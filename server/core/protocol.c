@@ -14,20 +14,27 @@ static const struct {
   const char *name;
   enum msg_type type;
 } msg_types[] = {
-    {"subscribe", MSG_SUBSCRIBE}, {"unsubscribe", MSG_UNSUBSCRIBE},
-    {"patch", MSG_PATCH},         {"set", MSG_SET},
-    {"identify", MSG_IDENTIFY},   {"clients", MSG_CLIENTS},
-    {"states", MSG_STATES},       {"history", MSG_HISTORY},
-    {"revert", MSG_REVERT},       {"sync", MSG_SYNC},
-    {"undo", MSG_UNDO},           {"reset", MSG_RESET},
-    {"errors", MSG_ERRORS},       {"applied", MSG_APPLIED},
+    {"subscribe", MSG_SUBSCRIBE},
+    {"unsubscribe", MSG_UNSUBSCRIBE},
+    {"patch", MSG_PATCH},
+    {"set", MSG_SET},
+    {"identify", MSG_IDENTIFY},
+    {"clients", MSG_CLIENTS},
+    {"states", MSG_STATES},
+    {"history", MSG_HISTORY},
+    {"revert", MSG_REVERT},
+    {"sync", MSG_SYNC},
+    {"undo", MSG_UNDO},
+    {"reset", MSG_RESET},
+    {"errors", MSG_ERRORS},
+    {"applied", MSG_APPLIED},
     {"page_error", MSG_PAGE_ERROR},
 };
 
 static int needs_name(enum msg_type t) {
   return t == MSG_SUBSCRIBE || t == MSG_UNSUBSCRIBE || t == MSG_PATCH ||
-         t == MSG_SET || t == MSG_HISTORY || t == MSG_REVERT ||
-         t == MSG_SYNC || t == MSG_UNDO || t == MSG_RESET || t == MSG_APPLIED;
+         t == MSG_SET || t == MSG_HISTORY || t == MSG_REVERT || t == MSG_SYNC ||
+         t == MSG_UNDO || t == MSG_RESET || t == MSG_APPLIED;
 }
 
 /* Reads a non-negative integer field; 1 if present and valid, 0 if absent,
@@ -94,12 +101,11 @@ static const char *decode_undo(struct msg *m, char *err, size_t errlen) {
   return NULL;
 }
 
-static const char *decode_page_error(struct msg *m, char *err,
-                                     size_t errlen) {
+static const char *decode_page_error(struct msg *m, char *err, size_t errlen) {
   cJSON *root = m->root;
   if (get_str(root, "kind", &m->kind) || get_str(root, "stack", &m->stack) ||
-      get_str(root, "url", &m->url) ||
-      get_str(root, "message", &m->message) || !m->message)
+      get_str(root, "url", &m->url) || get_str(root, "message", &m->message) ||
+      !m->message)
     return fail(err, errlen, ERR_BAD_MESSAGE, "%s",
                 "page_error needs a string \"message\" (and \"kind\", "
                 "\"stack\", \"url\" strings when given)");
@@ -602,9 +608,8 @@ char *msg_ack_versions(const char *name, const cJSON *ref, uint64_t version,
   return finish(o, len);
 }
 
-char *msg_undo_conflict(const char *name, const cJSON *ref,
-                        const char *message, const struct msg_conflict *c,
-                        int n, size_t *len) {
+char *msg_undo_conflict(const char *name, const cJSON *ref, const char *message,
+                        const struct msg_conflict *c, int n, size_t *len) {
   cJSON *o = new_msg("error");
   cJSON_AddStringToObject(o, "code", ERR_CONFLICT);
   cJSON_AddStringToObject(o, "message", message);

@@ -68,9 +68,9 @@ struct msg {
   uint64_t timeout;   /* sync: how long to wait for them, ms */
   uint64_t versions[MSG_MAX_VERSIONS]; /* undo */
   int nversions;
-  int has_since;      /* errors */
+  int has_since; /* errors */
   uint64_t since;
-  int watch;          /* errors: go on sending new ones */
+  int watch; /* errors: go on sending new ones */
   /* page_error: kind and message are strings (message at most 4000
    * bytes, stack 8000, cut at a character); stack and url may be NULL;
    * states an object of the versions the page showed (may be NULL). */
@@ -174,9 +174,8 @@ struct msg_conflict {
   uint64_t version, by;
   const char *path;
 };
-char *msg_undo_conflict(const char *name, const cJSON *ref,
-                        const char *message, const struct msg_conflict *c,
-                        int n, size_t *len);
+char *msg_undo_conflict(const char *name, const cJSON *ref, const char *message,
+                        const struct msg_conflict *c, int n, size_t *len);
 /* synced: status "applied", "unchanged", "invalid" (with the file's error
  * from st) or "missing"; pages (may be NULL) is the object
  * {confirmed, total, errors} to add. */

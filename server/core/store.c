@@ -175,8 +175,8 @@ static void history_push(struct state *s, cJSON *ops, cJSON *inverse,
   struct store *st = s->store;
   size_t bytes = entry_bytes(ops, inverse);
   /* Described now, while the state shows what the ops did. */
-  cJSON *desc = ops && inverse ? patch_describe(s->current, ops, inverse)
-                               : NULL;
+  cJSON *desc =
+      ops && inverse ? patch_describe(s->current, ops, inverse) : NULL;
   struct json_stats ds;
   json_stats(desc, &ds);
   if (bytes < SIZE_MAX - ds.mem) bytes += ds.mem;

@@ -91,7 +91,8 @@ static int paths_of(const struct history_entry *e, struct paths *ps) {
         str_item(inv[i], "path"))
       path = str_item(inv[i], "path");
     if (paths_add(ps, path, &cap) != 0 ||
-        (!strcmp(k, "move") && paths_add(ps, str_item(op, "from"), &cap) != 0)) {
+        (!strcmp(k, "move") &&
+         paths_add(ps, str_item(op, "from"), &cap) != 0)) {
       free(inv);
       paths_free(ps);
       return -1;
@@ -140,11 +141,11 @@ static uint64_t touched_by(const struct state *s, const struct undo_result *r,
 }
 
 /* The path check: a later version that changed what V changed. */
-static int check_paths(const struct state *s, struct undo_result *r,
-                       uint64_t v, long *budget) {
+static int check_paths(const struct state *s, struct undo_result *r, uint64_t v,
+                       long *budget) {
   struct paths pv;
   if (paths_of(entry_of(s, v), &pv) != 0) return -1;
-  for (int i = 0; i < pv.n && *budget > 0; i++) {
+  for (int i = 0; i<pv.n && * budget> 0; i++) {
     uint64_t by = touched_by(s, r, v, pv.p[i], budget);
     if (by) {
       int rc = add_conflict(r, v, by, pv.p[i]);

@@ -43,7 +43,7 @@ struct undo_result {
   cJSON *value; /* UNDO_OK: the state with the versions undone; owned */
   uint64_t versions[UNDO_MAX_VERSIONS]; /* asked for, newest first, once */
   int nversions;
-  uint64_t bad; /* UNDO_UNKNOWN_VERSION: the version */
+  uint64_t bad;                    /* UNDO_UNKNOWN_VERSION: the version */
   struct undo_conflict *conflicts; /* UNDO_CONFLICT: one per version */
   int nconflicts;
 };

@@ -46,8 +46,8 @@ static int value_is(const cJSON *v, const char *want) {
   return eq;
 }
 
-#define ITEMS                                                                \
-  "{\"items\":[{\"id\":1,\"t\":\"milk\",\"done\":false},{\"id\":2,\"t\":"    \
+#define ITEMS                                                                  \
+  "{\"items\":[{\"id\":1,\"t\":\"milk\",\"done\":false},{\"id\":2,\"t\":"      \
   "\"eggs\",\"done\":false}]}"
 
 static void test_keeps_later_changes(void) {
@@ -55,8 +55,8 @@ static void test_keeps_later_changes(void) {
    * removes eggs. Undoing v2 removes bread and keeps the tick and the
    * removal. */
   const char *p[] = {
-      "[{\"op\":\"add\",\"path\":\"/items/-\",\"value\":{\"id\":3,\"t\":"
-      "\"bread\",\"done\":false}}]",
+      ("[{\"op\":\"add\",\"path\":\"/items/-\",\"value\":{\"id\":3,\"t\":"
+       "\"bread\",\"done\":false}}]"),
       "[{\"op\":\"replace\",\"path\":\"/items/0/done\",\"value\":true}]",
       "[{\"op\":\"remove\",\"path\":\"/items/1\"}]",
   };
@@ -71,8 +71,9 @@ static void test_keeps_later_changes(void) {
   /* Undoing the user's tick (v3) keeps bread and the removal. */
   v[0] = 3;
   CHECK(undo_compute(s, v, 1, &r) == UNDO_OK);
-  CHECK(value_is(r.value, "{\"items\":[{\"id\":1,\"t\":\"milk\",\"done\":"
-                          "false},{\"id\":3,\"t\":\"bread\",\"done\":false}]}"));
+  CHECK(value_is(r.value,
+                 "{\"items\":[{\"id\":1,\"t\":\"milk\",\"done\":"
+                 "false},{\"id\":3,\"t\":\"bread\",\"done\":false}]}"));
   undo_result_free(&r);
   /* Two at once: v2 and v4. */
   uint64_t two[] = {2, 4, 2};
@@ -121,8 +122,8 @@ static void test_conflicts(void) {
 
   /* An append the user then edited: the append's path is its real index. */
   const char *a[] = {
-      "[{\"op\":\"add\",\"path\":\"/items/-\",\"value\":{\"id\":3,\"t\":"
-      "\"bread\",\"done\":false}}]",
+      ("[{\"op\":\"add\",\"path\":\"/items/-\",\"value\":{\"id\":3,\"t\":"
+       "\"bread\",\"done\":false}}]"),
       "[{\"op\":\"replace\",\"path\":\"/items/2/done\",\"value\":true}]",
   };
   s = bed(&st, ITEMS, a, 2);
