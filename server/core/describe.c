@@ -12,9 +12,13 @@
 #define ARROW "\xe2\x86\x92"    /* → */
 #define ELLIPSIS "\xe2\x80\xa6" /* … */
 
-/* Ops beyond this many are described without old values or the index
- * shifts of later ops: a patch that long is read as a summary anyway. */
+/* A patch of more ops than this is described without old values or the
+ * index shifts of later ops: a patch that long is read as a summary. */
 #define DESCRIBE_MAP_MAX 10000
+/* The later ops whose index shifts are followed (each is split into its
+ * tokens once): a described op's item is named right unless more than
+ * this many ops of the same patch come after it. */
+#define DESCRIBE_SHIFT_MAX 256
 
 /* --- bounded text ----------------------------------------------------------
  */
@@ -459,6 +463,7 @@ cJSON *patch_describe(const cJSON *after, const cJSON *ops,
   }
   n = i;
   if (total <= DESCRIBE_MAP_MAX) pair_inverse(d, n, inverse);
+  if (n > DESCRIBE_SHIFT_MAX) n = DESCRIBE_SHIFT_MAX;
   for (i = 0; i < n; i++) {
     const char *path = op_str(d[i].op, "path");
     const char *where = d[i].inv ? op_str(d[i].inv, "path") : NULL;
