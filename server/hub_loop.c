@@ -175,8 +175,7 @@ void hub__on_errors(struct hub *h, struct client *c, const struct msg *m) {
   c->errors_since = m->since;
 }
 
-/* --- sync ------------------------------------------------------------------
- */
+/* --- sync ----------------------------------------------------------------- */
 
 static const char *sync_status(enum hub_sync r) {
   switch (r) {
@@ -349,8 +348,7 @@ void hub__loop_free(struct hub *h) {
   h->errors_len = 0;
 }
 
-/* --- undo and reset --------------------------------------------------------
- */
+/* --- undo and reset ------------------------------------------------------- */
 
 /* Applies value (borrowed) as a change to st by origin, broadcast to every
  * subscriber (the sender too: it cannot know the ops). Returns NULL, or
@@ -524,8 +522,7 @@ char *hub__api_loop(struct hub *h, struct state *st, const struct msg *m,
   }
 }
 
-/* --- the patch of a change -------------------------------------------------
- */
+/* --- the patch of a change ------------------------------------------------ */
 
 void hub__broadcast_change(struct hub *h, struct state *st, const cJSON *ops,
                            const char *origin, const struct client *except) {

@@ -20,8 +20,7 @@
  * this many ops of the same patch come after it. */
 #define DESCRIBE_SHIFT_MAX 256
 
-/* --- bounded text ----------------------------------------------------------
- */
+/* --- bounded text --------------------------------------------------------- */
 
 struct out {
   char *buf;
