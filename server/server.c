@@ -239,8 +239,9 @@ int server_run(const struct config *cfg) {
     log_error("out of memory");
     goto out;
   }
-  if (claims_take(cfg, &srv.claims) != 0) {
-    rc = 1;
+  int claimed = claims_take(cfg, &srv.claims);
+  if (claimed != 0) {
+    rc = claimed; /* 2: the arguments overlap; 1: another server's */
     goto out;
   }
   char what[300];
