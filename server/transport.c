@@ -412,8 +412,11 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
     info.vhost_name = name;
     info.iface = strcmp(addr, "::") == 0 ? NULL : addr;
     info.retry_and_idle_policy = &keepalive;
+    /* Without FAIL_UPON_UNABLE_TO_BIND, an address that is not this
+     * machine's gives a vhost that retries in silence. */
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
     if (!strchr(addr, ':')) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     struct lws_vhost *vh = lws_create_vhost(t->ctx, &info);
     if (!vh) {
