@@ -45,6 +45,9 @@ struct mirror_file {
   struct file_sig sig; /* of last_text */
   int have_sig;
   uint64_t disk_version; /* current's version that equals disk; 0: none */
+  uint64_t read_version; /* the version the content last read made, while
+                            nothing else changed the state since; 0: that
+                            read changed nothing (mirror_sync) */
   struct mirror_file *next;
 };
 
