@@ -436,11 +436,6 @@ int server_run(const struct config *cfg) {
   if (started != 0) goto out;
   struct bind_list *binds = &srv.binds;
   if (netif_resolve(cfg->hosts, cfg->nhosts, binds) != 0) goto out;
-  if ((binds->public || binds->follow) && !cfg->token)
-    log_warn("listening beyond loopback without --token: anyone who can "
-             "reach this machine can read and change the mirrored files "
-             "(Host and Origin checks stop browsers on other sites, not "
-             "scripts)");
   const struct transport_events transport_ev = {ws_open, ws_message, ws_close,
                                                 http_request, &srv};
   int listening = transport_start(&srv.loop, cfg, binds, &transport_ev,
@@ -454,6 +449,12 @@ int server_run(const struct config *cfg) {
     transport_destroy(srv.transport); /* the first of its two destroys */
     goto out;
   }
+  /* Only once it listens: a --host it cannot bind is the news then. */
+  if ((binds->public || binds->follow) && !cfg->token)
+    log_warn("listening beyond loopback without --token: anyone who can "
+             "reach this machine can read and change the mirrored files "
+             "(Host and Origin checks stop browsers on other sites, not "
+             "scripts)");
   int port = srv.port;
   uv_signal_init(&srv.loop, &srv.sigint);
   uv_signal_init(&srv.loop, &srv.sigterm);
