@@ -43,6 +43,7 @@ struct msg {
   const char *name; /* subscribe, unsubscribe, patch, set, history, revert */
   int has_base;
   uint64_t base;      /* patch, set: the version the client last saw */
+  int strict;         /* patch: refused if stale since base (strict.h) */
   cJSON *ops;         /* patch: validated RFC 6902 ops */
   cJSON *value;       /* set: state; subscribe: init (may be NULL) */
   cJSON *ref;         /* any JSON value to echo back, or NULL */
