@@ -81,6 +81,10 @@ struct mirror {
   uv_poll_t poll;
   int poll_init;          /* poll is a handle to close */
   uv_timer_t sweep_timer; /* drops states nobody needs (mirror_states.c) */
+  /* Processes files whose events were read outside a drain (the inotify
+   * descriptor no longer wakes the loop for them). */
+  uv_timer_t drain_timer;
+  int drain_init;
   int sweep_scheduled;
   struct watch *watches;
   struct mirror_file *files;

@@ -269,6 +269,10 @@ static void on_event(struct mirror *m, const struct inotify_event *ev) {
   touch(f);
 }
 
+static void on_drain_timer(uv_timer_t *t) {
+  mirror__drain(t->data);
+}
+
 void mirror__read_events(struct mirror *m) {
   char buf[64 * 1024]
       __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -282,6 +286,13 @@ void mirror__read_events(struct mirror *m) {
       p += sizeof *ev + ev->len;
     }
   }
+  /* Files changed are processed by a drain: this one, or one on the next
+   * turn when the events were read elsewhere. */
+  for (struct mirror_file *f = m->files; f; f = f->next)
+    if (f->touched && m->drain_init && !m->stopping) {
+      uv_timer_start(&m->drain_timer, on_drain_timer, 0, 0);
+      break;
+    }
   /* Every read the mirror made before now has been reported: a count left
    * over is a read the watch did not see (through a link to an unwatched
    * place), and must not hide someone else's. */
@@ -324,6 +335,9 @@ int mirror__watch_init(struct mirror *m) {
     log_error("inotify: %s", strerror(errno));
     return -1;
   }
+  uv_timer_init(m->loop, &m->drain_timer);
+  m->drain_timer.data = m;
+  m->drain_init = 1;
   uv_poll_init(m->loop, &m->poll, m->ifd);
   m->poll.data = m;
   m->poll_init = 1;
@@ -335,6 +349,10 @@ void mirror__watch_start(struct mirror *m) {
 }
 
 void mirror__watch_close(struct mirror *m, uv_close_cb cb) {
+  if (m->drain_init && !uv_is_closing((uv_handle_t *)&m->drain_timer)) {
+    m->closing++;
+    uv_close((uv_handle_t *)&m->drain_timer, cb);
+  }
   if (!m->poll_init || uv_is_closing((uv_handle_t *)&m->poll)) return;
   m->closing++;
   uv_close((uv_handle_t *)&m->poll, cb);
