@@ -344,7 +344,7 @@ int file_write_prepare(const char *path, const struct file_root *root,
   sig_from_stat(&p->sig, &sb);
   p->exact = sb.st_mtim.tv_sec == mark[1].tv_sec &&
              sb.st_mtim.tv_nsec == mark[1].tv_nsec;
-  snprintf(p->target, sizeof p->target, "%s", base);
+  memcpy(p->target, base, strlen(base) + 1); /* fits: checked above */
   p->dirfd = dfd;
   return 0;
 }

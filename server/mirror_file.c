@@ -273,6 +273,7 @@ static void process(struct mirror_file *f, int final, int foreign) {
   if (rc == -ENOENT) {
     uv_timer_stop(&f->settle_timer);
     f->settling = 0;
+    f->read_version = 0;
     f->have_last = f->have_sig = 0;
     if (st->current) {
       set_status(f, FILE_REMOVED);
@@ -336,7 +337,9 @@ static void process(struct mirror_file *f, int final, int foreign) {
   f->settling = 0;
   remember(f, text, len, &sig);
   int was_bad = st->status != FILE_OK && st->status != FILE_ABSENT;
+  uint64_t before = st->version;
   if (merge_from_disk(f, theirs) != 0) return;
+  f->read_version = st->version != before && !f->m->loading ? st->version : 0;
   if (was_bad) set_status(f, FILE_OK);
   if (f->dirty) schedule_write(f);
 }
@@ -569,6 +572,7 @@ void mirror_changed(struct mirror *m, struct state *st) {
   struct mirror_file *f = st->file;
   (void)m;
   f->dirty = 1;
+  f->read_version = 0; /* the state moved on from the file's last save */
   if (st->status != FILE_INVALID) schedule_write(f);
 }
 

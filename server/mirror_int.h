@@ -69,6 +69,9 @@ struct mirror_file {
   int unknown;      /* a change reported that the mirror has not read yet */
   int writing;      /* written, disk not yet caught up (mirror__landed) */
   int seen_pending; /* a read saw that change: seen is what it holds */
+  uint64_t read_version; /* the version the content last read made, while
+                            nothing else changed the state since; 0: that
+                            read changed nothing (mirror_sync) */
   struct mirror_file *next;
 };
 
