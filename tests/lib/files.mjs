@@ -17,7 +17,9 @@ export function tempDir(prefix = 'mirrorstate-test-') {
 
 /** rm -rf; nothing happens when dir is undefined or gone. */
 export function removeDir(dir) {
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  // Retried: a process that just exited may still have had a write under
+  // way (a dev server's cache), which fails a single pass with ENOTEMPTY.
+  if (dir) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 }
 
 /** The file's text, or null when it does not exist. */

@@ -21,6 +21,10 @@ import { launchBrowser, screenshot } from '../lib/browser.mjs';
 import { makeApp, pack, startVite } from './lib.mjs';
 
 let packed, made, vite, browser, page, pageErrors, consoleLines;
+// The servers made in this process serve no page: no dependency
+// pre-bundling, which would go on writing into node_modules/.vite after
+// close() and race the removal of the app.
+const NO_PREBUNDLING = { optimizeDeps: { noDiscovery: true, include: [] } };
 const binaries = []; // pids of the binaries the plugin started, killed after a failure
 
 before(async () => {
@@ -194,6 +198,7 @@ async function viteApi() {
   const { default: plugin } = await import(pathToFileURL(require.resolve('mirrorstate-client/vite')).href);
   const create = (options, server = {}) => vite.createServer({
     root: made.app, configFile: false, logLevel: 'silent', server: { port: 0, ...server }, plugins: [plugin(options)],
+    ...NO_PREBUNDLING,
   });
   return { create };
 }
@@ -296,7 +301,7 @@ test('the README\'s proxy recipe for Vite without the plugin carries HTTP and We
     const recipe = new Function(`return { ${line[0].replace('http://127.0.0.1:7420', other.base.replace(/\/$/, ''))} };`)();
     const require = createRequire(path.join(made.app, 'package.json'));
     const vite = await import(pathToFileURL(require.resolve('vite')).href);
-    const server = await vite.createServer({ root: made.app, configFile: false, logLevel: 'silent', server: { port: 0, ...recipe.server } });
+    const server = await vite.createServer({ root: made.app, configFile: false, logLevel: 'silent', server: { port: 0, ...recipe.server }, ...NO_PREBUNDLING });
     await server.listen();
     try {
       const local = new URL(server.resolvedUrls.local[0]);
@@ -310,3 +315,4 @@ test('the README\'s proxy recipe for Vite without the plugin carries HTTP and We
     await stopServer(other);
   }
 });
+
