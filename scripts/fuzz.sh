@@ -3,8 +3,8 @@
 #
 #   scripts/fuzz.sh          every libFuzzer target for FUZZ_SECONDS (60) each,
 #                            then the fault-injection suite, heavy settings
-#   scripts/fuzz.sh smoke    ~10 s per target and the light fault suite
-#                            (what `make test` runs; about two minutes)
+#   scripts/fuzz.sh smoke    ~5 s per target and the light fault suite
+#                            (what `make test` runs; about a minute)
 #   scripts/fuzz.sh replay   only replay the seed corpora and regressions
 #
 # Environment: FUZZ_SECONDS, FUZZ_TARGETS (space-separated subset of
@@ -17,7 +17,7 @@ set -u
 cd "$(dirname "$0")/.."
 mode=${1:-full}
 case $mode in
-  smoke) secs=${FUZZ_SECONDS:-10}; kills=${FAULT_KILLS:-30}; cycles=${FAULT_CYCLES:-1500} ;;
+  smoke) secs=${FUZZ_SECONDS:-5}; kills=${FAULT_KILLS:-30}; cycles=${FAULT_CYCLES:-1500} ;;
   full) secs=${FUZZ_SECONDS:-60}; kills=${FAULT_KILLS:-300}; cycles=${FAULT_CYCLES:-5000} ;;
   replay) secs=0; kills=0; cycles=0 ;;
   *) echo "usage: $0 [smoke|full|replay]" >&2; exit 2 ;;
