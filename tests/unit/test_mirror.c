@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -391,6 +392,7 @@ static void test_failed_start_leaves_nothing(void) {
 
 int main(void) {
   log_set_level(MS_LOG_ERROR); /* invalid files are logged as warnings */
+  signal(SIGIO, SIG_IGN);      /* as the server does (fileio.c's leases) */
   test_load_and_read();
   test_write_and_echo();
   test_settle();
