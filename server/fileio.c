@@ -369,17 +369,22 @@ static int same_file(const struct stat *sb, const struct file_sig *sig) {
  * puts it back at once. If the target was replaced once more between the
  * two exchanges (our file is then gone), the newest save goes in place and
  * the one in between is handed over in *older. */
+/* Hands the save now at tmp over in *older, and removes it. */
+static void hand_over(struct file_pending *p, struct file_swap *older) {
+  struct file_text t;
+  if (read_at(p->dirfd, p->tmp, 1, NULL, (size_t)-1 / 2, &t) == 0) {
+    older->text = t.buf;
+    older->len = t.len;
+  }
+  p->reads += t.opened != 0;
+  unlinkat(p->dirfd, p->tmp, 0);
+}
+
 static int put_back(struct file_pending *p, struct file_swap *older) {
   int dfd = p->dirfd;
   if (renameat2(dfd, p->tmp, dfd, p->target, RENAME_EXCHANGE) != 0) {
     /* Our file stays in place: the save is handed over to be merged. */
-    struct file_text t;
-    if (read_at(dfd, p->tmp, 1, NULL, (size_t)-1 / 2, &t) == 0) {
-      older->text = t.buf;
-      older->len = t.len;
-    }
-    p->reads += t.opened != 0;
-    unlinkat(dfd, p->tmp, 0);
+    hand_over(p, older);
     finish(p);
     return FILE_DISPLACED;
   }
@@ -387,13 +392,7 @@ static int put_back(struct file_pending *p, struct file_swap *older) {
   if (fstatat(dfd, p->tmp, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
       !same_file(&sb, &p->sig) && S_ISREG(sb.st_mode) &&
       renameat2(dfd, p->tmp, dfd, p->target, RENAME_EXCHANGE) == 0) {
-    struct file_text t;
-    if (read_at(dfd, p->tmp, 1, NULL, (size_t)-1 / 2, &t) == 0) {
-      older->text = t.buf;
-      older->len = t.len;
-    }
-    p->reads += t.opened != 0;
-    unlinkat(dfd, p->tmp, 0);
+    hand_over(p, older);
   } else if (fstatat(dfd, p->tmp, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
              same_file(&sb, &p->sig)) {
     unlinkat(dfd, p->tmp, 0);

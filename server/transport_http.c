@@ -299,16 +299,23 @@ static int ws_refuse(struct lws *wsi, int status, const char *code,
   return 1;
 }
 
+/* Reads the request's headers into *r and checks them for route: 0, or
+ * the status to refuse it with (400 unreadable, 403 refused; *why says
+ * why). */
+static int check_request(struct transport *t, struct lws *wsi,
+                         enum route route, struct req *r, const char **why) {
+  *why = NULL;
+  if (req_read(wsi, r) != 0) {
+    *why = r->why;
+    return 400;
+  }
+  return (*why = refuse_reason(t, r, route)) ? 403 : 0;
+}
+
 int http_ws_filter(struct transport *t, struct lws *wsi) {
   struct req r;
-  const char *why = NULL;
-  int status = 0;
-  if (req_read(wsi, &r) != 0) {
-    why = r.why;
-    status = 400;
-  } else if ((why = refuse_reason(t, &r, ROUTE_WS))) {
-    status = 403;
-  }
+  const char *why;
+  int status = check_request(t, wsi, ROUTE_WS, &r, &why);
   if (why) {
     log_refusal(wsi, "WebSocket", &r, why);
     ws_refuse(wsi, status, status == 400 ? ERR_BAD_REQUEST : ERR_FORBIDDEN,
@@ -560,14 +567,8 @@ static int http_begin(struct transport *t, struct lws *wsi, struct pss *p,
   if (!p->path) return -1;
   enum route route = route_of(t, p->path);
   struct req r;
-  const char *why = NULL;
-  int status = 0;
-  if (req_read(wsi, &r) != 0) {
-    why = r.why;
-    status = 400;
-  } else if ((why = refuse_reason(t, &r, route))) {
-    status = 403;
-  }
+  const char *why;
+  int status = check_request(t, wsi, route, &r, &why);
   p->args = r.args;
   p->nargs = r.nargs;
   r.args = NULL;
