@@ -50,6 +50,15 @@ struct json_error {
  * or at the first raw line break inside it). */
 cJSON *json_parse(const char *buf, size_t len, struct json_error *err);
 
+/* json_parse, with more asked and told. level (0 for a whole text) is the
+ * number of arrays and objects that hold the value in a larger text: it
+ * counts against JSON_MAX_DEPTH as if the whole text were parsed, and only
+ * a whole text may start with a byte order mark. *folded (folded may be
+ * NULL) is set when an object repeated a key and the duplicates were
+ * folded. */
+cJSON *json_parse_ex(const char *buf, size_t len, int level, int *folded,
+                     struct json_error *err);
+
 /* JSON.stringify(v, null, 2) + "\n". Returns a malloc'd NUL-terminated
  * string (caller frees) and stores its length in *len (len may be NULL).
  * NULL on allocation failure. As in JavaScript, object keys that are array
