@@ -12,6 +12,7 @@
 
 #include "fileio.h"
 #include "json.h"
+#include "json_edit.h"
 #include "log.h"
 #include "merge.h"
 #include "mirror_int.h"
@@ -62,14 +63,58 @@ static struct mirror_file *file_add(struct mirror *m, struct state *st,
   return f;
 }
 
+/* disk, the value last known to be in the file, is kept as a tree
+ * (f->disk) or, while it is what a text the mirror read or wrote parses to
+ * (after every read, and every write: always, unless a merge is pending),
+ * as that text alone (f->disk_text, usually the very buffer of last_text):
+ * a large state then costs one tree, not two. disk_value parses the text
+ * when a merge needs the tree. A text buffer is freed once neither
+ * last_text nor disk_text holds it. */
+static void text_release(struct mirror_file *f, char *p) {
+  if (p && p != f->last_text && p != f->disk_text) free(p);
+}
+
+/* disk becomes what last_text parses to. */
+static void disk_from_text(struct mirror_file *f) {
+  char *old = f->disk_text;
+  cJSON_Delete(f->disk);
+  f->disk = NULL;
+  f->disk_text = f->last_text;
+  f->disk_len = f->last_len;
+  text_release(f, old);
+}
+
+/* disk becomes the tree v (taken; may be NULL: nothing known). */
+static void disk_set(struct mirror_file *f, cJSON *v) {
+  char *old = f->disk_text;
+  if (f->disk != v) cJSON_Delete(f->disk);
+  f->disk = v;
+  f->disk_text = NULL;
+  text_release(f, old);
+}
+
+/* The tree of disk, parsed from its text if need be; NULL if none is
+ * known (or memory ran out). */
+static cJSON *disk_value(struct mirror_file *f) {
+  if (!f->disk && f->disk_text)
+    disk_set(f, json_parse(f->disk_text, f->disk_len, NULL));
+  return f->disk;
+}
+
+static int disk_known(const struct mirror_file *f) {
+  return f->disk || f->disk_text;
+}
+
 static void remember(struct mirror_file *f, char *text, size_t len,
                      const struct file_sig *sig) {
-  free(f->last_text);
+  char *old = f->last_text;
+  f->last_dups = 0; /* until the reader says otherwise */
   f->last_text = text;
   f->last_len = len;
   f->have_last = 1;
   if (sig) f->sig = *sig;
   f->have_sig = sig != NULL;
+  text_release(f, old);
 }
 
 static void set_status(struct mirror_file *f, enum file_status status) {
@@ -155,19 +200,25 @@ static int report_too_large(struct mirror_file *f, cJSON *theirs) {
   return -1;
 }
 
-/* A valid file content D' arrived: fold it into the state. Returns 0, or
- * -1 when the result would be larger than --max-state (then nothing
- * changed, and the file is reported). */
-static int merge_from_disk(struct mirror_file *f, cJSON *theirs) {
+/* A valid file content D' arrived: fold it into the state. from_text: it
+ * is what last_text parses to (disk may then be kept as that text).
+ * Returns 0, or -1 when the result would be larger than --max-state (then
+ * nothing changed, and the file is reported). */
+static int merge_from_disk(struct mirror_file *f, cJSON *theirs,
+                           int from_text) {
   struct state *st = f->st;
   struct mirror *m = f->m;
   if (!st->current) {
+    /* The first value: the parsed tree becomes the state, and disk stays
+     * as the text (or, for another text, a copy). */
     cJSON *ops = NULL;
-    int rc = store_replace(st, cJSON_Duplicate(theirs, 1), "file", &ops);
-    if (rc == PATCH_TOO_LARGE) return report_too_large(f, theirs);
-    cJSON_Delete(f->disk);
-    f->disk = theirs;
+    int rc = store_replace(st, theirs, "file", &ops);
+    if (rc == PATCH_TOO_LARGE) return report_too_large(f, NULL);
     if (rc == 0) {
+      if (from_text)
+        disk_from_text(f);
+      else
+        disk_set(f, cJSON_Duplicate(st->current, 1));
       f->disk_version = st->version;
       set_status(f, FILE_OK);
       mirror__tell_appeared(m, st, m->loading ? NULL : ops);
@@ -176,7 +227,7 @@ static int merge_from_disk(struct mirror_file *f, cJSON *theirs) {
     return 0;
   }
   cJSON *ops;
-  if (!f->dirty && f->disk && f->disk_version == st->version) {
+  if (!f->dirty && disk_known(f) && f->disk_version == st->version) {
     /* Nothing unsaved: the file simply wins, and the diff is the change
      * (empty if the agent only reformatted). */
     ops = patch_diff(st->current, theirs);
@@ -190,16 +241,21 @@ static int merge_from_disk(struct mirror_file *f, cJSON *theirs) {
     }
     if (changed) mirror__tell_changed(m, st, ops);
     cJSON_Delete(ops);
-    cJSON_Delete(f->disk);
-    f->disk = theirs;
+    if (from_text) {
+      cJSON_Delete(theirs);
+      disk_from_text(f);
+    } else {
+      disk_set(f, theirs);
+    }
     f->disk_version = st->version;
     return 0;
   }
-  if (f->disk && json_equal(f->disk, theirs)) {
+  cJSON *disk = disk_value(f);
+  if (disk && json_equal(disk, theirs)) {
     cJSON_Delete(theirs); /* reformatted, or touched: nothing new */
     return 0;
   }
-  cJSON *merged = merge3(f->disk, st->current, theirs);
+  cJSON *merged = merge3(disk, st->current, theirs);
   if (!merged) {
     cJSON_Delete(theirs);
     return 0;
@@ -211,8 +267,12 @@ static int merge_from_disk(struct mirror_file *f, cJSON *theirs) {
     if (cJSON_GetArraySize(ops) > 0) mirror__tell_changed(m, st, ops);
     cJSON_Delete(ops);
   }
-  cJSON_Delete(f->disk);
-  f->disk = theirs;
+  if (from_text) {
+    cJSON_Delete(theirs);
+    disk_from_text(f);
+  } else {
+    disk_set(f, theirs);
+  }
   f->disk_version = differs ? 0 : st->version;
   f->dirty = differs;
   if (differs) schedule_write(f);
@@ -237,6 +297,53 @@ static void follow_link(struct mirror_file *f) {
   f->real_dir = dir;
   f->real_base = base;
   mirror__watch_add(f->m, dir, -1, NULL);
+}
+
+/* The fast path for a small edit: when nothing is unsaved and the last
+ * text is the text of the state, a new text that differs only inside one
+ * value is read by parsing that value alone and diffing it against the
+ * state's (json_edit.h). The patch is the one the full path would make.
+ * Returns 1 when it handled the text (taken), 0 to take the full path
+ * (which also reports every error). */
+static int apply_edit(struct mirror_file *f, char *text, size_t len,
+                      const struct file_sig *sig) {
+  struct state *st = f->st;
+  if (!f->have_last || f->disk_text != f->last_text || f->last_dups ||
+      !st->current || f->dirty || f->disk_version != st->version ||
+      st->status != FILE_OK)
+    return 0;
+  /* A region that does not parse alone may be part of a larger change
+   * (an item added after the value): the enclosing value is tried once. */
+  for (int outer = 0; outer < 2; outer++) {
+    struct json_edit e;
+    if (json_edit_locate(f->last_text, f->last_len, text, len, outer, &e) != 1)
+      return 0;
+    int folded = 0;
+    cJSON *v = json_parse_ex(text + e.start, e.new_end - e.start, e.level,
+                             &folded, NULL);
+    const cJSON *was = v ? ptr_get(st->current, e.path) : NULL;
+    cJSON *ops = was ? patch_diff_at(was, v, e.path) : NULL;
+    cJSON_Delete(v);
+    free(e.path);
+    if (!v) continue;
+    if (!ops) return 0;
+    bool changed = false;
+    char err[128];
+    if (store_apply(st, ops, "file", &changed, err, sizeof err) != PATCH_OK) {
+      cJSON_Delete(ops); /* over a limit: the full path reports it */
+      return 0;
+    }
+    if (changed) mirror__tell_changed(f->m, st, ops);
+    cJSON_Delete(ops);
+    uv_timer_stop(&f->settle_timer);
+    f->settling = 0;
+    remember(f, text, len, sig);
+    disk_from_text(f);
+    f->last_dups = folded;
+    f->disk_version = st->version;
+    return 1;
+  }
+  return 0;
 }
 
 void mirror__process(struct mirror_file *f, int final) {
@@ -277,8 +384,10 @@ void mirror__process(struct mirror_file *f, int final) {
     }
     return;
   }
+  if (apply_edit(f, text, len, &sig)) return;
   struct json_error err;
-  cJSON *theirs = json_parse(text, len, &err);
+  int folded = 0;
+  cJSON *theirs = json_parse_ex(text, len, 0, &folded, &err);
   if (!theirs) {
     if (!final && f->m->cfg->settle_ms > 0) {
       /* An editor may be mid-save: give it the settle window. */
@@ -307,33 +416,10 @@ void mirror__process(struct mirror_file *f, int final) {
   f->settling = 0;
   remember(f, text, len, &sig);
   int was_bad = st->status != FILE_OK && st->status != FILE_ABSENT;
-  if (merge_from_disk(f, theirs) != 0) return;
+  if (merge_from_disk(f, theirs, 1) != 0) return;
+  f->last_dups = folded;
   if (was_bad) set_status(f, FILE_OK);
   if (f->dirty) schedule_write(f);
-}
-
-/* Applies the history since the last write to f->disk, or copies. */
-static void disk_catch_up(struct mirror_file *f) {
-  struct state *st = f->st;
-  if (f->disk && f->disk_version > 0 && f->disk_version <= st->version) {
-    int first = -1;
-    for (int i = 0; i < st->hist_len; i++)
-      if (store_history(st, i)->version == f->disk_version + 1) first = i;
-    if (f->disk_version == st->version) return;
-    if (first >= 0) {
-      int ok = 1;
-      for (int i = first; i < st->hist_len && ok; i++)
-        ok = patch_apply(&f->disk, store_history(st, i)->ops, NULL, NULL, 0) ==
-             PATCH_OK;
-      if (ok) {
-        f->disk_version = st->version;
-        return;
-      }
-    }
-  }
-  cJSON_Delete(f->disk);
-  f->disk = cJSON_Duplicate(st->current, 1);
-  f->disk_version = st->version;
 }
 
 /* --- writing ------------------------------------------------------------- */
@@ -401,13 +487,14 @@ static int displaced(struct mirror_file *f, struct file_swap *swap, char *text,
     mirror__process(f, 0);
     return 1;
   }
-  if (f->disk && json_equal(f->disk, theirs)) {
+  cJSON *disk = disk_value(f);
+  if (disk && json_equal(disk, theirs)) {
     cJSON_Delete(theirs);
     file_swap_done(swap);
     return 0;
   }
   log_debug("%s: saved while being written: merging that save", st->path);
-  if (merge_from_disk(f, theirs) != 0) {
+  if (merge_from_disk(f, theirs, 0) != 0) {
     /* Too large to take in: the save goes back into the file. */
     file_swap_restore(swap);
     free(text);
@@ -479,7 +566,9 @@ static void write_file(struct mirror_file *f) {
   if (rc == 1 && displaced(f, &swap, text, len, &sig)) return;
   remember(f, text, len, &sig);
   f->dirty = 0;
-  disk_catch_up(f);
+  /* The file holds the state as it is: disk is that text. */
+  disk_from_text(f);
+  f->disk_version = st->version;
   set_status(f, FILE_OK);
 }
 
@@ -516,6 +605,7 @@ struct state *mirror__new_state(struct mirror *m, const char *name,
 
 void mirror__free_file(struct mirror_file *f) {
   cJSON_Delete(f->disk);
+  if (f->disk_text != f->last_text) free(f->disk_text);
   free(f->dir);
   free(f->base);
   free(f->real_dir);

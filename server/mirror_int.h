@@ -37,14 +37,18 @@ struct mirror_file {
   int settling, write_scheduled, dirty, touched;
   int unlisted;    /* created by a look-up, not yet announced to panels */
   int closing;     /* handles closing before the struct is freed */
-  cJSON *disk;     /* the last value known to be in the file; NULL if none:
-                      the base of the three-way merge; owned */
+  cJSON *disk;     /* the last value known to be in the file, as a tree, or
+                      NULL: then it is what disk_text parses to, or none is
+                      known. The base of the three-way merge; owned */
+  char *disk_text; /* see mirror_file.c: usually the buffer of last_text */
+  size_t disk_len;
   char *last_text; /* bytes last read from or written to the file */
   size_t last_len;
   int have_last;
   struct file_sig sig; /* of last_text */
   int have_sig;
   uint64_t disk_version; /* current's version that equals disk; 0: none */
+  int last_dups;         /* an object in last_text repeats a key */
   struct mirror_file *next;
 };
 
