@@ -349,8 +349,8 @@ static int apply_edit(struct mirror_file *f, char *text, size_t len,
 void mirror__process(struct mirror_file *f, int final) {
   struct state *st = f->st;
   struct file_text ft;
-  follow_link(f);
   int rc = file_read(st->path, f->root, f->m->cfg->max_state, &ft);
+  if (ft.link) follow_link(f);
   if (rc == -ENOENT) {
     uv_timer_stop(&f->settle_timer);
     f->settling = 0;

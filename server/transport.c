@@ -83,10 +83,12 @@ void transport_send(struct transport *t, struct session *s, struct outmsg *m) {
     mark_close(t, c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow");
     return;
   }
-  /* Nothing queued and the socket takes more: write now. Asking lws for a
-   * writable callback costs two epoll_ctl calls per message through libuv,
-   * which dominated a fan-out to a thousand clients. */
-  if (!c->head && !lws_send_pipe_choked(c->wsi)) {
+  /* Nothing queued: write now. Asking lws for a writable callback costs
+   * two epoll_ctl calls per message through libuv, which dominated a
+   * fan-out to a thousand clients. What the socket does not take, lws
+   * keeps and writes first when it can (lws_partial_buffered tells, with
+   * no system call: lws_send_pipe_choked polls the socket). */
+  if (!c->head && !lws_partial_buffered(c->wsi)) {
     if (lws_write(c->wsi, outmsg_text(m), m->len, LWS_WRITE_TEXT) < 0)
       mark_close(t, c, LWS_CLOSE_STATUS_ABNORMAL_CLOSE, "write failed");
     return;
@@ -316,7 +318,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 
 static const struct lws_protocols protocols[] = {
     {"http", callback, sizeof(struct pss), 4096, 0, NULL, 0},
-    {PROTOCOL_NAME, callback, sizeof(struct pss), 4096, 0, NULL, 0},
+    /* tx_packet_size: lws writes at most this much of a message in one
+     * go (by default the rx buffer size, 4 KiB), copying the rest aside
+     * for later loop turns; a snapshot goes out whole, as far as the
+     * socket takes it. */
+    {PROTOCOL_NAME, callback, sizeof(struct pss), 4096, 0, NULL, 1u << 24},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
