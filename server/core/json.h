@@ -70,6 +70,27 @@ char *json_print_pretty(const cJSON *v, size_t *len);
 /* JSON.stringify(v): compact, for the wire. Same ownership as above. */
 char *json_print_compact(const cJSON *v, size_t *len);
 
+/* A compact JSON text built piece by piece, for messages of a fixed shape:
+ * no tree is built to print them. Zero-initialize it or json_buf_init it
+ * (cap: the bytes to reserve at once); errors are sticky and reported by
+ * json_buf_finish, which returns the malloc'd NUL-terminated text (caller
+ * frees) and its length, or NULL. */
+struct json_buf {
+  char *p;
+  size_t len, cap;
+  int failed;
+};
+void json_buf_init(struct json_buf *b, size_t cap);
+/* n bytes as they are (JSON the caller vouches for). */
+void json_buf_raw(struct json_buf *b, const char *s, size_t n);
+#define json_buf_lit(b, s) json_buf_raw((b), (s), sizeof(s) - 1)
+/* A string, quoted and escaped as JSON.stringify does. */
+void json_buf_str(struct json_buf *b, const char *s);
+void json_buf_num(struct json_buf *b, double d);
+/* A value, compact (NULL prints null). */
+void json_buf_value(struct json_buf *b, const cJSON *v);
+char *json_buf_finish(struct json_buf *b, size_t *len);
+
 /* Writes d as JavaScript's Number.prototype.toString would (shortest
  * round-trip form: "0.1", "1e-7", "1e+21", "-0" prints "0"); NaN and
  * infinities print "null" as JSON.stringify does. out must hold 32 bytes.
