@@ -130,18 +130,29 @@ enum audience {
   TO_BOTH, /* subscribers of the state, and every panel */
 };
 
+static int in_audience(const struct client *c, enum audience to,
+                       const char *name) {
+  int panel = c->role == ROLE_PANEL;
+  return (to == TO_PANELS && panel) ||
+         (to != TO_PANELS && subscribed(c, name)) || (to == TO_BOTH && panel);
+}
+
+/* Whether anyone but except would get a broadcast: a message nobody gets
+ * is not encoded (a client's own patch, with no one else subscribed). */
+static int has_audience(const struct hub *h, enum audience to,
+                        const char *name, const struct client *except) {
+  for (const struct client *c = h->clients; c; c = c->next)
+    if (c != except && in_audience(c, to, name)) return 1;
+  return 0;
+}
+
 /* Sends an encoded message (taken) to the audience, but not to except. */
 static void broadcast(struct hub *h, enum audience to, const char *name,
                       char *text, size_t len, const struct client *except) {
   struct outmsg *m = outmsg_take(text, len);
   if (!m) return;
-  for (struct client *c = h->clients; c; c = c->next) {
-    if (c == except) continue;
-    int panel = c->role == ROLE_PANEL;
-    if ((to == TO_PANELS && panel) ||
-        (to != TO_PANELS && subscribed(c, name)) || (to == TO_BOTH && panel))
-      send_msg(h, c, m);
-  }
+  for (struct client *c = h->clients; c; c = c->next)
+    if (c != except && in_audience(c, to, name)) send_msg(h, c, m);
   outmsg_unref(m);
 }
 
@@ -205,9 +216,11 @@ void hub_states_changed(struct hub *h) {
 /* A change applied as st->version: to every subscriber but except. */
 static void changed(struct hub *h, struct state *st, const cJSON *ops,
                     const char *origin, const struct client *except) {
-  size_t len;
-  char *text = msg_patch(st->name, st->version, ops, origin, &len);
-  broadcast(h, TO_SUBSCRIBERS, st->name, text, len, except);
+  if (has_audience(h, TO_SUBSCRIBERS, st->name, except)) {
+    size_t len;
+    char *text = msg_patch(st->name, st->version, ops, origin, &len);
+    broadcast(h, TO_SUBSCRIBERS, st->name, text, len, except);
+  }
   eventlog_change(h->log, st, origin, ops);
   log_debug("%s: version %llu from %s (%d ops)", st->name,
             (unsigned long long)st->version, origin, cJSON_GetArraySize(ops));
