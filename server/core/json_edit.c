@@ -7,8 +7,14 @@
 
 #include "pointer.h"
 
+/* Blocks go through memcmp (vectorized in libc), the block that differs
+ * word by word, then byte by byte. */
+#define BLOCK 256
+
 size_t json_edit_prefix(const char *a, const char *b, size_t n) {
   size_t i = 0;
+  while (i + BLOCK <= n && memcmp(a + i, b + i, BLOCK) == 0)
+    i += BLOCK;
   for (; i + 8 <= n; i += 8) {
     uint64_t x, y;
     memcpy(&x, a + i, 8);
@@ -23,6 +29,9 @@ size_t json_edit_prefix(const char *a, const char *b, size_t n) {
 /* The length of the common suffix of the n bytes before a_end and b_end. */
 static size_t common_suffix(const char *a_end, const char *b_end, size_t n) {
   size_t i = 0;
+  while (i + BLOCK <= n &&
+         memcmp(a_end - i - BLOCK, b_end - i - BLOCK, BLOCK) == 0)
+    i += BLOCK;
   for (; i + 8 <= n; i += 8) {
     uint64_t x, y;
     memcpy(&x, a_end - i - 8, 8);
