@@ -270,8 +270,14 @@ static void history_table(const cJSON *entries) {
   printf("%-8s %-24s %-12s %s\n", "VERSION", "TIME", "ORIGIN", "CHANGE");
   const cJSON *e;
   cJSON_ArrayForEach(e, entries) {
-    char sum[200];
-    ops_summary(cJSON_GetObjectItemCaseSensitive(e, "ops"), sum, sizeof sum);
+    char sum[600];
+    /* The server's description names items by id; older servers send
+     * none, and then the ops are summed up. */
+    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(e, "desc");
+    if (cJSON_GetArraySize(desc) > 0)
+      cmd_join_desc(desc, "; ", sum, sizeof sum);
+    else
+      ops_summary(cJSON_GetObjectItemCaseSensitive(e, "ops"), sum, sizeof sum);
     const char *t = cmd_str_item(e, "time"), *o = cmd_str_item(e, "origin");
     printf("%-8.0f %-24s %-12s %s\n", cmd_num_item(e, "version", 0), t ? t : "",
            o ? o : "", sum);

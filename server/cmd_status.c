@@ -281,10 +281,14 @@ static void print_project(const cJSON *st) {
            "`mirrorstate history` has the recent versions.\n");
   }
   if (first)
-    printf("\nFor example: `mirrorstate get %s`, then edit the file or "
-           "`mirrorstate set %s POINTER VALUE`, then `mirrorstate sync %s "
-           "--pages` and `mirrorstate errors`.\n",
-           first, first, first);
+    printf("\nThe loop, with this project's names: `mirrorstate get %s`; "
+           "edit the file or `mirrorstate set %s POINTER VALUE`; "
+           "`mirrorstate sync %s --pages` (taken in? shown?); `mirrorstate "
+           "errors %s --since VERSION` (did the page throw?); `mirrorstate "
+           "watch %s --origin client --once --since VERSION` (what did the "
+           "user do?); `mirrorstate undo %s VERSION` (take back a change of "
+           "yours, keep the user's).\n",
+           first, first, first, first, first, first);
   printf("\n");
 }
 

@@ -210,6 +210,16 @@ static int judge_synced(const cJSON *a, int pages, double timeout) {
               msg ? msg : "", text ? "; the line: " : "", text ? text : "", v);
     return CMD_FAILED;
   }
+  if (st && !strcmp(st, "missing")) {
+    const char *file = cmd_str_item(a, "file");
+    char rel[PATH_MAX];
+    if (file) cmd_display_path(file, rel, sizeof rel);
+    log_error("%s: the file of state \"%s\" does not exist; the state stays "
+              "at version %.0f in memory and is written to it on the next "
+              "change",
+              file ? rel : name, name ? name : "?", v);
+    return CMD_FAILED;
+  }
   if (!st || (strcmp(st, "applied") && strcmp(st, "unchanged"))) {
     log_error("state \"%s\": unexpected sync status \"%s\"", name ? name : "?",
               st ? st : "");

@@ -44,11 +44,33 @@ static int origin_matches(const char *filter, const char *origin) {
          !strncmp(origin, "client:", 7);
 }
 
-/* Prints one change. */
+/* A change for people (--pretty): a heading, then one line per op as the
+ * server described it (the ops themselves from an older server). */
+static void print_pretty(const cJSON *o) {
+  printf("%s  %s v%.0f  %s\n", cmd_str_item(o, "time"),
+         cmd_str_item(o, "name"), cmd_num_item(o, "version", 0),
+         cmd_str_item(o, "origin"));
+  const cJSON *desc = cJSON_GetObjectItemCaseSensitive(o, "desc"), *d;
+  if (cJSON_GetArraySize(desc) > 0) {
+    cJSON_ArrayForEach(d, desc) if (cJSON_IsString(d))
+        printf("  %s\n", d->valuestring);
+  } else {
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(o, "ops")) {
+      char *t = cJSON_PrintUnformatted(d);
+      printf("  %s\n", t ? t : "?");
+      free(t);
+    }
+  }
+  fflush(stdout);
+}
+
+/* Prints one change; m is the patch or history entry it came in. */
 static void emit(struct watch *w, struct watched *s, long long version,
-                 const char *time, const char *origin, const cJSON *ops) {
+                 const char *time, const char *origin, const cJSON *m) {
   s->last = version;
   if (!origin_matches(w->c->o.origin, origin)) return;
+  const cJSON *ops = cJSON_GetObjectItemCaseSensitive(m, "ops");
+  const cJSON *desc = cJSON_GetObjectItemCaseSensitive(m, "desc");
   char now[40];
   if (!time) cmd_now_iso(now, sizeof now);
   cJSON *o = cJSON_CreateObject();
@@ -59,7 +81,12 @@ static void emit(struct watch *w, struct watched *s, long long version,
   cJSON_AddStringToObject(o, "origin", origin ? origin : "");
   cJSON_AddItemToObject(o, "ops",
                         ops ? cJSON_Duplicate(ops, 1) : cJSON_CreateArray());
-  cmd_print_json(o, w->c->o.pretty);
+  if (cJSON_IsArray(desc))
+    cJSON_AddItemToObject(o, "desc", cJSON_Duplicate(desc, 1));
+  if (w->c->o.pretty)
+    print_pretty(o);
+  else
+    cmd_print_json(o, 0);
   cJSON_Delete(o);
   w->printed++;
 }
@@ -152,8 +179,7 @@ static void on_patch(struct watch *w, struct watched *s, const cJSON *m) {
     return;
   }
   if (!s->ready || v <= s->last) return;
-  emit(w, s, v, NULL, cmd_str_item(m, "origin"),
-       cJSON_GetObjectItemCaseSensitive(m, "ops"));
+  emit(w, s, v, NULL, cmd_str_item(m, "origin"), m);
 }
 
 /* History fills what a watcher missed (--since), then the patches that arrived
@@ -169,8 +195,7 @@ static void on_history(struct watch *w, struct watched *s, const cJSON *m) {
       log_warn("%s: versions %lld to %lld are no longer in the history",
                s->name, s->last + 1, v - 1);
     first = 0;
-    emit(w, s, v, cmd_str_item(e, "time"), cmd_str_item(e, "origin"),
-         cJSON_GetObjectItemCaseSensitive(e, "ops"));
+    emit(w, s, v, cmd_str_item(e, "time"), cmd_str_item(e, "origin"), e);
   }
   cJSON *q = s->queue;
   s->queue = NULL;

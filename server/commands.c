@@ -26,6 +26,19 @@
 
 /* --- small helpers -------------------------------------------------------- */
 
+void cmd_join_desc(const cJSON *desc, const char *sep, char *out,
+                   size_t outlen) {
+  size_t o = 0;
+  out[0] = '\0';
+  const cJSON *d;
+  cJSON_ArrayForEach(d, desc) {
+    if (!cJSON_IsString(d)) continue;
+    int w = snprintf(out + o, outlen - o, "%s%s", o ? sep : "", d->valuestring);
+    if (w < 0 || (size_t)w >= outlen - o) break;
+    o += (size_t)w;
+  }
+}
+
 void cmd_print_json(const cJSON *v, int pretty) {
   size_t len;
   char *text =

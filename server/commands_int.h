@@ -44,6 +44,9 @@ struct command {
 /* Finds the server for c from its options (once). Returns 0, or CMD_USAGE
  * after saying why. */
 int cmd_connect(struct ctx *c);
+/* The lines of a change's "desc" joined with sep, cut to fit outlen. */
+void cmd_join_desc(const cJSON *desc, const char *sep, char *out,
+                   size_t outlen);
 /* Prints v as one JSON line, or indented with pretty. */
 void cmd_print_json(const cJSON *v, int pretty);
 /* The current wall-clock time as ISO 8601 with milliseconds. */

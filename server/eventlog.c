@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "describe.h"
 #include "isotime.h"
 #include "json.h"
 #include "log.h"
@@ -111,6 +112,27 @@ void eventlog_change(struct eventlog *log, const struct state *st,
   cJSON *o = entry(st, "change");
   cJSON_AddStringToObject(o, "origin", origin);
   cJSON_AddItemReferenceToObject(o, "ops", (cJSON *)ops);
+  /* The description made when the change was recorded, or (a state's
+   * first value, which is not in the history) made now. */
+  const struct history_entry *e =
+      st->hist_len ? store_history(st, st->hist_len - 1) : NULL;
+  if (e && e->version == st->version && e->desc)
+    cJSON_AddItemReferenceToObject(o, "desc", e->desc);
+  else
+    cJSON_AddItemToObject(o, "desc", patch_describe(st->current, ops, NULL));
+  write_line(log, o);
+}
+
+void eventlog_page_error(struct eventlog *log, const cJSON *err) {
+  if (!log) return;
+  char when[ISOTIME_LEN];
+  isotime_format(isotime_now_ms(), when, sizeof when);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "time", when);
+  cJSON_AddStringToObject(o, "type", "page_error");
+  for (const cJSON *c = err->child; c; c = c->next)
+    if (strcmp(c->string, "time") != 0)
+      cJSON_AddItemReferenceToObject(o, c->string, (cJSON *)c);
   write_line(log, o);
 }
 

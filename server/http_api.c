@@ -102,8 +102,10 @@ static void post_state(struct hub *h, struct state *st, const char *body,
     cJSON_Delete(o);
     reply_error(r, 400, ERR_BAD_MESSAGE,
                 "the body must be a JSON object: {\"type\":\"patch\","
-                "\"ops\":[...]}, {\"type\":\"set\",\"state\":...} or "
-                "{\"type\":\"revert\",\"version\":N}",
+                "\"ops\":[...]}, {\"type\":\"set\",\"state\":...}, "
+                "{\"type\":\"undo\",\"versions\":[N]}, "
+                "{\"type\":\"reset\",\"version\":N} or "
+                "{\"type\":\"sync\"}",
                 st->name, ref);
     cJSON_Delete(ref);
     return;
@@ -125,10 +127,12 @@ static void post_state(struct hub *h, struct state *st, const char *body,
     cJSON_Delete(ref);
     return;
   }
-  if (m.type != MSG_PATCH && m.type != MSG_SET && m.type != MSG_REVERT) {
+  if (m.type != MSG_PATCH && m.type != MSG_SET && m.type != MSG_REVERT &&
+      m.type != MSG_RESET && m.type != MSG_UNDO && m.type != MSG_SYNC) {
     msg_free(&m);
     reply_error(r, 400, ERR_BAD_MESSAGE,
-                "POST takes a patch, set or revert message", st->name, NULL);
+                "POST takes a patch, set, undo, reset, revert or sync message",
+                st->name, NULL);
     return;
   }
   size_t n = 0;

@@ -1,5 +1,6 @@
 /* The hub: client messages and file changes meet the states here. */
 #include "hub.h"
+#include "hub_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,27 +14,6 @@
 #include "log.h"
 #include "names.h"
 #include "patch.h"
-
-/* The hub's record of one session, in s->data. */
-struct client {
-  struct session *s;
-  enum msg_role role;
-  char *page;  /* the page URL it reported, cleaned; NULL if none */
-  char **subs; /* names subscribed to */
-  int nsubs;
-  struct client *next;
-};
-
-struct hub {
-  const struct config *cfg;
-  struct store *store;
-  struct eventlog *log;
-  struct hub_sender sender;
-  struct hub_files files;
-  char session_id[17];    /* random id of this server run */
-  struct client *clients; /* newest first */
-  int nclients;
-};
 
 struct hub *hub_new(const struct config *cfg, struct store *store,
                     struct eventlog *log, const struct hub_sender *sender,
@@ -58,7 +38,13 @@ struct hub *hub_new(const struct config *cfg, struct store *store,
 }
 
 void hub_free(struct hub *h) {
+  if (!h) return;
+  hub__loop_free(h);
   free(h);
+}
+
+void hub_set_timer(struct hub *h, const struct hub_timer *t) {
+  h->timer = *t;
 }
 
 const char *hub_session_id(const struct hub *h) {
@@ -137,15 +123,6 @@ static int in_audience(const struct client *c, enum audience to,
          (to != TO_PANELS && subscribed(c, name)) || (to == TO_BOTH && panel);
 }
 
-/* Whether anyone but except would get a broadcast: a message nobody gets
- * is not encoded (a client's own patch, with no one else subscribed). */
-static int has_audience(const struct hub *h, enum audience to,
-                        const char *name, const struct client *except) {
-  for (const struct client *c = h->clients; c; c = c->next)
-    if (c != except && in_audience(c, to, name)) return 1;
-  return 0;
-}
-
 /* Sends an encoded message (taken) to the audience, but not to except. */
 static void broadcast(struct hub *h, enum audience to, const char *name,
                       char *text, size_t len, const struct client *except) {
@@ -216,11 +193,7 @@ void hub_states_changed(struct hub *h) {
 /* A change applied as st->version: to every subscriber but except. */
 static void changed(struct hub *h, struct state *st, const cJSON *ops,
                     const char *origin, const struct client *except) {
-  if (has_audience(h, TO_SUBSCRIBERS, st->name, except)) {
-    size_t len;
-    char *text = msg_patch(st->name, st->version, ops, origin, &len);
-    broadcast(h, TO_SUBSCRIBERS, st->name, text, len, except);
-  }
+  hub__broadcast_change(h, st, ops, origin, except);
   eventlog_change(h->log, st, origin, ops);
   log_debug("%s: version %llu from %s (%d ops)", st->name,
             (unsigned long long)st->version, origin, cJSON_GetArraySize(ops));
@@ -307,7 +280,7 @@ static int ops_over_cap(const struct hub *h, const cJSON *ops) {
   return 0;
 }
 
-/* Applies a patch, set or revert from a client or the API. */
+/* Applies a patch or set from a client or the API. */
 static void apply_change(struct hub *h, struct state *st, const struct msg *m,
                          const char *origin, const struct client *from,
                          struct change_result *r) {
@@ -320,18 +293,6 @@ static void apply_change(struct hub *h, struct state *st, const struct msg *m,
       return;
     }
     use = ops = patch_diff(st->current, m->value);
-  } else if (m->type == MSG_REVERT) {
-    cJSON *old = st->current ? store_value_at(st, m->version) : NULL;
-    if (!old) {
-      r->code = ERR_UNKNOWN_VERSION;
-      snprintf(r->message, sizeof r->message,
-               "version %llu is not in the history (current %llu, %d kept)",
-               (unsigned long long)m->version, (unsigned long long)st->version,
-               st->hist_len);
-      return;
-    }
-    use = ops = patch_diff(st->current, old);
-    cJSON_Delete(old);
   } else if (ops_over_cap(h, m->ops)) {
     r->code = ERR_TOO_LARGE;
     snprintf(r->message, sizeof r->message,
@@ -378,6 +339,8 @@ static const char *client_origin(const struct client *c, char *buf,
 
 char *hub_api_change(struct hub *h, struct state *st, const struct msg *m,
                      const char **code, size_t *len) {
+  if (m->type != MSG_PATCH && m->type != MSG_SET)
+    return hub__api_loop(h, st, m, code, len);
   struct change_result r;
   apply_change(h, st, m, "api", NULL, &r);
   *code = r.code;
@@ -475,8 +438,14 @@ void hub_on_message(struct hub *h, struct session *s, const char *buf,
     clients_changed(h);
     break;
   case MSG_PATCH:
-  case MSG_SET:
-  case MSG_REVERT: on_change(h, c, st, &m); break;
+  case MSG_SET: on_change(h, c, st, &m); break;
+  case MSG_REVERT: /* the old name of reset */
+  case MSG_RESET: hub__on_reset(h, c, st, &m); break;
+  case MSG_UNDO: hub__on_undo(h, c, st, &m); break;
+  case MSG_SYNC: hub__on_sync(h, c, st, &m); break;
+  case MSG_ERRORS: hub__on_errors(h, c, &m); break;
+  case MSG_APPLIED: hub__on_applied(h, c, st, &m); break;
+  case MSG_PAGE_ERROR: hub__on_page_error(h, c, &m); break;
   case MSG_IDENTIFY:
     c->role = m.role;
     free(c->page);
@@ -535,6 +504,7 @@ void hub_on_close(struct hub *h, struct session *s) {
       break;
     }
   s->data = NULL;
+  hub__client_gone(h, c);
   int had_subs = c->nsubs > 0;
   for (int i = 0; i < c->nsubs; i++)
     free(c->subs[i]);
@@ -543,4 +513,29 @@ void hub_on_close(struct hub *h, struct session *s) {
   free(c);
   if (had_subs) files_unused(h);
   clients_changed(h);
+}
+
+/* --- for hub_loop.c ------------------------------------------------------- */
+
+void hub__send_text(struct hub *h, struct client *c, char *text, size_t len) {
+  send_text(h, c, text, len);
+}
+
+void hub__send_error(struct hub *h, struct client *c, const char *code,
+                     const char *message, const char *name, const cJSON *ref) {
+  send_error(h, c, code, message, name, ref);
+}
+
+void hub__changed(struct hub *h, struct state *st, const cJSON *ops,
+                  const char *origin, const struct client *except) {
+  changed(h, st, ops, origin, except);
+  files_changed(h, st);
+}
+
+int hub__subscribed(const struct client *c, const char *name) {
+  return subscribed(c, name);
+}
+
+const char *hub__origin(const struct client *c, char *buf, size_t len) {
+  return client_origin(c, buf, len);
 }

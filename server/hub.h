@@ -32,6 +32,14 @@ struct hub_sender {
   void *arg;
 };
 
+/* What a state's file held when a sync read it (hub_files.sync). */
+enum hub_sync {
+  HUB_SYNC_APPLIED,   /* the file's last save was taken in as *version */
+  HUB_SYNC_UNCHANGED, /* it holds what the state holds: nothing to take */
+  HUB_SYNC_INVALID,   /* it does not parse, or cannot be read (st->error) */
+  HUB_SYNC_MISSING,   /* there is no file (st->status says why) */
+};
+
 /* How the hub reaches the files: the mirror. */
 struct hub_files {
   /* The state called name, made if it may be mirrored (mirror_state), or
@@ -41,8 +49,23 @@ struct hub_files {
   void (*changed)(void *arg, struct state *st);
   /* A subscription ended: a state it alone kept may go (mirror_unused). */
   void (*unused)(void *arg);
+  /* Reads st's file now, as if its inotify event had arrived and without
+   * a settle window (mirror_sync); *version: the version that holds the
+   * file's content. NULL: every sync answers "unchanged". */
+  enum hub_sync (*sync)(void *arg, struct state *st, uint64_t *version);
   void *arg;
 };
+
+/* How the hub is woken later (a sync waiting for pages gives up). */
+struct hub_timer {
+  /* Calls hub_tick after ms milliseconds, replacing any earlier call
+   * asked for and not yet made. */
+  void (*start)(void *arg, uint64_t ms);
+  void *arg;
+};
+
+/* The page errors the hub keeps (the newest). */
+#define HUB_PAGE_ERRORS 100
 
 /* Makes a hub over store (borrowed; states are added and removed by the
  * mirror) that logs changes to log (borrowed, may be NULL). cfg is
@@ -52,6 +75,12 @@ struct hub *hub_new(const struct config *cfg, struct store *store,
                     const struct hub_files *files);
 /* Frees the hub. Every session must have closed before. */
 void hub_free(struct hub *h);
+
+/* Gives the hub its timer (copied); without one a sync waiting for pages
+ * waits until they confirm or their connections close. */
+void hub_set_timer(struct hub *h, const struct hub_timer *t);
+/* The timer fired: answers the syncs whose wait is over. */
+void hub_tick(struct hub *h);
 
 /* --- events from the transport -------------------------------------------
  * A session's client record (subscriptions, role, page) is the hub's: it is
@@ -100,9 +129,9 @@ struct state *hub_find(struct hub *h, const char *name);
 struct state *hub_lookup(struct hub *h, const char *name);
 
 /* Applies a change from the HTTP API (origin "api"). m is a decoded patch,
- * set or revert whose name is st's. Returns the answer, an ack or an error
- * message (caller frees; NULL without memory) with its length in *len,
- * and the error's code in *code (NULL for an ack). */
+ * set, revert, reset, undo or sync (without pages) whose name is st's. Returns
+ * the answer, an ack or an error message (caller frees; NULL without memory)
+ * with its length in *len, and the error's code in *code (NULL for an ack). */
 char *hub_api_change(struct hub *h, struct state *st, const struct msg *m,
                      const char **code, size_t *len);
 

@@ -69,7 +69,10 @@ static const char history_out[] =
     "\"items\":{\"type\":\"object\",\"properties\":{\"version\":{\"type\":"
     "\"integer\"},\"time\":{\"type\":\"string\"},\"origin\":{\"type\":"
     "\"string\"},\"ops\":{\"type\":\"array\"},\"inverse\":{\"type\":"
-    "\"array\"}},\"required\":[\"version\",\"origin\",\"ops\"]}}},"
+    "\"array\"},\"desc\":{\"type\":\"array\",\"items\":{\"type\":"
+    "\"string\"},\"description\":\"One line per op, naming items by id: "
+    "items[id=3].done: false \\u2192 true\"}},\"required\":[\"version\","
+    "\"origin\",\"ops\"]}}},"
     "\"required\":[\"name\",\"entries\"]}";
 
 static const char status_in[] =
@@ -98,7 +101,8 @@ static const char sync_out[] =
     "{\"type\":\"object\",\"properties\":{\"results\":{\"type\":\"array\","
     "\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":"
     "\"string\"},\"status\":{\"enum\":[\"applied\",\"unchanged\","
-    "\"invalid\"]},\"version\":{\"type\":\"integer\"},\"line\":{\"type\":"
+    "\"invalid\",\"missing\"]},\"version\":{\"type\":\"integer\"},\"line\":{"
+    "\"type\":"
     "\"integer\"},\"column\":{\"type\":\"integer\"},\"text\":{\"type\":"
     "\"string\"},\"pages\":{\"type\":\"object\",\"properties\":{"
     "\"confirmed\":{\"type\":\"integer\"},\"total\":{\"type\":\"integer\"},"

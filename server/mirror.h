@@ -61,6 +61,21 @@ void mirror_unused(struct mirror *m);
 /* st->current changed: schedule a write (after --write-delay). */
 void mirror_changed(struct mirror *m, struct state *st);
 
+/* What mirror_sync found in a state's file. */
+enum mirror_sync {
+  MIRROR_SYNC_APPLIED,   /* its last save was taken in as *version */
+  MIRROR_SYNC_UNCHANGED, /* it holds what the state holds */
+  MIRROR_SYNC_INVALID,   /* it does not parse or cannot be read */
+  MIRROR_SYNC_MISSING,   /* there is no file */
+};
+
+/* Reads st's file now, as an inotify event would have it read (the events
+ * queued are read first), but with no settle window: invalid text is
+ * reported at once. *version: the version the file's content is in (the
+ * version its save made, or the current one). */
+enum mirror_sync mirror_sync(struct mirror *m, struct state *st,
+                             uint64_t *version);
+
 /* Writes every pending change now. A state whose file is invalid gets its
  * unsaved changes written beside it as NAME.json.unsaved instead. */
 void mirror_flush(struct mirror *m);

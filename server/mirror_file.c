@@ -335,6 +335,8 @@ static int apply_edit(struct mirror_file *f, char *text, size_t len,
     }
     if (changed) mirror__tell_changed(f->m, st, ops);
     cJSON_Delete(ops);
+    /* What mirror_sync reports, as on the full path. */
+    f->read_version = changed && !f->m->loading ? st->version : 0;
     uv_timer_stop(&f->settle_timer);
     f->settling = 0;
     remember(f, text, len, sig);
@@ -354,6 +356,7 @@ void mirror__process(struct mirror_file *f, int final) {
   if (rc == -ENOENT) {
     uv_timer_stop(&f->settle_timer);
     f->settling = 0;
+    f->read_version = 0;
     f->have_last = f->have_sig = 0;
     if (st->current) {
       set_status(f, FILE_REMOVED);
@@ -416,8 +419,10 @@ void mirror__process(struct mirror_file *f, int final) {
   f->settling = 0;
   remember(f, text, len, &sig);
   int was_bad = st->status != FILE_OK && st->status != FILE_ABSENT;
+  uint64_t before = st->version;
   if (merge_from_disk(f, theirs, 1) != 0) return;
   f->last_dups = folded;
+  f->read_version = st->version != before && !f->m->loading ? st->version : 0;
   if (was_bad) set_status(f, FILE_OK);
   if (f->dirty) schedule_write(f);
 }
@@ -576,6 +581,7 @@ void mirror_changed(struct mirror *m, struct state *st) {
   struct mirror_file *f = st->file;
   (void)m;
   f->dirty = 1;
+  f->read_version = 0; /* the state moved on from the file's last save */
   if (st->status != FILE_INVALID) schedule_write(f);
 }
 

@@ -49,6 +49,9 @@ struct mirror_file {
   int have_sig;
   uint64_t disk_version; /* current's version that equals disk; 0: none */
   int last_dups;         /* an object in last_text repeats a key */
+  uint64_t read_version; /* the version the content last read made, while
+                            nothing else changed the state since; 0: that
+                            read changed nothing (mirror_sync) */
   struct mirror_file *next;
 };
 

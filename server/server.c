@@ -31,6 +31,7 @@ struct server {
   uv_loop_t loop;
   uv_signal_t sigint, sigterm;
   uv_timer_t stop_timer;
+  uv_timer_t hub_timer;        /* the hub's syncs waiting for pages */
   struct store store;          /* the states */
   struct eventlog *log;        /* --log, or NULL */
   struct hub *hub;             /* messages meet states */
@@ -151,6 +152,11 @@ static void send_to(void *arg, struct session *s, struct outmsg *m) {
   transport_send(srv->transport, s, m);
 }
 
+static void on_hub_timer(uv_timer_t *t) {
+  struct server *srv = t->data;
+  hub_tick(srv->hub);
+}
+
 static struct state *lookup(void *arg, const char *name, const char **why) {
   struct server *srv = arg;
   struct state *st = srv->mirror ? mirror_state(srv->mirror, name) : NULL;
@@ -168,6 +174,23 @@ static void unused(void *arg) {
   if (srv->mirror) mirror_unused(srv->mirror);
 }
 
+static enum hub_sync sync_file(void *arg, struct state *st, uint64_t *version) {
+  struct server *srv = arg;
+  *version = st->version;
+  switch (srv->mirror ? mirror_sync(srv->mirror, st, version)
+                      : MIRROR_SYNC_UNCHANGED) {
+  case MIRROR_SYNC_APPLIED: return HUB_SYNC_APPLIED;
+  case MIRROR_SYNC_INVALID: return HUB_SYNC_INVALID;
+  case MIRROR_SYNC_MISSING: return HUB_SYNC_MISSING;
+  default: return HUB_SYNC_UNCHANGED;
+  }
+}
+
+static void hub_timer_start(void *arg, uint64_t ms) {
+  struct server *srv = arg;
+  if (!srv->stopping) uv_timer_start(&srv->hub_timer, on_hub_timer, ms, 0);
+}
+
 /* --- start and stop ------------------------------------------------------ */
 
 static void on_handle_closed(uv_handle_t *h) {
@@ -180,6 +203,7 @@ static void on_stop_timer(uv_timer_t *timer) {
   uv_close((uv_handle_t *)&srv->sigint, on_handle_closed);
   uv_close((uv_handle_t *)&srv->sigterm, on_handle_closed);
   uv_close((uv_handle_t *)&srv->stop_timer, on_handle_closed);
+  uv_close((uv_handle_t *)&srv->hub_timer, on_handle_closed);
   mirror_stop(srv->mirror);
   transport_destroy(srv->transport);
 }
@@ -234,7 +258,11 @@ int server_run(const struct config *cfg) {
       !(srv.log = eventlog_open(cfg->log_file, EVENTLOG_MAX_BYTES)))
     goto out;
   const struct hub_sender sender = {send_to, &srv};
-  const struct hub_files files = {lookup, save, unused, &srv};
+  const struct hub_files files = {.lookup = lookup,
+                                  .changed = save,
+                                  .unused = unused,
+                                  .sync = sync_file,
+                                  .arg = &srv};
   if (!(srv.hub = hub_new(cfg, &srv.store, srv.log, &sender, &files))) {
     log_error("out of memory");
     goto out;
@@ -272,7 +300,11 @@ int server_run(const struct config *cfg) {
   uv_signal_init(&srv.loop, &srv.sigint);
   uv_signal_init(&srv.loop, &srv.sigterm);
   uv_timer_init(&srv.loop, &srv.stop_timer);
+  uv_timer_init(&srv.loop, &srv.hub_timer);
   srv.sigint.data = srv.sigterm.data = srv.stop_timer.data = &srv;
+  srv.hub_timer.data = &srv;
+  const struct hub_timer timer = {hub_timer_start, &srv};
+  hub_set_timer(srv.hub, &timer);
   uv_signal_start(&srv.sigint, on_signal, SIGINT);
   uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
   char base[200], rdir[PATH_MAX];

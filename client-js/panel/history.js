@@ -1,5 +1,6 @@
 // The History tab: the server's history ring for the selected state
-// (newest first), each version viewable and revertable.
+// (newest first), each version viewable, each change undoable (later
+// changes kept); the oldest kept version can be reset to.
 
 import { h, clear, clock, originKind } from './util.js';
 import { changeLines } from './log.js';
@@ -79,11 +80,14 @@ export class HistoryView {
         h('span.grow'),
         isCurrent
           ? h('span.cur', { text: 'current' })
-          : h('button.btn.small.revert', {
+          : null,
+        initial
+          ? null
+          : h('button.btn.small.undo', {
             type: 'button',
-            text: `Revert to v${e.version}`,
-            title: `Make ${name} what it was at v${e.version} (a new change, written to the file)`,
-            onclick: (ev) => { ev.stopPropagation(); this.app.revert(name, e.version); },
+            text: `Undo v${e.version}`,
+            title: `Undo the change made at v${e.version}, keeping every later change (a new change, written to the file)`,
+            onclick: (ev) => { ev.stopPropagation(); this.app.undo(name, e.version); },
           })),
       initial ? h('div.le-notice', { text: 'the first value in this server run' }) : h('div.le-diff', null, changeLines(changes, 6))));
     }
@@ -91,7 +95,7 @@ export class HistoryView {
     if (oldest > 1) {
       list.append(h('li.he.base', { dataset: { version: oldest - 1 }, onclick: () => this.app.viewVersion(name, oldest - 1) },
         h('div.le-head', null, h('span.le-ver', { text: `v${oldest - 1}` }), h('span.muted', { text: 'before the oldest kept change' }), h('span.grow'),
-          h('button.btn.small.revert', { type: 'button', text: `Revert to v${oldest - 1}`, onclick: (ev) => { ev.stopPropagation(); this.app.revert(name, oldest - 1); } }))));
+          h('button.btn.small.reset', { type: 'button', text: `Reset to v${oldest - 1}`, title: `Make ${name} what it was at v${oldest - 1}, discarding every change since`, onclick: (ev) => { ev.stopPropagation(); this.app.reset(name, oldest - 1); } }))));
     }
     this.root.append(h('div.hist-head', null,
       h('span', { text: `${entries.length} change${entries.length === 1 ? '' : 's'} kept · current v${current}` }),

@@ -166,13 +166,9 @@ export class PanelModel {
     }
     const had = st.value !== undefined && st.exists;
     const ops = had ? diff(st.value, e.state) : [];
-    if (st.revert && e.version === st.revert.version && had) {
-      // The result of the panel's revert, fetched whole.
-      this.view.log({ name: st.name, version: e.version, origin: 'panel', changes: describe(st.value, ops).changes, note: `revert to v${st.revert.target}` });
-    } else if (had && st.version && e.version !== st.version) {
+    if (had && st.version && e.version !== st.version) {
       this.view.log({ name: st.name, notice: `Resynchronised ${st.name} at v${e.version} (was v${st.version}${ops.length ? `; ${ops.length} change${ops.length === 1 ? '' : 's'} not seen one by one` : ''}).`, level: 'info' });
     }
-    st.revert = null;
     if (st.status === 'absent' || !st.status) st.status = 'ok';
     this.setValue(st, e.state, e.version, had ? ops.map((o) => o.path) : []);
   }
@@ -273,19 +269,43 @@ export class PanelModel {
     return st.handle.settled();
   }
 
-  /** Brings a state back to what it was at `version`, as a new change. */
-  async revert(name, version) {
-    const st = this.states.get(name);
-    if (!st) return;
-    const answer = await this.request({ type: 'revert', name, version });
+  /** Undoes the change made at `version`, keeping every later change. */
+  async undo(name, version) {
+    if (!this.states.get(name)) return;
+    const answer = await this.request({ type: 'undo', name, versions: [version] });
     if (answer.type === 'ack') {
-      st.revert = { target: version, version: answer.version };
-      this.view.toast(`Reverted ${name} to v${version} (now v${answer.version}).`, 'ok');
+      const text = (answer.undone || []).length
+        ? `Undid the change of v${version} to ${name} (now v${answer.version}); later changes kept.`
+        : `Nothing to undo: v${version} of ${name} changes nothing any more.`;
+      this.view.toast(text, 'ok');
+      this.view.log({ name, notice: text, level: 'ok' });
       this.view.render({ reverted: true });
     } else {
-      const text = `Revert of ${name} to v${version} failed: ${answer.code}${answer.message ? ` (${answer.message})` : ''}`;
+      const why = (answer.conflicts || []).map((c) => `${c.path || 'the whole state'} was changed again at v${c.by}`).join('; ');
+      const text = answer.code === 'conflict' && why
+        ? `Cannot undo v${version} of ${name}: ${why}. Nothing was undone.`
+        : `Undo of v${version} of ${name} failed: ${answer.code}${answer.message ? ` (${answer.message})` : ''}`;
       this.view.toast(text, 'error');
       this.view.log({ name, notice: text, level: 'error' });
     }
   }
+
+  /** Puts the whole state back as it was at `version` (a new change),
+   * discarding every later change; says which. */
+  async reset(name, version) {
+    if (!this.states.get(name)) return;
+    const answer = await this.request({ type: 'reset', name, version });
+    if (answer.type === 'ack') {
+      const gone = answer.discarded || [];
+      const text = `Reset ${name} to v${version} (now v${answer.version})${gone.length ? `, discarding the changes of v${gone.join(', v')}` : ''}.`;
+      this.view.toast(text, 'ok');
+      this.view.log({ name, notice: text, level: gone.length ? 'warn' : 'ok' });
+      this.view.render({ reverted: true });
+    } else {
+      const text = `Reset of ${name} to v${version} failed: ${answer.code}${answer.message ? ` (${answer.message})` : ''}`;
+      this.view.toast(text, 'error');
+      this.view.log({ name, notice: text, level: 'error' });
+    }
+  }
+
 }

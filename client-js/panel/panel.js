@@ -53,7 +53,8 @@ class App {
   get connected() { return this.model.connected; }
   get pageErrors() { return this.model.pageErrors; }
   request(msg) { return this.model.request(msg); }
-  revert(name, version) { return this.model.revert(name, version); }
+  undo(name, version) { return this.model.undo(name, version); }
+  reset(name, version) { return this.model.reset(name, version); }
 
   wire() {
     for (const b of document.querySelectorAll('[data-view]')) b.addEventListener('click', () => this.setView(b.dataset.view));
@@ -61,7 +62,7 @@ class App {
     $('expand-all').addEventListener('click', () => this.tree.setAll(true));
     $('collapse-all').addEventListener('click', () => this.tree.setAll(false));
     $('back-live').addEventListener('click', () => this.showLive());
-    $('view-revert').addEventListener('click', () => this.viewing && this.revert(this.viewing.name, this.viewing.version));
+    $('view-reset').addEventListener('click', () => this.viewing && this.reset(this.viewing.name, this.viewing.version));
     $('conn').addEventListener('click', () => this.model.retry());
     $('offline-retry').addEventListener('click', () => this.model.retry());
     $('api-link').href = `./api/states${location.search}`;
@@ -276,7 +277,8 @@ class App {
     $('center').classList.toggle('historic', !!v);
     if (v) {
       $('viewing-text').textContent = `Viewing ${st.name} at v${v.version} (read-only); live is v${st.version}.`;
-      $('view-revert').textContent = `Revert to v${v.version}`;
+      $('view-reset').textContent = `Reset to v${v.version}`;
+      $('view-reset').title = `Make ${st.name} what it was at v${v.version} again, discarding every change made since (a new change, written to the file)`;
       const marks = st.value !== undefined ? diff(v.value, st.value).map((o) => o.path) : [];
       $('viewing-text').textContent += marks.length ? ` ${marks.length} difference${marks.length === 1 ? '' : 's'} marked.` : ' Same as live.';
       this.tree.render({ name: `${st.name}@`, value: v.value, exists: true, readOnly: true, flash: [], marks });

@@ -14,16 +14,27 @@ static const struct {
   const char *name;
   enum msg_type type;
 } msg_types[] = {
-    {"subscribe", MSG_SUBSCRIBE}, {"unsubscribe", MSG_UNSUBSCRIBE},
-    {"patch", MSG_PATCH},         {"set", MSG_SET},
-    {"identify", MSG_IDENTIFY},   {"clients", MSG_CLIENTS},
-    {"states", MSG_STATES},       {"history", MSG_HISTORY},
+    {"subscribe", MSG_SUBSCRIBE},
+    {"unsubscribe", MSG_UNSUBSCRIBE},
+    {"patch", MSG_PATCH},
+    {"set", MSG_SET},
+    {"identify", MSG_IDENTIFY},
+    {"clients", MSG_CLIENTS},
+    {"states", MSG_STATES},
+    {"history", MSG_HISTORY},
     {"revert", MSG_REVERT},
+    {"sync", MSG_SYNC},
+    {"undo", MSG_UNDO},
+    {"reset", MSG_RESET},
+    {"errors", MSG_ERRORS},
+    {"applied", MSG_APPLIED},
+    {"page_error", MSG_PAGE_ERROR},
 };
 
 static int needs_name(enum msg_type t) {
   return t == MSG_SUBSCRIBE || t == MSG_UNSUBSCRIBE || t == MSG_PATCH ||
-         t == MSG_SET || t == MSG_HISTORY || t == MSG_REVERT;
+         t == MSG_SET || t == MSG_HISTORY || t == MSG_REVERT || t == MSG_SYNC ||
+         t == MSG_UNDO || t == MSG_RESET || t == MSG_APPLIED;
 }
 
 /* Reads a non-negative integer field; 1 if present and valid, 0 if absent,
@@ -42,6 +53,71 @@ static const char *fail(char *err, size_t errlen, const char *code,
                         const char *fmt, const char *arg) {
   snprintf(err, errlen, fmt, arg);
   return code;
+}
+
+/* Reads an optional boolean field: 1 or 0, or -1 if it is not a boolean. */
+static int get_bool(const cJSON *obj, const char *key, int *out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  *out = 0;
+  if (!v || cJSON_IsNull(v)) return 0;
+  if (!cJSON_IsBool(v)) return -1;
+  *out = cJSON_IsTrue(v);
+  return 0;
+}
+
+/* An optional string field: 0 (and *out, or NULL when absent), or -1 if
+ * it is there and not a string. */
+static int get_str(const cJSON *obj, const char *key, const char **out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  *out = cJSON_IsString(v) ? v->valuestring : NULL;
+  return v && !cJSON_IsNull(v) && !cJSON_IsString(v) ? -1 : 0;
+}
+
+/* Cuts s (in place) to at most max bytes, at a character boundary. */
+static void cut_utf8(char *s, size_t max) {
+  if (!s || strlen(s) <= max) return;
+  while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+    max--;
+  s[max] = '\0';
+}
+
+static const char *decode_undo(struct msg *m, char *err, size_t errlen) {
+  const cJSON *vs = cJSON_GetObjectItemCaseSensitive(m->root, "versions");
+  int n = cJSON_GetArraySize(vs);
+  if (!cJSON_IsArray(vs) || n < 1 || n > MSG_MAX_VERSIONS) {
+    snprintf(err, errlen,
+             "undo needs \"versions\": an array of 1 to %d version numbers",
+             MSG_MAX_VERSIONS);
+    return ERR_BAD_MESSAGE;
+  }
+  const cJSON *v;
+  cJSON_ArrayForEach(v, vs) {
+    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    if (d < 1 || d > 9007199254740992.0 || floor(d) != d)
+      return fail(err, errlen, ERR_BAD_MESSAGE, "%s",
+                  "\"versions\" must hold positive integers");
+    m->versions[m->nversions++] = (uint64_t)d;
+  }
+  return NULL;
+}
+
+static const char *decode_page_error(struct msg *m, char *err, size_t errlen) {
+  cJSON *root = m->root;
+  if (get_str(root, "kind", &m->kind) || get_str(root, "stack", &m->stack) ||
+      get_str(root, "url", &m->url) || get_str(root, "message", &m->message) ||
+      !m->message)
+    return fail(err, errlen, ERR_BAD_MESSAGE, "%s",
+                "page_error needs a string \"message\" (and \"kind\", "
+                "\"stack\", \"url\" strings when given)");
+  m->states = cJSON_GetObjectItemCaseSensitive(root, "states");
+  if (m->states && !cJSON_IsObject(m->states))
+    return fail(err, errlen, ERR_BAD_MESSAGE, "%s",
+                "\"states\" must be an object of versions");
+  if (!m->kind) m->kind = "error";
+  cut_utf8((char *)m->kind, 40);
+  cut_utf8((char *)m->message, 4000);
+  cut_utf8((char *)m->stack, 8000);
+  return NULL;
 }
 
 static const char *decode_fields(struct msg *m, char *err, size_t errlen) {
@@ -78,10 +154,39 @@ static const char *decode_fields(struct msg *m, char *err, size_t errlen) {
     m->value = cJSON_GetObjectItemCaseSensitive(root, "init");
     break;
   case MSG_REVERT:
+  case MSG_RESET:
+  case MSG_APPLIED:
     if (get_uint(root, "version", &m->version) != 1)
-      return fail(err, errlen, ERR_BAD_MESSAGE, "%s",
-                  "revert needs a \"version\" (a positive integer)");
+      return fail(err, errlen, ERR_BAD_MESSAGE,
+                  "%s needs a \"version\" (a positive integer)",
+                  m->type == MSG_REVERT  ? "revert"
+                  : m->type == MSG_RESET ? "reset"
+                                         : "applied");
     break;
+  case MSG_SYNC:
+    m->timeout = MSG_SYNC_TIMEOUT;
+    if (get_bool(root, "pages", &m->pages) != 0 ||
+        get_uint(root, "timeout", &m->timeout) < 0)
+      return fail(err, errlen, ERR_BAD_MESSAGE, "%s",
+                  "sync: \"pages\" must be a boolean and \"timeout\" a "
+                  "number of milliseconds");
+    if (m->timeout > MSG_SYNC_TIMEOUT_MAX) m->timeout = MSG_SYNC_TIMEOUT_MAX;
+    break;
+  case MSG_UNDO: return decode_undo(m, err, errlen);
+  case MSG_ERRORS: {
+    m->has_since = get_uint(root, "since", &m->since);
+    if (get_str(root, "name", &m->name) != 0 || m->has_since < 0 ||
+        get_bool(root, "watch", &m->watch) != 0)
+      return fail(err, errlen, ERR_BAD_MESSAGE, "%s",
+                  "errors: \"name\" must be a string, \"since\" a version "
+                  "and \"watch\" a boolean");
+    if (m->has_since && !m->name)
+      return fail(err, errlen, ERR_BAD_MESSAGE, "%s",
+                  "errors: \"since\" is a version of one state: give its "
+                  "\"name\" too");
+    break;
+  }
+  case MSG_PAGE_ERROR: return decode_page_error(m, err, errlen);
   case MSG_HISTORY: {
     uint64_t limit = 0;
     if (get_uint(root, "limit", &limit) < 0)
@@ -490,8 +595,89 @@ char *msg_history(const struct state *st, int limit, const cJSON *ref,
     cJSON_AddStringToObject(j, "origin", e->origin);
     add_ref(j, "ops", e->ops);
     add_ref(j, "inverse", e->inverse);
+    if (e->desc) add_ref(j, "desc", e->desc);
     cJSON_AddItemToArray(arr, j);
   }
+  return finish(o, len);
+}
+
+char *msg_patch_desc(const char *name, uint64_t version, const cJSON *ops,
+                     const char *origin, const cJSON *desc, size_t *len) {
+  cJSON *o = new_msg("patch");
+  cJSON_AddStringToObject(o, "name", name);
+  cJSON_AddNumberToObject(o, "version", (double)version);
+  add_ref(o, "ops", ops);
+  cJSON_AddStringToObject(o, "origin", origin);
+  if (desc) add_ref(o, "desc", desc);
+  return finish(o, len);
+}
+
+static cJSON *version_array(const uint64_t *v, int n) {
+  cJSON *a = cJSON_CreateArray();
+  for (int i = 0; i < n && a; i++)
+    cJSON_AddItemToArray(a, cJSON_CreateNumber((double)v[i]));
+  return a;
+}
+
+char *msg_ack_versions(const char *name, const cJSON *ref, uint64_t version,
+                       const char *key, const uint64_t *versions, int n,
+                       size_t *len) {
+  cJSON *o = new_msg("ack");
+  cJSON_AddStringToObject(o, "name", name);
+  if (ref) add_ref(o, "ref", ref);
+  cJSON_AddNumberToObject(o, "version", (double)version);
+  cJSON_AddItemToObject(o, key, version_array(versions, n));
+  return finish(o, len);
+}
+
+char *msg_undo_conflict(const char *name, const cJSON *ref, const char *message,
+                        const struct msg_conflict *c, int n, size_t *len) {
+  cJSON *o = new_msg("error");
+  cJSON_AddStringToObject(o, "code", ERR_CONFLICT);
+  cJSON_AddStringToObject(o, "message", message);
+  cJSON_AddStringToObject(o, "name", name);
+  if (ref) add_ref(o, "ref", ref);
+  cJSON *arr = cJSON_AddArrayToObject(o, "conflicts");
+  for (int i = 0; i < n && arr; i++) {
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "version", (double)c[i].version);
+    cJSON_AddStringToObject(e, "path", c[i].path);
+    cJSON_AddNumberToObject(e, "by", (double)c[i].by);
+    cJSON_AddItemToArray(arr, e);
+  }
+  return finish(o, len);
+}
+
+char *msg_synced(const struct state *st, const cJSON *ref, const char *status,
+                 uint64_t version, const cJSON *pages, size_t *len) {
+  cJSON *o = new_msg("synced");
+  cJSON_AddStringToObject(o, "name", st->name);
+  if (ref) add_ref(o, "ref", ref);
+  cJSON_AddStringToObject(o, "status", status);
+  cJSON_AddNumberToObject(o, "version", (double)version);
+  if (!strcmp(status, "invalid") || !strcmp(status, "missing"))
+    cJSON_AddStringToObject(o, "file", st->path);
+  if (!strcmp(status, "invalid")) {
+    cJSON_AddNumberToObject(o, "line", st->error.line);
+    cJSON_AddNumberToObject(o, "column", st->error.column);
+    cJSON_AddStringToObject(o, "message", st->error.message);
+    cJSON_AddStringToObject(o, "text", st->error_text ? st->error_text : "");
+  }
+  if (pages) add_ref(o, "pages", pages);
+  return finish(o, len);
+}
+
+char *msg_errors(const cJSON *ref, const cJSON *errors, size_t *len) {
+  cJSON *o = new_msg("errors");
+  if (ref) add_ref(o, "ref", ref);
+  add_ref(o, "errors", errors);
+  return finish(o, len);
+}
+
+char *msg_page_error(const cJSON *err, size_t *len) {
+  cJSON *o = new_msg("page_error");
+  for (const cJSON *c = err ? err->child : NULL; c && o; c = c->next)
+    add_ref(o, c->string, c);
   return finish(o, len);
 }
 

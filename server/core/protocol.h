@@ -27,7 +27,20 @@ enum msg_type {
   MSG_STATES,
   MSG_HISTORY,
   MSG_REVERT,
+  MSG_SYNC,
+  MSG_UNDO,
+  MSG_RESET,
+  MSG_ERRORS,
+  MSG_APPLIED,
+  MSG_PAGE_ERROR,
 };
+
+/* The most versions one undo message may name. */
+#define MSG_MAX_VERSIONS 64
+/* sync: the pages' wait when the message gives no timeout, and the
+ * longest it may ask for (ms). */
+#define MSG_SYNC_TIMEOUT 10000
+#define MSG_SYNC_TIMEOUT_MAX 600000
 
 /* Who a connection says it is (identify). */
 enum msg_role { ROLE_APP, ROLE_PANEL, ROLE_CLI };
@@ -40,16 +53,29 @@ const char *msg_role_name(enum msg_role role);
 struct msg {
   enum msg_type type;
   cJSON *root;
-  const char *name; /* subscribe, unsubscribe, patch, set, history, revert */
+  const char *name; /* subscribe, unsubscribe, patch, set, history, revert,
+                       sync, undo, reset, applied; errors (may be NULL) */
   int has_base;
   uint64_t base;      /* patch, set: the version the client last saw */
   cJSON *ops;         /* patch: validated RFC 6902 ops */
   cJSON *value;       /* set: state; subscribe: init (may be NULL) */
   cJSON *ref;         /* any JSON value to echo back, or NULL */
-  uint64_t version;   /* revert */
+  uint64_t version;   /* revert, reset, applied */
   int limit;          /* history: 0 means all */
   enum msg_role role; /* identify */
   const char *page;   /* identify: the page URL, may be NULL */
+  int pages;          /* sync: wait for the pages too */
+  uint64_t timeout;   /* sync: how long to wait for them, ms */
+  uint64_t versions[MSG_MAX_VERSIONS]; /* undo */
+  int nversions;
+  int has_since; /* errors */
+  uint64_t since;
+  int watch; /* errors: go on sending new ones */
+  /* page_error: kind and message are strings (message at most 4000
+   * bytes, stack 8000, cut at a character); stack and url may be NULL;
+   * states an object of the versions the page showed (may be NULL). */
+  const char *kind, *message, *stack, *url;
+  const cJSON *states;
 };
 
 /* Error codes of the error message (and of HTTP answers). */
@@ -134,6 +160,32 @@ struct msg_client {
 };
 char *msg_clients(const struct msg_client *clients, int n, const cJSON *ref,
                   size_t *len);
+/* patch with "desc", the description of each op (describe.h), for
+ * tools; desc may be NULL (then it is msg_patch). */
+char *msg_patch_desc(const char *name, uint64_t version, const cJSON *ops,
+                     const char *origin, const cJSON *desc, size_t *len);
+/* ack with a list of versions under key: "undone" (undo), "discarded"
+ * (reset, revert). */
+char *msg_ack_versions(const char *name, const cJSON *ref, uint64_t version,
+                       const char *key, const uint64_t *versions, int n,
+                       size_t *len);
+/* error conflict of an undo, with "conflicts": [{version, path, by}]. */
+struct msg_conflict {
+  uint64_t version, by;
+  const char *path;
+};
+char *msg_undo_conflict(const char *name, const cJSON *ref, const char *message,
+                        const struct msg_conflict *c, int n, size_t *len);
+/* synced: status "applied", "unchanged", "invalid" (with the file's error
+ * from st) or "missing"; pages (may be NULL) is the object
+ * {confirmed, total, errors} to add. */
+char *msg_synced(const struct state *st, const cJSON *ref, const char *status,
+                 uint64_t version, const cJSON *pages, size_t *len);
+/* errors: the page errors listed (borrowed array of objects). */
+char *msg_errors(const cJSON *ref, const cJSON *errors, size_t *len);
+/* page_error: one page error as relayed (err: its fields, with client and
+ * time). */
+char *msg_page_error(const cJSON *err, size_t *len);
 /* history: the newest limit entries of st's history ring (0: all). */
 char *msg_history(const struct state *st, int limit, const cJSON *ref,
                   size_t *len);

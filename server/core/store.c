@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "describe.h"
 #include "isotime.h"
 #include "patch.h"
 
@@ -19,7 +20,8 @@ void store_init(struct store *st, int history_cap, size_t history_max,
 static void entry_clear(struct store *st, struct history_entry *e) {
   cJSON_Delete(e->ops);
   cJSON_Delete(e->inverse);
-  e->ops = e->inverse = NULL;
+  cJSON_Delete(e->desc);
+  e->ops = e->inverse = e->desc = NULL;
   st->history_bytes -= e->bytes;
   e->bytes = 0;
 }
@@ -172,7 +174,14 @@ static void history_push(struct state *s, cJSON *ops, cJSON *inverse,
                          const char *origin) {
   struct store *st = s->store;
   size_t bytes = entry_bytes(ops, inverse);
+  /* Described now, while the state shows what the ops did. */
+  cJSON *desc =
+      ops && inverse ? patch_describe(s->current, ops, inverse) : NULL;
+  struct json_stats ds;
+  json_stats(desc, &ds);
+  if (bytes < SIZE_MAX - ds.mem) bytes += ds.mem;
   if (!ops || !inverse || (st->history_max && bytes > st->history_max)) {
+    cJSON_Delete(desc);
     cJSON_Delete(ops);
     cJSON_Delete(inverse);
     while (s->hist_len)
@@ -188,6 +197,7 @@ static void history_push(struct state *s, cJSON *ops, cJSON *inverse,
   snprintf(e->origin, sizeof e->origin, "%s", origin);
   e->ops = ops;
   e->inverse = inverse;
+  e->desc = desc;
   e->bytes = bytes;
   e->seq = ++st->seq;
   st->history_bytes += bytes;

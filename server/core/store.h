@@ -33,6 +33,7 @@ struct history_entry {
   char origin[40];
   cJSON *ops;     /* turned version-1 into version; owned */
   cJSON *inverse; /* undoes it; owned */
+  cJSON *desc;    /* one short line per op (describe.h), or NULL; owned */
   size_t bytes;   /* estimated heap bytes of ops and inverse */
   uint64_t seq;   /* order of recording across all states */
 };

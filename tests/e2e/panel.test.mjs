@@ -190,8 +190,33 @@ test('an invalid file shows a banner with line, column and text, cleared by a fi
   await until(async () => (await page.locator('#states li.state[data-name=todo]').getAttribute('data-status')) === 'ok', 'status ok');
 });
 
-test('revert from the history brings the file back to the old value', async () => {
+test('undo from the history takes back that change and keeps every later one', async () => {
   assert.ok(editVersion, 'the panel edit test ran');
+  // Since the panel's edit: the raw edit (filter), the file edit (milk
+  // ticked, eggs added) and an email added and removed.
+  const before = readState();
+  assert.deepEqual([before.items[0].text, before.items[0].done, before.items.length, before.filter], ['oat milk', true, 3, 'active']);
+  await page.locator('[data-side=history]').click();
+  const row = page.locator(`#history li.he[data-version="${editVersion}"]`);
+  await row.waitFor();
+  assert.equal(await row.locator('button.undo').innerText(), `Undo v${editVersion}`);
+  await row.locator('button.undo').click();
+  await until(() => readState().items[0].text === 'milk', 'the file to lose the panel edit');
+  const after = readState();
+  assert.deepEqual([after.items[0].done, after.items.length, after.filter], [true, 3, 'active'], 'the later changes stay');
+  await valueAt('/items/0/text').filter({ hasText: '"milk"' }).waitFor();
+  await page.locator('#toasts .toast', { hasText: `Undid the change of v${editVersion}` }).waitFor();
+
+  // The file edit changed /items/0/done; so did nothing later: undone too.
+  // Undoing the panel edit again conflicts with the undo just made.
+  const again = page.locator(`#history li.he[data-version="${editVersion}"] button.undo`);
+  await again.click();
+  await page.locator('#toasts .toast.t-error', { hasText: `Cannot undo v${editVersion} of todo: /items/0/text was changed again` }).waitFor();
+  assert.equal(readState().items[0].text, 'milk', 'nothing was undone');
+  await page.locator('[data-side=log]').click();
+});
+
+test('reset from a viewed version brings the whole file back and says what it discarded', async () => {
   await page.locator('[data-side=history]').click();
   const row = page.locator(`#history li.he[data-version="${editVersion}"]`);
   await row.waitFor();
@@ -199,13 +224,15 @@ test('revert from the history brings the file back to the old value', async () =
   await page.locator('#viewing').waitFor({ state: 'visible' });
   await valueAt('/items/0/done').filter({ hasText: 'false' }).waitFor();
   await shot('6-history-view');
-  await row.locator('button.revert').click();
+  assert.equal(await page.locator('#view-reset').innerText(), `Reset to v${editVersion}`);
+  await page.locator('#view-reset').click();
   await until(() => {
     const s = readState();
     return s.items[0].done === false && s.items[0].text === 'oat milk' && s.items.length === 2;
-  }, 'the file to return to the reverted version');
+  }, 'the file to return to the version reset to');
   await page.locator('#viewing').waitFor({ state: 'hidden' });
   await valueAt('/items/0/done').filter({ hasText: 'false' }).waitFor();
+  await page.locator('#toasts .toast', { hasText: new RegExp(`Reset todo to v${editVersion} \\(now v\\d+\\), discarding the changes of v${editVersion + 1}, `) }).waitFor();
   await page.locator('[data-side=log]').click();
 });
 
@@ -268,9 +295,8 @@ test('with --token, the panel opened with ?token= connects', async () => {
   }
 });
 
-// Relaying page errors to panels is the server's part; the fake server does
-// it already, so the panel's side is tested against it, and against the real
-// server (todo until it relays them).
+// Relaying page errors to panels is the server's part: the panel's side is
+// tested against the fake server, and the whole path against the real one.
 async function pageErrorShown(real) {
   const site = tempDir('ms-panel-site-');
   fs.copyFileSync(path.join(ROOT, 'tests', 'e2e', 'pages', 'counter.html'), path.join(site, 'counter.html'));
@@ -310,6 +336,6 @@ test('the panel shows the errors an app page reports, and which client reported 
   await pageErrorShown(false);
 });
 
-test('the panel shows the errors an app page reports (real server)', { todo: 'needs the server to relay page_error to panels' }, async () => {
+test('the panel shows the errors an app page reports (real server)', async () => {
   await pageErrorShown(true);
 });

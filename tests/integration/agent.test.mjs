@@ -39,10 +39,8 @@ const C = {
   history: 'mirrorstate history todo -n 5',
   tail: 'tail -n 5 events.log',
 };
-// The loop's other half: answered by a server that knows the sync, undo
-// and errors messages (docs/protocol.md). The session runs them against
-// this server, which does not: each must be understood by the CLI and
-// refused with the clear message.
+// The loop's other half: did the server take the file (and the pages),
+// what did the pages throw, and undo.
 const LOOP = {
   syncPages: 'mirrorstate sync todo --pages',
   sync: 'mirrorstate sync todo',
@@ -92,7 +90,7 @@ async function ok(env, cmd) {
 const json = (r) => JSON.parse(r.stdout);
 const jsonLines = (r) => r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
-test('an agent session using only AGENT.md commands, from the directory serve was started in: read, change, wait for the user, see it in history and the log', async (t) => {
+test('an agent session using only AGENT.md commands, from the directory serve was started in: read, change, wait for the user, see it in history and the log, sync an invalid and a fixed file, see the page\'s error, undo', async (t) => {
   const h = setup(t);
   const bin = tempDir('mirrorstate-bin-');
   const xdg = tempDir('mirrorstate-xdg-');
@@ -140,7 +138,7 @@ test('an agent session using only AGENT.md commands, from the directory serve wa
   assert.equal(seen.code, 0, seen.stderr);
   const [change, ...more] = jsonLines(seen);
   assert.equal(more.length, 0);
-  assert.deepEqual({ ...change, time: 'T' }, { time: 'T', type: 'change', name: 'todo', version: 6, origin: page.origin, ops: [{ op: 'replace', path: '/items/1/done', value: true }] });
+  assert.deepEqual({ ...change, time: 'T' }, { time: 'T', type: 'change', name: 'todo', version: 6, origin: page.origin, ops: [{ op: 'replace', path: '/items/1/done', value: true }], desc: ['items[id=3].done: false \u2192 true'] });
 
   // The log has it too, and history lists the last five versions.
   const logged = await waitFor(async () => jsonLines(await ok(env, C.tail)).find((l) => l.version === 6), { message: 'version 6 in the log' });
@@ -157,16 +155,31 @@ test('an agent session using only AGENT.md commands, from the directory serve wa
   assert.match(bad.stderr, /app\/todo\.json:3:3: the file of state "todo" is not valid JSON: /);
   assert.equal(readText(file), broken, 'the file is left as the agent wrote it');
 
-  // sync, errors and undo: understood, and refused clearly by this server.
-  for (const cmd of Object.values(LOOP)) {
-    const r = await sh(env, cmd);
-    assert.equal(r.code, 3, `${cmd}: ${r.stderr}`);
-    assert.match(r.stderr, /this server \(mirrorstate\/\S+ at http:\/\/127\.0\.0\.1:\d+\) does not support (sync|errors|undo) yet/, cmd);
-  }
+  // sync says so at once, with the line, exit 1.
+  let r = await sh(env, LOOP.sync);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(json(r).status, 'invalid');
+  assert.match(r.stderr, /app\/todo\.json:3:3: the file of state "todo" is not valid JSON: .*; the line:   "items": \[; the state stays at version 6 until the file parses/);
 
-  // Fixed with a real change; the page follows and status is happy again.
-  fs.writeFileSync(file, pretty({ ...v5, title: 'Sunday' }));
-  await waitFor(() => page.replica('todo').state.title === 'Sunday', { message: 'the page caught up' });
+  // Fixed with a real change; sync --pages: taken in, and the page has it.
+  page.onmessage = (m) => { if (m.type === 'patch') page.send({ type: 'applied', name: 'todo', version: m.version }); };
+  const v7 = { ...v5, items: [{ ...v5.items[0], text: 'oat milk' }, { ...v5.items[1], done: true }] };
+  fs.writeFileSync(file, pretty(v7));
+  r = await ok(env, LOOP.syncPages);
+  assert.deepEqual(json(r), { type: 'synced', name: 'todo', status: 'applied', version: 7, pages: { confirmed: 1, total: 1, errors: [] } });
+  assert.ok(AGENT_MD.includes('"status":"applied","version":7,"pages":{"confirmed":1,"total":1,"errors":[]}'), 'AGENT.md quotes this answer');
   s = json(await ok(env, C.status));
   assert.deepEqual([s.states[0].version, s.states[0].status], [7, 'ok']);
+
+  // The page broke on version 7: errors --since 7 shows it.
+  page.send({ type: 'page_error', kind: 'error', message: 'TypeError: items.map is not a function', stack: 'at render', states: { todo: 7 } });
+  const errs = await waitFor(async () => { const l = jsonLines(await ok(env, LOOP.errors)); return l.length && l; }, { message: 'the page error' });
+  assert.deepEqual(errs.map((e) => [e.kind, e.message, e.states.todo, e.client]), [['error', 'TypeError: items.map is not a function', 7, page.id]]);
+
+  // Undo the agent's title (version 4): the user's tick and the fix stay.
+  r = await ok(env, LOOP.undo);
+  assert.deepEqual(json(r), { type: 'ack', name: 'todo', version: 8, undone: [4] });
+  const v8 = { ...v7, title: 'Groceries' };
+  await waitForFile(file, pretty(v8));
+  await waitFor(() => JSON.stringify(page.replica('todo').state) === JSON.stringify(v8), { message: 'the page has the undo' });
 });

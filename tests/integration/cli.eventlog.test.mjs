@@ -39,19 +39,19 @@ test('one line per change with time, name, version, origin and ops; file status 
   for (const l of lines) assert.match(l.time, ISO_TIME);
   const strip = lines.map(({ time, file: f, message, ...rest }) => rest);
   assert.deepEqual(strip, [
-    { type: 'change', name: 'todo', version: 2, origin: 'api', ops: [{ op: 'add', path: '/items/-', value: 'milk' }] },
-    { type: 'change', name: 'todo', version: 3, origin: page.origin, ops: [{ op: 'add', path: '/items/-', value: 'eggs' }] },
-    { type: 'change', name: 'todo', version: 4, origin: 'file', ops: [{ op: 'add', path: '/title', value: 'x' }] },
+    { type: 'change', name: 'todo', version: 2, origin: 'api', ops: [{ op: 'add', path: '/items/-', value: 'milk' }], desc: ['items[0] added: "milk"'] },
+    { type: 'change', name: 'todo', version: 3, origin: page.origin, ops: [{ op: 'add', path: '/items/-', value: 'eggs' }], desc: ['items[1] added: "eggs"'] },
+    { type: 'change', name: 'todo', version: 4, origin: 'file', ops: [{ op: 'add', path: '/title', value: 'x' }], desc: ['title added: "x"'] },
     { type: 'file', name: 'todo', version: 4, code: 'file_invalid', line: 2, column: 13 },
     // The fix is merged first, then the file is reported valid again.
-    { type: 'change', name: 'todo', version: 5, origin: 'file', ops: [{ op: 'replace', path: '/title', value: 'y' }] },
+    { type: 'change', name: 'todo', version: 5, origin: 'file', ops: [{ op: 'replace', path: '/title', value: 'y' }], desc: ['title: "x" \u2192 "y"'] },
     { type: 'file', name: 'todo', version: 5, code: 'file_ok' },
   ]);
   assert.equal(lines[3].file, file);
   assert.equal(typeof lines[3].message, 'string');
   assert.ok(lines[3].message.length > 0);
   // Field order as documented: time, type, name, version first.
-  assert.deepEqual(Object.keys(lines[0]), ['time', 'type', 'name', 'version', 'origin', 'ops']);
+  assert.deepEqual(Object.keys(lines[0]), ['time', 'type', 'name', 'version', 'origin', 'ops', 'desc']);
 });
 
 test('an unopenable --log is a configuration error (exit 2)', async (t) => {

@@ -1,8 +1,9 @@
 // The agent's loop on the command line: sync, undo, reset and errors
 // (argument parsing, help, exit codes; what they print for each answer of
-// the protocol, from a scripted server; the clear message from a server
-// that does not know their messages), and watch: streaming until its
-// timeout, and --once printing its whole first batch.
+// the protocol, from a scripted server, and against the real one; the
+// clear message from a server that does not know their messages), and
+// watch: streaming until its timeout, and --once printing its whole first
+// batch, each change described.
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -65,20 +66,6 @@ test('help, man page and completions know the new commands and options', async (
   assert.match(bash, /sync\) opts="[^"]*--pages/);
 });
 
-// ---------------------------------------------------------------- today's server
-
-test('against a server that does not know the messages: a clear message and exit 3, nothing on stdout', async (t) => {
-  const h = setup(t);
-  const f = h.file('todo.json', { n: 1 });
-  const srv = await h.server({ files: [f] });
-  for (const [args, what] of [[['sync'], 'sync'], [['sync', 'todo', '--pages'], 'sync'], [['undo', 'todo', '1'], 'undo'], [['reset', 'todo', '1'], 'reset'], [['errors'], 'errors'], [['errors', '--watch', '--timeout', '10'], 'errors']]) {
-    const r = await cli(srv.http, args);
-    assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`this server \\(mirrorstate/[^ ]+ at ${srv.http}\\) does not support ${what} yet`), args.join(' '));
-    assert.equal(r.stdout, '', args.join(' '));
-  }
-});
-
 // ---------------------------------------------------------------- the contract, from a scripted server
 
 /**
@@ -108,6 +95,18 @@ async function scripted(t, answer, states = ['todo']) {
   t.after(() => new Promise((r) => { for (const s of sockets) s.terminate(); wss.close(); server.close(r); }));
   return { url: `http://127.0.0.1:${server.address().port}`, seen, sockets };
 }
+
+test('against a server that does not know the messages: a clear message and exit 3, nothing on stdout', async (t) => {
+  const srv = await scripted(t, (m) => (['sync', 'undo', 'reset', 'errors'].includes(m.type)
+    ? { type: 'error', code: 'bad_message', message: `unknown message type "${m.type}"` }
+    : undefined));
+  for (const [args, what] of [[['sync'], 'sync'], [['sync', 'todo', '--pages'], 'sync'], [['undo', 'todo', '1'], 'undo'], [['reset', 'todo', '1'], 'reset'], [['errors'], 'errors'], [['errors', '--watch', '--timeout', '10'], 'errors']]) {
+    const r = await cli(srv.url, args);
+    assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`this server \\(mirrorstate/9\\.9\\.9 at ${srv.url}\\) does not support ${what} yet`), args.join(' '));
+    assert.equal(r.stdout, '', args.join(' '));
+  }
+});
 
 test('sync: applied and unchanged exit 0, invalid exits 1 with file, line, column and the line; --pages counts pages; without NAME every state', async (t) => {
   const answers = {
@@ -240,4 +239,66 @@ test('watch: streams every change until its timeout; --once --since prints the w
   const end = await w.waitExit(CLI_GUARD);
   assert.equal(end.code, 0, w.stderr);
   assert.deepEqual(lines(w.stdout).map((l) => [l.version, l.origin]), [[5, page.origin], [6, 'file']]);
+});
+
+// ---------------------------------------------------------------- the real server
+
+test('against the real server: sync applied, unchanged, invalid (exit 1 with the line), missing; undo keeps later changes or exits 1 listing the conflict; reset lists what it discarded; errors prints what pages reported', async (t) => {
+  const h = setup(t);
+  const file = h.file('todo.json', { title: 'a', items: [{ id: 1, text: 'milk', done: false }] });
+  const srv = await h.server({ files: [file], args: ['--settle', '60000'] });
+  const page = await h.client(srv);
+  await page.subscribe('todo');
+
+  fs.writeFileSync(file, pretty({ title: 'b', items: [{ id: 1, text: 'milk', done: false }] }));
+  let r = await cli(srv.http, ['sync', 'todo']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(lines(r.stdout), [{ type: 'synced', name: 'todo', status: 'applied', version: 2 }]);
+  r = await cli(srv.http, ['sync']);
+  assert.deepEqual([r.code, lines(r.stdout)[0].status], [0, 'applied']);
+  fs.writeFileSync(file, '{\n  "title": "b",\n  "items": [}\n');
+  r = await cli(srv.http, ['sync', 'todo', '--timeout', '600']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /todo\.json:3:13: the file of state "todo" is not valid JSON: .*; the line:   "items": \[\}; the state stays at version 2 until the file parses/);
+  fs.writeFileSync(file, pretty({ title: 'b', items: [{ id: 1, text: 'milk', done: false }] }));
+  r = await cli(srv.http, ['sync', 'todo']);
+  assert.deepEqual([r.code, lines(r.stdout)[0].status, lines(r.stdout)[0].version], [0, 'unchanged', 2]);
+
+  // The agent (v3) then the user (v4); undo of the agent's keeps the user's.
+  r = await cli(srv.http, ['set', 'todo', '/title', '"agent"']);
+  assert.equal(JSON.parse(r.stdout).version, 3);
+  await page.patchAcked('todo', [{ op: 'replace', path: '/items/0/done', value: true }]);
+  r = await cli(srv.http, ['undo', 'todo', '3']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(lines(r.stdout), [{ type: 'ack', name: 'todo', version: 5, undone: [3] }]);
+  assert.match(r.stderr, /undid version 3 of "todo", keeping the later changes/);
+  await waitFor(() => page.replica('todo').version === 5, { message: 'the page has the undo' });
+  assert.deepEqual(page.replica('todo').state, { title: 'b', items: [{ id: 1, text: 'milk', done: true }] });
+  // The user's tick cannot be undone once the agent changed it again.
+  assert.equal((await cli(srv.http, ['set', 'todo', '/items/0/done', 'false'])).code, 0);
+  r = await cli(srv.http, ['undo', 'todo', '4']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot undo version 4: a later change touched \/items\/0\/done; nothing was undone/);
+  assert.deepEqual(lines(r.stdout)[0].conflicts, [{ version: 4, path: '/items/0/done', by: 6 }]);
+  r = await cli(srv.http, ['undo', 'todo', '99']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /unknown_version: version 99 is not in the history/);
+
+  r = await cli(srv.http, ['reset', 'todo', '4']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(lines(r.stdout), [{ type: 'ack', name: 'todo', version: 7, discarded: [5, 6] }]);
+  assert.match(r.stderr, /reset "todo" to version 4, discarding the changes of versions 5, 6/);
+
+  page.send({ type: 'page_error', kind: 'error', message: 'TypeError: boom', states: { todo: 7 } });
+  await waitFor(async () => lines((await cli(srv.http, ['errors'])).stdout).length === 1, { message: 'the error kept' });
+  r = await cli(srv.http, ['errors', '--since', '7']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(lines(r.stdout).map((e) => [e.message, e.client, e.states.todo]), [['TypeError: boom', page.id, 7]]);
+  r = await cli(srv.http, ['errors', '--since', '8']);
+  assert.deepEqual([r.code, r.stdout], [0, '']);
+
+  fs.unlinkSync(file);
+  r = await cli(srv.http, ['sync', 'todo']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /todo\.json: the file of state "todo" does not exist/);
 });

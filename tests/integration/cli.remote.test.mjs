@@ -218,7 +218,7 @@ test('patch: applies ops; a failing test op applies nothing (exit 1); malformed 
 
 // ---------------------------------------------------------------- history and revert
 
-test('history: JSON lines oldest first, -n, --pretty table; revert goes back as a new version', async (t) => {
+test('history: JSON lines oldest first with each change described, -n, --pretty table of the descriptions; revert (reset) goes back as a new version and lists what it discarded', async (t) => {
   const { file, srv } = await todoServer(t);
   for (const v of ['"a"', '"b"', '"c"']) assert.equal((await cli(srv, ['set', 'todo', '/title', v])).code, 0);
 
@@ -230,6 +230,7 @@ test('history: JSON lines oldest first, -n, --pretty table; revert goes back as 
   assert.equal(entries[0].origin, 'api');
   assert.deepEqual(entries[2].ops, [{ op: 'replace', path: '/title', value: 'c' }]);
   assert.deepEqual(entries[2].inverse, [{ op: 'replace', path: '/title', value: 'b' }]);
+  assert.deepEqual(entries[2].desc, ['title: "b" \u2192 "c"']);
   assert.match(entries[0].time, ISO_TIME);
 
   r = await cli(srv, ['history', '-n', '1']);
@@ -237,11 +238,12 @@ test('history: JSON lines oldest first, -n, --pretty table; revert goes back as 
 
   r = await cli(srv, ['history', 'todo', '--pretty']);
   assert.match(r.stdout, /^VERSION\s+TIME\s+ORIGIN\s+CHANGE\n/);
-  assert.match(r.stdout, /\n4\s+\S+\s+api\s+replace \/title\n/);
+  assert.match(r.stdout, /\n4\s+\S+\s+api\s+title: "b" \u2192 "c"\n/);
 
   r = await cli(srv, ['revert', 'todo', '2']);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), { type: 'ack', name: 'todo', version: 5 });
+  assert.deepEqual(JSON.parse(r.stdout), { type: 'ack', name: 'todo', version: 5, discarded: [3, 4] });
+  assert.match(r.stderr, /revert discarded the changes of versions 3 \(api\), 4 \(api\)/);
   await waitForFile(file, pretty({ ...TODO, title: 'a' }));
 });
 
@@ -308,6 +310,7 @@ test('watch --once: the next change from the page, with its origin; --origin cli
   assert.deepEqual({ ...out[0], time: undefined }, {
     time: undefined, type: 'change', name: 'todo', version: 3, origin: page.origin,
     ops: [{ op: 'replace', path: '/items/0/done', value: true }],
+    desc: ['items[id=1].done: false \u2192 true'],
   });
   assert.match(out[0].time, ISO_TIME);
 });

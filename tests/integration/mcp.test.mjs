@@ -12,7 +12,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { BIN, pretty, setup, waitForFile } from './harness.mjs';
+import { BIN, pretty, setup, waitFor, waitForFile } from './harness.mjs';
 
 const TOOLS = ['apply_patch', 'get_state', 'history', 'page_errors', 'set_value', 'status', 'sync', 'undo'];
 
@@ -111,23 +111,49 @@ test('MCP over stdio with the reference SDK: tools listed with schemas; each too
   assert.match(text(r), /app\/todo\.json:3:13: the file of state "todo" is not valid JSON/);
 });
 
-test('MCP: sync, undo and page_errors are tools; a server that does not answer their messages gets a clear tool error', async (t) => {
+test('MCP: sync, undo and page_errors work against the real server: the file taken in, a page confirming, an undo keeping the later change, a conflict as a tool error, the errors a page reported', async (t) => {
   const h = setup(t);
   const env = registry(t);
-  h.file('todo.json', { n: 1 });
-  await h.server({ files: ['todo.json'], env });
+  const file = h.file('app/todo.json', { n: 1, items: [{ id: 1, done: false }] });
+  const srv = await h.server({ files: ['app/todo.json'], env });
   const client = await mcpClient(t, h.dir, env);
-  // Each call asks the server; this one does not know the messages yet
-  // (bad_message), and the tool says so instead of pretending.
-  for (const [name, args, what] of [['sync', { pages: true }, 'sync'], ['undo', { name: 'todo', versions: [1] }, 'undo'], ['page_errors', {}, 'errors']]) {
-    const r = await client.callTool({ name, arguments: args });
-    assert.equal(r.isError, true, name);
-    assert.match(text(r), new RegExp(`this server \\(mirrorstate/[^ ]+ at http://127\\.0\\.0\\.1:\\d+\\) does not support ${what} yet`), name);
-    assert.equal(r.structuredContent, undefined);
-  }
-  const r = await client.callTool({ name: 'undo', arguments: { name: 'todo', versions: [] } });
+  const page = await h.client(srv);
+  await page.subscribe('todo');
+  // The page confirms every version it receives.
+  page.onmessage = (m) => { if (m.type === 'patch') page.send({ type: 'applied', name: 'todo', version: m.version }); };
+
+  fs.writeFileSync(file, pretty({ n: 2, items: [{ id: 1, done: false }] }));
+  let r = await client.callTool({ name: 'sync', arguments: { pages: true, timeout: 600 } });
+  assert.ok(!r.isError, text(r));
+  assert.deepEqual(r.structuredContent.results.map((x) => [x.name, x.status, x.version, x.pages.confirmed, x.pages.total]), [['todo', 'applied', 2, 1, 1]]);
+
+  fs.writeFileSync(file, '{"n": 3,');
+  r = await client.callTool({ name: 'sync', arguments: { name: 'todo' } });
+  assert.equal(r.isError, true);
+  assert.match(text(r), /app\/todo\.json:1:9: the file of state "todo" is not valid JSON/);
+  fs.writeFileSync(file, pretty({ n: 3, items: [{ id: 1, done: false }] }));
+  r = await client.callTool({ name: 'sync', arguments: { name: 'todo' } });
+  assert.deepEqual([r.isError, r.structuredContent.results[0].status], [undefined, 'applied']);
+
+  // The user ticks the item (v4); undoing the agent's save (v3) keeps it.
+  await page.patchAcked('todo', [{ op: 'replace', path: '/items/0/done', value: true }]);
+  r = await client.callTool({ name: 'undo', arguments: { name: 'todo', versions: [3] } });
+  assert.ok(!r.isError, text(r));
+  assert.deepEqual(r.structuredContent, { type: 'ack', name: 'todo', version: 5, undone: [3] });
+  await waitForFile(file, pretty({ n: 2, items: [{ id: 1, done: true }] }));
+  r = await client.callTool({ name: 'undo', arguments: { name: 'todo', versions: [2] } });
+  assert.equal(r.isError, true);
+  assert.match(text(r), /cannot undo version 2: a later change touched \/n; nothing was undone/);
+  r = await client.callTool({ name: 'undo', arguments: { name: 'todo', versions: [] } });
   assert.equal(r.isError, true);
   assert.match(text(r), /"versions" must be an array of 1 to \d+ versions/);
+
+  page.send({ type: 'page_error', kind: 'error', message: 'TypeError: items.map is not a function', states: { todo: 5 } });
+  await waitFor(async () => (await client.callTool({ name: 'page_errors', arguments: {} })).structuredContent.errors.length === 1, { message: 'the page error' });
+  r = await client.callTool({ name: 'page_errors', arguments: { name: 'todo', since: 5 } });
+  assert.deepEqual(r.structuredContent.errors.map((e) => [e.message, e.client]), [['TypeError: items.map is not a function', page.id]]);
+  r = await client.callTool({ name: 'history', arguments: { name: 'todo', limit: 1 } });
+  assert.deepEqual(r.structuredContent.entries[0].desc, ['n: 3 \u2192 2']);
 });
 
 /** Raw JSON-RPC lines in, answers out. */

@@ -92,7 +92,8 @@ static void bed_init(struct bed *b) {
   store_add(&b->store, "later", "/app/later.json");
   b->files.store = &b->store;
   struct hub_sender sender = {fake_send, NULL};
-  struct hub_files files = {fake_lookup, fake_changed, fake_unused, &b->files};
+  struct hub_files files = {fake_lookup, fake_changed, fake_unused, NULL,
+                            &b->files};
   b->hub = hub_new(&b->cfg, &b->store, NULL, &sender, &files);
   CHECK(b->hub != NULL);
 }
