@@ -603,13 +603,22 @@ char *msg_history(const struct state *st, int limit, const cJSON *ref,
 
 char *msg_patch_desc(const char *name, uint64_t version, const cJSON *ops,
                      const char *origin, const cJSON *desc, size_t *len) {
-  cJSON *o = new_msg("patch");
-  cJSON_AddStringToObject(o, "name", name);
-  cJSON_AddNumberToObject(o, "version", (double)version);
-  add_ref(o, "ops", ops);
-  cJSON_AddStringToObject(o, "origin", origin);
-  if (desc) add_ref(o, "desc", desc);
-  return finish(o, len);
+  struct json_buf b;
+  json_buf_init(&b, 256);
+  json_buf_lit(&b, "{\"type\":\"patch\",\"name\":");
+  json_buf_str(&b, name);
+  json_buf_lit(&b, ",\"version\":");
+  json_buf_num(&b, (double)version);
+  json_buf_lit(&b, ",\"ops\":");
+  json_buf_value(&b, ops);
+  json_buf_lit(&b, ",\"origin\":");
+  json_buf_str(&b, origin);
+  if (desc) {
+    json_buf_lit(&b, ",\"desc\":");
+    json_buf_value(&b, desc);
+  }
+  json_buf_lit(&b, "}");
+  return json_buf_finish(&b, len);
 }
 
 static cJSON *version_array(const uint64_t *v, int n) {

@@ -215,6 +215,17 @@ static void test_encoders(void) {
             "{\"type\":\"patch\",\"name\":\"todo\",\"version\":4,\"ops\":"
             "[{\"op\":\"remove\",\"path\":\"/b\"}],\"origin\":\"client:c2\"}");
   free(s);
+  cJSON *desc = cJSON_Parse("[\"removed b: \\\"x\\\"\"]");
+  s = msg_patch_desc("todo", 4, ops, "file", desc, &len);
+  CHECK_STR(s, "{\"type\":\"patch\",\"name\":\"todo\",\"version\":4,\"ops\":"
+               "[{\"op\":\"remove\",\"path\":\"/b\"}],\"origin\":\"file\","
+               "\"desc\":[\"removed b: \\\"x\\\"\"]}");
+  free(s);
+  s = msg_patch_desc("todo", 4, ops, "file", NULL, &len);
+  CHECK_STR(s, "{\"type\":\"patch\",\"name\":\"todo\",\"version\":4,\"ops\":"
+               "[{\"op\":\"remove\",\"path\":\"/b\"}],\"origin\":\"file\"}");
+  free(s);
+  cJSON_Delete(desc);
   cJSON *ref = cJSON_CreateNumber(12);
   s = msg_ack("todo", ref, 4, &len);
   CHECK_STR(s, "{\"type\":\"ack\",\"name\":\"todo\",\"ref\":12,\"version\":4}");
