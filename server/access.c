@@ -172,6 +172,19 @@ void access_allow_host(struct access *a, const char *host) {
   if (h) a->hosts[a->nhosts++] = h;
 }
 
+void access_forget_host(struct access *a, const char *host) {
+  char *h = canonical(host);
+  for (int i = a->nhosts - 1; h && i >= 0; i--)
+    if (strcmp(a->hosts[i], h) == 0) {
+      free(a->hosts[i]);
+      memmove(&a->hosts[i], &a->hosts[i + 1],
+              (size_t)(a->nhosts - i - 1) * sizeof *a->hosts);
+      a->nhosts--;
+      break;
+    }
+  free(h);
+}
+
 void access_clear_tailnet(struct access *a) {
   for (int i = 0; i < a->ntailnet; i++)
     free(a->tailnet[i]);

@@ -38,6 +38,10 @@ int access_valid_origin_rule(const char *pattern);
  * Ignored if malformed. */
 void access_allow_host(struct access *a, const char *host);
 
+/* Undoes one access_allow_host of host (an address that went away); a
+ * host allowed twice, e.g. also by --allow-host, stays allowed. */
+void access_forget_host(struct access *a, const char *host);
+
 /* This machine's own tailnet names, replacing any given before. From the
  * tailscale CLI: dns_name is Self.DNSName ("vm-1.tail1234.ts.net."); its
  * first label is allowed too (MagicDNS resolves the short name). From

@@ -142,6 +142,15 @@ static int take(struct claims *cs, const char *dir, const char *name,
   return 0;
 }
 
+/* Non-zero if a --dir mirrors what is at rel below it: a .json file
+ * outside dot folders and node_modules (its state name is then written to
+ * name), or a directory it scans. */
+static int mirrored_below(const char *rel, int is_file, char *name,
+                          size_t len) {
+  if (is_file) return name_from_relpath(rel, name, len) == 0;
+  return rel[0] != '.' && !strstr(rel, "/.") && !strstr(rel, "node_modules");
+}
+
 /* Refuses real (a file's or directory's real path) if a live --dir
  * server above it mirrors it: its root holds .mirrorstate/dir.lock. */
 static int covered_by_dir_server(const char *real, int is_file,
@@ -159,11 +168,7 @@ static int covered_by_dir_server(const char *real, int is_file,
     const char *rel = real + strlen(up) + (strcmp(up, "/") ? 1 : 0);
     char name[NAME_MAX_LEN + 1], probe[PATH_MAX + 64], how[PATH_MAX + 32];
     struct holder who;
-    /* Only what a --dir there would mirror: a .json file outside dot
-     * folders and node_modules, or a directory it scans. */
-    int mirrored = is_file ? name_from_relpath(rel, name, sizeof name) == 0
-                           : rel[0] != '.' && !strstr(rel, "/.") &&
-                                 !strstr(rel, "node_modules");
+    int mirrored = mirrored_below(rel, is_file, name, sizeof name);
     snprintf(probe, sizeof probe, "%s%s%s/dir.lock", up,
              strcmp(up, "/") ? "/" : "", RUNTIME_DIR);
     if (mirrored && held(probe, &who)) {
@@ -217,7 +222,91 @@ static int real_file(const char *arg, char *dir, char *base) {
   return realpath(slash ? tmp : ".", dir) ? 0 : -1;
 }
 
+/* If real is below dir (both real paths), the part below it; else NULL. */
+static const char *below(const char *real, const char *dir) {
+  size_t n = strlen(dir);
+  if (strcmp(dir, "/") == 0) return real[1] ? real + 1 : NULL;
+  return strncmp(real, dir, n) == 0 && real[n] == '/' && real[n + 1]
+             ? real + n + 1
+             : NULL;
+}
+
+/* The real paths of cfg's --file and --dir arguments ("" when unknown:
+ * the mirror reports what is wrong with those). */
+struct real_args {
+  char files[CLI_MAX_LIST][PATH_MAX + NAME_MAX + 2];
+  char dirs[CLI_MAX_LIST][PATH_MAX];
+};
+
+/* Refuses a command line that names one file twice: the same --file twice
+ * (or two paths of one file, through a link), a --dir twice or inside
+ * another one, a --file inside a --dir that mirrors it. The file would be
+ * two states, each writing over the other's changes. Returns 0, or 2 after
+ * saying which arguments overlap. */
+static int check_overlaps(const struct config *cfg, struct real_args *r) {
+  for (int i = 0; i < cfg->nfiles; i++) {
+    char dir[PATH_MAX], base[NAME_MAX + 1];
+    r->files[i][0] = '\0';
+    if (real_file(cfg->files[i], dir, base) == 0)
+      snprintf(r->files[i], sizeof r->files[i], "%s%s%s", dir,
+               strcmp(dir, "/") ? "/" : "", base);
+  }
+  for (int i = 0; i < cfg->ndirs; i++)
+    if (!realpath(cfg->dirs[i], r->dirs[i])) r->dirs[i][0] = '\0';
+  for (int i = 0; i < cfg->nfiles; i++)
+    for (int j = 0; j < i; j++) {
+      if (!r->files[i][0] || strcmp(r->files[i], r->files[j]) != 0) continue;
+      if (strcmp(cfg->files[i], cfg->files[j]) == 0)
+        log_error("--file %s is given twice", cfg->files[i]);
+      else
+        log_error("--file %s and --file %s are the same file (%s): give it "
+                  "once",
+                  cfg->files[j], cfg->files[i], r->files[i]);
+      return 2;
+    }
+  for (int i = 0; i < cfg->ndirs; i++)
+    for (int j = 0; j < cfg->ndirs; j++) {
+      if (i == j || !r->dirs[i][0] || !r->dirs[j][0]) continue;
+      const char *rel = below(r->dirs[i], r->dirs[j]);
+      char name[NAME_MAX_LEN + 1];
+      if (j < i && strcmp(r->dirs[i], r->dirs[j]) == 0) {
+        if (strcmp(cfg->dirs[i], cfg->dirs[j]) == 0)
+          log_error("--dir %s is given twice", cfg->dirs[i]);
+        else
+          log_error("--dir %s and --dir %s are the same directory (%s): give "
+                    "it once",
+                    cfg->dirs[j], cfg->dirs[i], r->dirs[i]);
+        return 2;
+      }
+      if (rel && mirrored_below(rel, 0, name, sizeof name)) {
+        log_error("--dir %s is inside --dir %s, which mirrors its files "
+                  "already (as states %s/...): give one or the other",
+                  cfg->dirs[i], cfg->dirs[j], rel);
+        return 2;
+      }
+    }
+  for (int i = 0; i < cfg->nfiles; i++)
+    for (int j = 0; j < cfg->ndirs; j++) {
+      const char *rel = r->files[i][0] && r->dirs[j][0]
+                            ? below(r->files[i], r->dirs[j])
+                            : NULL;
+      char name[NAME_MAX_LEN + 1];
+      if (rel && mirrored_below(rel, 1, name, sizeof name)) {
+        log_error("--file %s is inside --dir %s, which mirrors it already "
+                  "(as state '%s'): give one or the other",
+                  cfg->files[i], cfg->dirs[j], name);
+        return 2;
+      }
+    }
+  return 0;
+}
+
 int claims_take(const struct config *cfg, struct claims **out) {
+  *out = NULL;
+  struct real_args *real = malloc(sizeof *real);
+  int overlap = real ? check_overlaps(cfg, real) : 0;
+  free(real);
+  if (overlap) return overlap;
   struct claims *cs = calloc(1, sizeof *cs);
   *out = cs;
   if (!cs) return 0; /* no claims, no harm: serving goes on */

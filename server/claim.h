@@ -15,13 +15,17 @@
 
 struct claims;
 
-/* Claims every --file and --dir of cfg, and checks that no running --dir
- * server above them mirrors them already, and that no --file server
- * mirrors a file right in one of the --dirs (a deeper one is not looked
- * for: that would take a scan of the tree). Returns 0 with *out set, or 1
- * after logging which server mirrors which file (the exit status). A
- * place that cannot hold a lock file (a read-only directory, one that does
- * not exist yet) is skipped: the mirror reports what is wrong with it. */
+/* Checks first that cfg names no file twice: a --file given twice (or
+ * two paths of one file, through links), a --dir given twice or inside
+ * another --dir, a --file that a --dir mirrors already; each would make
+ * one file two states. Then claims every --file and --dir of cfg, and
+ * checks that no running --dir server above them mirrors them already,
+ * and that no --file server mirrors a file right in one of the --dirs (a
+ * deeper one is not looked for: that would take a scan of the tree).
+ * Returns 0 with *out set; 2 (overlapping arguments) or 1 (another
+ * server's) after logging which, the exit status. A place that cannot
+ * hold a lock file (a read-only directory, one that does not exist yet) is
+ * skipped: the mirror reports what is wrong with it. */
 int claims_take(const struct config *cfg, struct claims **out);
 
 /* Claims the runtime file in dir (see runtime.h). Returns 1 if this server

@@ -215,6 +215,7 @@ static int read_at(int dirfd, const char *name, int nofollow,
   close(pfd);
   if (rc) return rc;
   if (fd < 0) return fd;
+  out->opened = 1;
   rc = read_fd(fd, &sb, max, out);
   close(fd);
   return rc;
@@ -266,7 +267,7 @@ static int make_temp(int dirfd, const char *base, char *tmp, size_t tmplen) {
   return -EEXIST;
 }
 
-/* Moves tmp over target, both in dirfd. With swap, the old target is
+/* Moves tmp over target, both in dirfd. With want_swap, the old target is
  * exchanged into tmp's place rather than unlinked, so what it held can be
  * checked; sets *exchanged accordingly. */
 static int replace_target(int dirfd, const char *tmp, const char *target,
@@ -287,27 +288,6 @@ static int replace_target(int dirfd, const char *tmp, const char *target,
   return renameat(dirfd, tmp, dirfd, target) == 0 ? 0 : -errno;
 }
 
-/* Non-zero if the file name in dirfd is, without doubt, the one known:
- * same inode, size and mtime, and that mtime well in the past. (File times
- * come from a coarse clock: a write within the same tick may leave them
- * equal, so a recent match proves nothing and the bytes must be
- * compared.) */
-static int surely_known(int dirfd, const char *name,
-                        const struct file_known *known) {
-  struct stat sb;
-  struct file_sig now;
-  struct timespec clock;
-  if (!known->sig || fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
-    return 0;
-  sig_from_stat(&now, &sb);
-  if (!S_ISREG(sb.st_mode) || !file_sig_equal(&now, known->sig) ||
-      clock_gettime(CLOCK_REALTIME, &clock) != 0)
-    return 0;
-  double age = (double)(clock.tv_sec - now.mtime.tv_sec) +
-               (double)(clock.tv_nsec - now.mtime.tv_nsec) / 1e9;
-  return age > 0.1;
-}
-
 /* Opens the directory a write goes into, checked against root. */
 static int open_dir_inside(const char *dir, const struct file_root *root) {
   int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -322,56 +302,16 @@ static int open_dir_inside(const char *dir, const struct file_root *root) {
   return dfd;
 }
 
-/* After the exchange, tmp in dirfd holds what the target held. Returns
- * 0 (nothing to report: dirfd closed), 1 (*swap filled, owns dirfd) or 2
- * (not a regular file: put back, dirfd closed). */
-static int check_displaced(int dirfd, const char *tmp, const char *base,
-                           const struct file_known *known,
-                           struct file_swap *swap) {
-  int has_known = known && known->text;
-  struct file_text t;
-  int rc;
-  if (has_known && surely_known(dirfd, tmp, known)) {
-    rc = 0;
-  } else if ((rc = read_at(dirfd, tmp, 1, NULL, (size_t)-1 / 2, &t)) ==
-                 -EISDIR ||
-             rc == -ENODEV || rc == -ELOOP) {
-    /* A directory, FIFO or symlink took the target's place meanwhile:
-     * put it back (our file returns to tmp) and let the caller look. */
-    if (renameat2(dirfd, tmp, dirfd, base, RENAME_EXCHANGE) != 0) {
-      /* Cannot happen short of a second racer; leave both names. */
-      close(dirfd);
-      return 2;
-    }
-    unlinkat(dirfd, tmp, 0);
-    close(dirfd);
-    return 2;
-  } else if (rc == 0) {
-    if (has_known && t.len == known->len &&
-        memcmp(t.buf, known->text, t.len) == 0) {
-      free(t.buf);
-    } else {
-      swap->text = t.buf;
-      swap->len = t.len;
-      swap->dirfd = dirfd;
-      snprintf(swap->kept, sizeof swap->kept, "%.*s", NAME_MAX, tmp);
-      snprintf(swap->target, sizeof swap->target, "%.*s", NAME_MAX, base);
-      return 1;
-    }
-  }
-  unlinkat(dirfd, tmp, 0);
-  close(dirfd);
-  return 0;
-}
-
-int file_write_atomic(const char *path, const struct file_root *root,
-                      const char *data, size_t len, struct file_sig *sig,
-                      const struct file_known *known, struct file_swap *swap) {
-  char target[PATH_MAX], dir[PATH_MAX], tmp[NAME_MAX + 1];
+int file_write_prepare(const char *path, const struct file_root *root,
+                       const char *data, size_t len, struct file_pending *p) {
+  char target[PATH_MAX], dir[PATH_MAX];
+  memset(p, 0, sizeof *p);
+  p->dirfd = -1;
   int rc = file_link_target(path, target, sizeof target);
   if (rc) return rc;
   const char *slash = strrchr(target, '/');
   const char *base = slash ? slash + 1 : target;
+  if (strlen(base) > NAME_MAX) return -ENAMETOOLONG;
   if (!slash)
     snprintf(dir, sizeof dir, ".");
   else
@@ -385,7 +325,7 @@ int file_write_atomic(const char *path, const struct file_root *root,
     close(dfd);
     return S_ISDIR(old.st_mode) ? -EISDIR : -ENODEV;
   }
-  int fd = make_temp(dfd, base, tmp, sizeof tmp);
+  int fd = make_temp(dfd, base, p->tmp, sizeof p->tmp);
   if (fd < 0) {
     close(dfd);
     return fd;
@@ -399,40 +339,181 @@ int file_write_atomic(const char *path, const struct file_root *root,
     fchmod(fd, new_file_mode());
   }
   rc = write_all(fd, data, len);
-  if (!rc && fsync(fd) != 0) rc = -errno;
   struct stat sb;
   if (!rc && fstat(fd, &sb) != 0) rc = -errno;
+  struct timespec mark[2] = {{0, UTIME_OMIT}, sb.st_mtim};
+  if (!rc && mark[1].tv_nsec < 999999999) {
+    mark[1].tv_nsec++;
+    if (futimens(fd, mark) != 0) mark[1].tv_nsec = -1;
+  }
+  if (!rc && fsync(fd) != 0) rc = -errno;
+  if (!rc && fstat(fd, &sb) != 0) rc = -errno;
   if (close(fd) != 0 && !rc) rc = -errno;
-  int exchanged = 0;
-  if (!rc) rc = replace_target(dfd, tmp, base, swap != NULL, &exchanged);
   if (rc) {
-    unlinkat(dfd, tmp, 0);
+    unlinkat(dfd, p->tmp, 0);
     close(dfd);
     return rc;
   }
-  if (sig) sig_from_stat(sig, &sb);
-  if (!exchanged) {
-    close(dfd);
-    return 0;
-  }
-  return check_displaced(dfd, tmp, base, known, swap);
+  sig_from_stat(&p->sig, &sb);
+  p->exact = sb.st_mtim.tv_sec == mark[1].tv_sec &&
+             sb.st_mtim.tv_nsec == mark[1].tv_nsec;
+  memcpy(p->target, base, strlen(base) + 1); /* fits: checked above */
+  p->dirfd = dfd;
+  return 0;
 }
 
-int file_swap_restore(struct file_swap *swap) {
-  int rc = renameat(swap->dirfd, swap->kept, swap->dirfd, swap->target) == 0
-               ? 0
-               : -errno;
-  close(swap->dirfd);
-  free(swap->text);
-  swap->text = NULL;
-  return rc;
+void file_write_abort(struct file_pending *p) {
+  if (p->dirfd < 0) return;
+  unlinkat(p->dirfd, p->tmp, 0);
+  close(p->dirfd);
+  p->dirfd = -1;
+}
+
+static void finish(struct file_pending *p) {
+  close(p->dirfd);
+  p->dirfd = -1;
+}
+
+static int same_file(const struct stat *sb, const struct file_sig *sig) {
+  return sb->st_dev == sig->dev && sb->st_ino == sig->ino;
+}
+
+/* The exchange displaced something other than the checked file into tmp:
+ * puts it back at once. If the target was replaced once more between the
+ * two exchanges (our file is then gone), the newest save goes in place and
+ * the one in between is handed over in *older. */
+static int put_back(struct file_pending *p, struct file_swap *older) {
+  int dfd = p->dirfd;
+  if (renameat2(dfd, p->tmp, dfd, p->target, RENAME_EXCHANGE) != 0) {
+    /* Our file stays in place: the save is handed over to be merged. */
+    struct file_text t;
+    if (read_at(dfd, p->tmp, 1, NULL, (size_t)-1 / 2, &t) == 0) {
+      older->text = t.buf;
+      older->len = t.len;
+    }
+    p->reads += t.opened != 0;
+    unlinkat(dfd, p->tmp, 0);
+    finish(p);
+    return FILE_DISPLACED;
+  }
+  struct stat sb;
+  if (fstatat(dfd, p->tmp, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+      !same_file(&sb, &p->sig) && S_ISREG(sb.st_mode) &&
+      renameat2(dfd, p->tmp, dfd, p->target, RENAME_EXCHANGE) == 0) {
+    struct file_text t;
+    if (read_at(dfd, p->tmp, 1, NULL, (size_t)-1 / 2, &t) == 0) {
+      older->text = t.buf;
+      older->len = t.len;
+    }
+    p->reads += t.opened != 0;
+    unlinkat(dfd, p->tmp, 0);
+  } else if (fstatat(dfd, p->tmp, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+             same_file(&sb, &p->sig)) {
+    unlinkat(dfd, p->tmp, 0);
+  }
+  finish(p);
+  return FILE_PUT_BACK;
+}
+
+/* Whether the target is, without doubt, the known file; *now receives its
+ * signature. Inode, size and mtime settle it when that mtime is well in
+ * the past; file times come from a coarse clock, so a write within the
+ * same tick may leave them equal, and then the bytes are compared (a read
+ * of the target, counted in p->target_reads). */
+static int target_known(struct file_pending *p, const struct file_known *known,
+                        struct file_sig *now) {
+  struct stat sb;
+  if (fstatat(p->dirfd, p->target, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+    return errno == ENOENT && !known->text; /* none, as known */
+  sig_from_stat(now, &sb);
+  if (!known->text || !S_ISREG(sb.st_mode)) return 0;
+  if (known->sig) {
+    if (!file_sig_equal(now, known->sig)) return 0;
+    if (known->exact) return 1;
+    struct timespec clock;
+    if (clock_gettime(CLOCK_REALTIME, &clock) == 0 &&
+        (double)(clock.tv_sec - now->mtime.tv_sec) +
+                (double)(clock.tv_nsec - now->mtime.tv_nsec) / 1e9 >
+            0.1)
+      return 1;
+  } else if ((size_t)sb.st_size != known->len) {
+    return 0;
+  }
+  struct file_text t;
+  int rc = read_at(p->dirfd, p->target, 1, NULL, known->len + 1, &t);
+  p->target_reads += t.opened != 0;
+  if (rc != 0) return 0;
+  int same = t.len == known->len && memcmp(t.buf, known->text, t.len) == 0 &&
+             file_sig_equal(&t.sig, now);
+  free(t.buf);
+  return same;
+}
+
+int file_write_commit(struct file_pending *p, const struct file_known *known,
+                      struct file_swap *older) {
+  older->text = NULL;
+  older->len = 0;
+  /* The check of the target, everything slow done before it, and the swap
+   * right after. */
+  struct file_sig checked = {0};
+  if (known && !target_known(p, known, &checked)) {
+    file_write_abort(p);
+    return FILE_CHANGED;
+  }
+  int exchanged = 0;
+  int rc =
+      replace_target(p->dirfd, p->tmp, p->target, known != NULL, &exchanged);
+  if (rc) {
+    file_write_abort(p);
+    return rc;
+  }
+  if (!exchanged) {
+    finish(p);
+    return FILE_WRITTEN;
+  }
+  /* tmp now holds what the target held: the file just checked, or a save
+   * that landed since, which goes back at once. */
+  struct stat sb;
+  if (fstatat(p->dirfd, p->tmp, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+    finish(p); /* removed by someone meanwhile: nothing to check */
+    return FILE_WRITTEN;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    /* A directory, FIFO or symlink took the target's place: put it back
+     * (our file returns to tmp), never reading it. */
+    if (renameat2(p->dirfd, p->tmp, p->dirfd, p->target, RENAME_EXCHANGE) ==
+            0 &&
+        fstatat(p->dirfd, p->tmp, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+        same_file(&sb, &p->sig))
+      unlinkat(p->dirfd, p->tmp, 0);
+    finish(p);
+    return FILE_NOT_REGULAR;
+  }
+  struct file_sig was;
+  sig_from_stat(&was, &sb);
+  if (!known->text || !file_sig_equal(&was, &checked))
+    return put_back(p, older);
+  unlinkat(p->dirfd, p->tmp, 0);
+  finish(p);
+  return FILE_WRITTEN;
 }
 
 void file_swap_done(struct file_swap *swap) {
-  unlinkat(swap->dirfd, swap->kept, 0);
-  close(swap->dirfd);
   free(swap->text);
   swap->text = NULL;
+  swap->len = 0;
+}
+
+int file_write_atomic(const char *path, const struct file_root *root,
+                      const char *data, size_t len, struct file_sig *sig) {
+  struct file_pending p;
+  int rc = file_write_prepare(path, root, data, len, &p);
+  if (rc) return rc;
+  if (sig) *sig = p.sig;
+  struct file_swap older;
+  rc = file_write_commit(&p, NULL, &older);
+  file_swap_done(&older);
+  return rc < 0 ? rc : 0;
 }
 
 /* mkdir -p of path's parent, with no confinement. */

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "names.h"
 #include "patch.h"
+#include "strict.h"
 
 struct hub *hub_new(const struct config *cfg, struct store *store,
                     struct eventlog *log, const struct hub_sender *sender,
@@ -273,6 +274,42 @@ static void create_state(struct hub *h, struct state *st, cJSON *value,
   hub_states_changed(h);
 }
 
+/* The connection a change comes from, as its history entry records it;
+ * NULL for the HTTP API, which has no identity across requests. */
+static const char *sender_of(const struct client *from) {
+  return from ? from->s->id : NULL;
+}
+
+/* A strict patch computed on a state that others changed where it writes
+ * is refused (docs/protocol.md, "strict"). Returns 1 with r filled if so. */
+static int strict_refused(const struct state *st, const struct msg *m,
+                          const struct client *from, struct change_result *r) {
+  if (!m->strict || m->type != MSG_PATCH) return 0;
+  struct strict_conflict c;
+  int rc = strict_check(st, m->base, sender_of(from), m->ops, &c);
+  if (rc == STRICT_OK) return 0;
+  r->code = ERR_CONFLICT;
+  if (rc == STRICT_STALE)
+    snprintf(r->message, sizeof r->message,
+             "stale: version %llu (%.40s) changed %.120s since version %llu, "
+             "which this strict patch was computed from",
+             (unsigned long long)c.version, c.origin, c.path,
+             (unsigned long long)m->base);
+  else if (rc == STRICT_UNKNOWN)
+    snprintf(r->message, sizeof r->message,
+             "stale: version %llu is %s (current %llu): a strict patch must "
+             "be computed again",
+             (unsigned long long)m->base,
+             m->base > st->version ? "not a version of this state"
+                                   : "older than the history kept",
+             (unsigned long long)st->version);
+  else {
+    r->code = ERR_TOO_LARGE;
+    snprintf(r->message, sizeof r->message, "out of memory");
+  }
+  return 1;
+}
+
 static int ops_over_cap(const struct hub *h, const cJSON *ops) {
   int n = 0, cap = h->cfg ? h->cfg->max_ops : 0;
   for (const cJSON *op = ops ? ops->child : NULL; op && cap > 0; op = op->next)
@@ -307,6 +344,8 @@ static void apply_change(struct hub *h, struct state *st, const struct msg *m,
              "or send \"set\"",
              st->name);
     return;
+  } else if (strict_refused(st, m, from, r)) {
+    return;
   }
   if (!use) {
     r->code = ERR_TOO_LARGE;
@@ -314,7 +353,8 @@ static void apply_change(struct hub *h, struct state *st, const struct msg *m,
     return;
   }
   char err[200] = "";
-  int rc = store_apply(st, use, origin, &r->changed, err, sizeof err);
+  int rc = store_apply_from(st, use, origin, sender_of(from), &r->changed, err,
+                            sizeof err);
   if (rc != PATCH_OK) {
     r->code = rc == PATCH_INVALID     ? ERR_INVALID_PATCH
               : rc == PATCH_TOO_LARGE ? ERR_TOO_LARGE

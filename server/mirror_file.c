@@ -95,7 +95,7 @@ static void disk_set(struct mirror_file *f, cJSON *v) {
 
 /* The tree of disk, parsed from its text if need be; NULL if none is
  * known (or memory ran out). */
-static cJSON *disk_value(struct mirror_file *f) {
+cJSON *mirror__disk_value(struct mirror_file *f) {
   if (!f->disk && f->disk_text)
     disk_set(f, json_parse(f->disk_text, f->disk_len, NULL));
   return f->disk;
@@ -115,6 +115,7 @@ static void remember(struct mirror_file *f, char *text, size_t len,
   if (sig) f->sig = *sig;
   f->have_sig = sig != NULL;
   text_release(f, old);
+  f->sig_exact = 0;
 }
 
 static void set_status(struct mirror_file *f, enum file_status status) {
@@ -220,6 +221,7 @@ static int merge_from_disk(struct mirror_file *f, cJSON *theirs,
       else
         disk_set(f, cJSON_Duplicate(st->current, 1));
       f->disk_version = st->version;
+      mirror__seen_save(f);
       set_status(f, FILE_OK);
       mirror__tell_appeared(m, st, m->loading ? NULL : ops);
       cJSON_Delete(ops);
@@ -227,7 +229,8 @@ static int merge_from_disk(struct mirror_file *f, cJSON *theirs,
     return 0;
   }
   cJSON *ops;
-  if (!f->dirty && disk_known(f) && f->disk_version == st->version) {
+  if (!f->dirty && disk_known(f) && f->disk_version == st->version &&
+      mirror__seen_is_disk(f)) {
     /* Nothing unsaved: the file simply wins, and the diff is the change
      * (empty if the agent only reformatted). */
     ops = patch_diff(st->current, theirs);
@@ -248,14 +251,21 @@ static int merge_from_disk(struct mirror_file *f, cJSON *theirs,
       disk_set(f, theirs);
     }
     f->disk_version = st->version;
+    mirror__seen_save(f);
     return 0;
   }
-  cJSON *disk = disk_value(f);
+  cJSON *disk = mirror__disk_value(f);
   if (disk && json_equal(disk, theirs)) {
     cJSON_Delete(theirs); /* reformatted, or touched: nothing new */
+    mirror__seen_save(f);
     return 0;
   }
-  cJSON *merged = merge3(disk, st->current, theirs);
+  /* Merged against what the writer saw: a save based on an older read
+   * keeps what it never saw (docs/design.md, "Concurrency"). */
+  cJSON *owned;
+  const cJSON *base = mirror__seen_base(f, &owned);
+  cJSON *merged = merge3(base, st->current, theirs);
+  cJSON_Delete(owned);
   if (!merged) {
     cJSON_Delete(theirs);
     return 0;
@@ -275,6 +285,7 @@ static int merge_from_disk(struct mirror_file *f, cJSON *theirs,
   }
   f->disk_version = differs ? 0 : st->version;
   f->dirty = differs;
+  mirror__seen_save(f);
   if (differs) schedule_write(f);
   return 0;
 }
@@ -309,8 +320,9 @@ static int apply_edit(struct mirror_file *f, char *text, size_t len,
                       const struct file_sig *sig) {
   struct state *st = f->st;
   if (!f->have_last || f->disk_text != f->last_text || f->last_dups ||
-      !st->current || f->dirty || f->disk_version != st->version ||
-      st->status != FILE_OK)
+      !st->current || f->dirty || f->writing || f->settling ||
+      f->disk_version != st->version || st->status != FILE_OK ||
+      !mirror__seen_is_disk(f))
     return 0;
   /* A region that does not parse alone may be part of a larger change
    * (an item added after the value): the enclosing value is tried once. */
@@ -343,15 +355,31 @@ static int apply_edit(struct mirror_file *f, char *text, size_t len,
     disk_from_text(f);
     f->last_dups = folded;
     f->disk_version = st->version;
+    mirror__seen_save(f);
     return 1;
   }
   return 0;
 }
 
+static void process(struct mirror_file *f, int final, int foreign);
+
 void mirror__process(struct mirror_file *f, int final) {
+  /* Reads reported until now, in order: those before a change to the file
+   * saw what it held before (still disk), those after it saw what is read
+   * now (noted once it is merged). */
+  mirror__read_events(f->m);
+  int foreign = f->unknown;
+  f->unknown = 0;
+  process(f, final, foreign);
+  mirror__seen_settle(f);
+}
+
+/* foreign: someone else changed the file since the mirror last read it. */
+static void process(struct mirror_file *f, int final, int foreign) {
   struct state *st = f->st;
   struct file_text ft;
   int rc = file_read(st->path, f->root, f->m->cfg->max_state, &ft);
+  f->own_reads += ft.opened != 0; /* the watch reports this read too */
   if (ft.link) follow_link(f);
   if (rc == -ENOENT) {
     uv_timer_stop(&f->settle_timer);
@@ -377,10 +405,13 @@ void mirror__process(struct mirror_file *f, int final) {
   struct file_sig sig = ft.sig;
   if (f->have_last && len == f->last_len &&
       memcmp(text, f->last_text, len) == 0) {
-    /* Our own write, or a save of the same bytes: nothing new. */
+    /* Our own write, or a save of the same bytes: nothing new (but the
+     * saver knows what it wrote). */
     free(text);
+    f->sig_exact = f->sig_exact && f->have_sig && file_sig_equal(&f->sig, &sig);
     f->sig = sig;
     f->have_sig = 1;
+    if (foreign && st->status == FILE_OK) mirror__seen_save(f);
     if (f->settling) {
       uv_timer_stop(&f->settle_timer);
       f->settling = 0;
@@ -427,6 +458,19 @@ void mirror__process(struct mirror_file *f, int final) {
   if (f->dirty) schedule_write(f);
 }
 
+/* A write landed: disk becomes the text written, which is last_text (the
+ * write's events are read right after it, before anything else is). */
+static void disk_catch_up(struct mirror_file *f) {
+  if (!f->writing) return;
+  f->writing = 0;
+  disk_from_text(f);
+  f->disk_version = f->st->version;
+}
+
+void mirror__landed(struct mirror_file *f) {
+  disk_catch_up(f);
+}
+
 /* --- writing ------------------------------------------------------------- */
 
 static void write_unsaved(struct mirror_file *f) {
@@ -435,8 +479,7 @@ static void write_unsaved(struct mirror_file *f) {
   snprintf(path, sizeof path, "%s.unsaved", st->path);
   size_t len;
   char *text = json_print_pretty(st->current, &len);
-  int rc = text ? file_write_atomic(path, f->root, text, len, NULL, NULL, NULL)
-                : -ENOMEM;
+  int rc = text ? file_write_atomic(path, f->root, text, len, NULL) : -ENOMEM;
   struct stat lsb;
   if (rc == -EXDEV && lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode) &&
       file_leads_inside(f->root, f->dir) == 1 && unlink(path) == 0) {
@@ -446,7 +489,7 @@ static void write_unsaved(struct mirror_file *f) {
     log_warn("%s was a symbolic link leading outside the mirrored "
              "directory: replaced by a file",
              path);
-    rc = file_write_atomic(path, f->root, text, len, NULL, NULL, NULL);
+    rc = file_write_atomic(path, f->root, text, len, NULL);
   }
   free(text);
   if (rc)
@@ -475,106 +518,151 @@ static void write_failed(struct mirror_file *f, int rc, const char *why) {
   }
 }
 
-/* The write replaced a save the agent made after our last look (the swap
- * kept it). Returns 1 if it was handled here (text is then owned), 0 if it
- * holds nothing new and the write stands as usual. */
-static int displaced(struct mirror_file *f, struct file_swap *swap, char *text,
-                     size_t len, const struct file_sig *sig) {
-  struct state *st = f->st;
+/* A save that a write displaced and could not leave in place (the swap
+ * hands its bytes over): merged like any other save, and the result
+ * written again. */
+static void merge_displaced(struct mirror_file *f, struct file_swap *older) {
   struct json_error err;
-  cJSON *theirs = json_parse(swap->text, swap->len, &err);
-  if (!theirs) {
-    /* An invalid file is never overwritten: put the agent's text back;
-     * the settle window then reports it or sees it fixed. */
-    file_swap_restore(swap);
-    free(text);
-    f->have_last = f->have_sig = 0;
-    mirror__process(f, 0);
-    return 1;
-  }
-  cJSON *disk = disk_value(f);
-  if (disk && json_equal(disk, theirs)) {
-    cJSON_Delete(theirs);
-    file_swap_done(swap);
-    return 0;
-  }
-  log_debug("%s: saved while being written: merging that save", st->path);
-  if (merge_from_disk(f, theirs, 0) != 0) {
-    /* Too large to take in: the save goes back into the file. */
-    file_swap_restore(swap);
-    free(text);
-    return 1;
-  }
-  file_swap_done(swap);
-  remember(f, text, len, sig);
-  /* The file holds our bytes, without the agent's change: write again. */
+  cJSON *theirs = json_parse(older->text, older->len, &err);
+  file_swap_done(older);
+  if (!theirs) return; /* replaced by a newer save meanwhile */
+  log_debug("%s: saved while being written: merging that save", f->st->path);
+  if (merge_from_disk(f, theirs, 0) != 0) return;
   f->dirty = 1;
   f->disk_version = 0;
-  schedule_write(f);
-  set_status(f, FILE_OK);
-  return 1;
 }
 
-static void write_file(struct mirror_file *f) {
+/* Takes in a save made since the mirror last looked at the file (drains
+ * pending events, then compares the file's signature). */
+static void look(struct mirror_file *f) {
+  mirror__drain(f->m);
+  struct file_sig now;
+  int rc = file_stat(f->st->path, &now);
+  if ((rc == 0 && (!f->have_sig || !file_sig_equal(&now, &f->sig))) ||
+      (rc == -ENOENT && f->have_sig)) {
+    f->unknown = 1; /* changed, and its events not read yet */
+    mirror__process(f, 0);
+  }
+}
+
+enum { WRITE_DONE, WRITE_AGAIN };
+
+/* One attempt to write the state: the text is printed, written to a
+ * temporary file and fsync'ed first; then the last look at the target and
+ * the swap come back to back. A save found by that look, or displaced by
+ * the swap (which puts it back at once), is merged, and the write is made
+ * again with the result. */
+static int write_once(struct mirror_file *f) {
   struct mirror *m = f->m;
   struct state *st = f->st;
-  /* An agent may have saved since we last looked: merge that first, so the
-   * rename below never clobbers it. */
-  mirror__drain(m);
-  struct file_sig now;
-  int rc = file_stat(st->path, &now);
-  if ((rc == 0 && (!f->have_sig || !file_sig_equal(&now, &f->sig))) ||
-      (rc == -ENOENT && f->have_sig))
-    mirror__process(f, 0);
+  look(f);
   /* A save in progress: the settle window decides, and schedules this
    * write again if the result still needs one. */
-  if (f->settling) return;
-  if (!f->dirty || !st->current || st->status == FILE_INVALID) return;
+  if (f->settling) return WRITE_DONE;
+  if (!f->dirty || !st->current || st->status == FILE_INVALID)
+    return WRITE_DONE;
   size_t len;
   char *text = json_print_pretty(st->current, &len);
-  if (!text) return;
+  if (!text) return WRITE_DONE;
   if (len > m->cfg->max_state) {
     /* Written, it could not be read back: keep it in memory and say so. */
     char why[96];
     snprintf(why, sizeof why, "the state is %zu bytes, over --max-state", len);
     free(text);
     write_failed(f, -EFBIG, why);
-    return;
+    return WRITE_DONE;
   }
-  rc = 0;
+  int rc = 0;
   if (st->status == FILE_ABSENT || st->status == FILE_REMOVED)
     rc = file_make_parents(st->path, f->root);
-  struct file_sig sig;
-  struct file_swap swap;
-  struct file_known known = {f->have_last ? f->last_text : NULL, f->last_len,
-                             f->have_sig ? &f->sig : NULL};
-  if (rc == 0)
-    rc = file_write_atomic(st->path, f->root, text, len, &sig, &known, &swap);
-  if (rc == 2 || rc == -ENODEV || rc == -EISDIR) {
+  struct file_pending p;
+  if (rc == 0) rc = file_write_prepare(st->path, f->root, text, len, &p);
+  if (rc == 0) {
+    uint64_t version = st->version;
+    look(f);
+    /* Reads reported until now saw the file before this write: note them
+     * before it changes (the file's own changes wait for the next look). */
+    mirror__read_events(m);
+    if (st->version != version || f->settling || !f->dirty || f->touched ||
+        st->status == FILE_INVALID) {
+      /* A save came in while the data was written: that text is stale. */
+      file_write_abort(&p);
+      free(text);
+      return WRITE_AGAIN;
+    }
+    uint64_t wait = mirror__save_under_way(m, f);
+    if (wait) {
+      /* A save is about to land: let it, and merge it first, rather than
+       * swap this write in under it. */
+      file_write_abort(&p);
+      free(text);
+      f->write_scheduled = 1;
+      uv_timer_start(&f->write_timer, on_write_timer, wait, 0);
+      return WRITE_DONE;
+    }
+    struct file_known known = {f->have_last ? f->last_text : NULL, f->last_len,
+                               f->have_sig ? &f->sig : NULL,
+                               f->have_sig && f->sig_exact};
+    struct file_swap older;
+    uint64_t displaced = f->disk_version;
+    rc = file_write_commit(&p, &known, &older);
+    f->own_tmp_reads += (unsigned)p.reads;
+    f->own_reads += (unsigned)p.target_reads;
+    if (rc == FILE_CHANGED) {
+      /* A save came in right now: the next look takes it in. */
+      free(text);
+      return WRITE_AGAIN;
+    }
+    if (rc == FILE_PUT_BACK || rc == FILE_DISPLACED) {
+      /* The save is in the file again (or its bytes were handed over):
+       * take it in, and write the merge. */
+      if (rc == FILE_DISPLACED) {
+        remember(f, text, len, &p.sig);
+        text = NULL;
+      }
+      if (older.text) merge_displaced(f, &older);
+      free(text);
+      mirror__process(f, 0);
+      return WRITE_AGAIN;
+    }
+    if (rc == FILE_WRITTEN) {
+      remember(f, text, len, &p.sig);
+      f->sig_exact = p.exact;
+      f->dirty = 0;
+      set_status(f, FILE_OK);
+      /* The write's own events, read at once: reads reported before its
+       * rename saw the file as it was, those after saw what was written
+       * (disk catches up in between, mirror__landed). */
+      f->writing = 1;
+      mirror__seen_wrote(f, p.tmp, displaced);
+      mirror__read_own_write(m, f, p.tmp);
+      return WRITE_DONE;
+    }
+  }
+  free(text);
+  if (rc == FILE_NOT_REGULAR || rc == -ENODEV || rc == -EISDIR) {
     /* Something that is not a regular file is there (it was put back if
      * it came in mid-write): reading it reports it, and nothing is written
      * over it. */
-    free(text);
     f->have_last = f->have_sig = 0;
     mirror__process(f, 1);
-    return;
+    return WRITE_DONE;
   }
-  if (rc < 0) {
-    free(text);
-    write_failed(f, rc,
-                 rc == -EXDEV ? "a symbolic link leads it outside the "
-                                "mirrored directory (not followed without "
-                                "--follow-symlinks)"
-                              : strerror(-rc));
-    return;
-  }
-  if (rc == 1 && displaced(f, &swap, text, len, &sig)) return;
-  remember(f, text, len, &sig);
-  f->dirty = 0;
-  /* The file holds the state as it is: disk is that text. */
-  disk_from_text(f);
-  f->disk_version = st->version;
-  set_status(f, FILE_OK);
+  write_failed(f, rc,
+               rc == -EXDEV ? "a symbolic link leads it outside the "
+                              "mirrored directory (not followed without "
+                              "--follow-symlinks)"
+                            : strerror(-rc));
+  return WRITE_DONE;
+}
+
+static void write_file(struct mirror_file *f) {
+  /* Each new attempt follows a save that came in: an agent saving again
+   * and again only delays the write, and after a few tries it waits for
+   * the next turn of the loop. */
+  for (int tries = 0; tries < 8; tries++)
+    if (write_once(f) == WRITE_DONE) return;
+  schedule_write(f);
 }
 
 void mirror_changed(struct mirror *m, struct state *st) {
@@ -610,6 +698,7 @@ struct state *mirror__new_state(struct mirror *m, const char *name,
 }
 
 void mirror__free_file(struct mirror_file *f) {
+  mirror__seen_free(f);
   cJSON_Delete(f->disk);
   if (f->disk_text != f->last_text) free(f->disk_text);
   free(f->dir);

@@ -15,10 +15,14 @@
 #include "log.h"
 #include "mirror_int.h"
 
-/* IN_ATTRIB too: a chmod can make an unreadable file readable again. */
+/* IN_ATTRIB too: a chmod can make an unreadable file readable again. And
+ * IN_CLOSE_NOWRITE: a file was read, which tells what its reader saw
+ * (mirror_seen.c). IN_OPEN only keeps two reads in a row apart: inotify
+ * merges an event into the one before it when both are alike and unread,
+ * so the mirror's own read and an agent's right after it would be one. */
 #define WATCH_MASK                                                             \
   (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM |      \
-   IN_DELETE_SELF | IN_ATTRIB | IN_ONLYDIR)
+   IN_DELETE_SELF | IN_ATTRIB | IN_CLOSE_NOWRITE | IN_OPEN | IN_ONLYDIR)
 
 /* --- watches ------------------------------------------------------------- */
 
@@ -55,9 +59,49 @@ static void watch_forget(struct mirror *m, int wd) {
       *p = w->next;
       free(w->path);
       free(w->rel);
+      free(w->busy);
       free(w);
       return;
     }
+}
+
+/* How long a written file beside a state counts as a save under way: a
+ * save renames its temporary file within microseconds, so this is only a
+ * bound for a file that is never renamed (an editor's swap file). */
+#define SAVE_UNDER_WAY_MS 20
+
+/* Tracks files written in w that are not states (f is NULL): the
+ * temporary file of a save, until it is renamed or removed. */
+static void note_busy(struct mirror *m, struct watch *w,
+                      const struct inotify_event *ev) {
+  if ((ev->mask & IN_CLOSE_WRITE) && !strstr(ev->name, ".mirrorstate-")) {
+    char *name = strdup(ev->name);
+    if (!name) return;
+    free(w->busy);
+    w->busy = name;
+    w->busy_ms = uv_now(m->loop);
+  } else if ((ev->mask & (IN_MOVED_FROM | IN_DELETE)) && w->busy &&
+             strcmp(w->busy, ev->name) == 0) {
+    free(w->busy);
+    w->busy = NULL;
+  }
+}
+
+uint64_t mirror__save_under_way(struct mirror *m, const struct mirror_file *f) {
+  uv_update_time(m->loop);
+  uint64_t now = uv_now(m->loop), wait = 0;
+  for (struct watch *w = m->watches; w; w = w->next) {
+    if (!w->busy || (strcmp(w->path, f->dir) != 0 &&
+                     (!f->real_dir || strcmp(w->path, f->real_dir) != 0)))
+      continue;
+    if (now - w->busy_ms >= SAVE_UNDER_WAY_MS) {
+      free(w->busy);
+      w->busy = NULL;
+    } else if (SAVE_UNDER_WAY_MS - (now - w->busy_ms) > wait) {
+      wait = SAVE_UNDER_WAY_MS - (now - w->busy_ms);
+    }
+  }
+  return wait;
 }
 
 static struct mirror_file *file_find(struct mirror *m, const char *dir,
@@ -71,6 +115,39 @@ static struct mirror_file *file_find(struct mirror *m, const char *dir,
   return NULL;
 }
 
+/* The file a read in w's directory touched, looked up by its state's name
+ * under a --dir (reads are frequent, and most are of other files). */
+static struct mirror_file *
+read_file_find(struct mirror *m, const struct watch *w, const char *base) {
+  size_t n = strlen(base);
+  if (n <= 5 || strcmp(base + n - 5, ".json") != 0) return NULL;
+  if (w->root >= 0 && w->rel) {
+    char name[PATH_MAX];
+    if ((size_t)snprintf(name, sizeof name, "%s%.*s", w->rel, (int)(n - 5),
+                         base) < sizeof name) {
+      struct state *st = store_find(m->store, name);
+      struct mirror_file *f = st ? st->file : NULL;
+      if (f && strcmp(f->base, base) == 0 && strcmp(f->dir, w->path) == 0)
+        return f;
+    }
+  }
+  return file_find(m, w->path, base);
+}
+
+/* The file whose write used the temporary name (".BASE.mirrorstate-
+ * XXXXXX"), with *suffix set to XXXXXX; NULL for any other name. */
+static struct mirror_file *temp_owner(struct mirror *m, const struct watch *w,
+                                      const char *name, const char **suffix) {
+  static const char mark[] = ".mirrorstate-";
+  if (name[0] != '.') return NULL;
+  const char *at = strstr(name, mark);
+  if (!at || at == name + 1 || strlen(at + sizeof mark - 1) != 6) return NULL;
+  char base[NAME_MAX + 1];
+  snprintf(base, sizeof base, "%.*s", (int)(at - name - 1), name + 1);
+  *suffix = at + sizeof mark - 1;
+  return file_find(m, w->path, base);
+}
+
 /* --- inotify ------------------------------------------------------------- */
 
 static void touch(struct mirror_file *f) {
@@ -80,8 +157,47 @@ static void touch(struct mirror_file *f) {
 static void rescan_all(struct mirror *m) {
   for (int i = 0; i < m->nroots; i++)
     mirror__scan(m, i, m->roots[i], "");
-  for (struct mirror_file *f = m->files; f; f = f->next)
+  for (struct mirror_file *f = m->files; f; f = f->next) {
     touch(f);
+    f->unknown = 1; /* events were lost: reads may have seen anything */
+  }
+}
+
+/* Whether ev put new content in f's place that the mirror has not read.
+ * (A name moved away or deleted cannot be read until something new
+ * comes.) */
+static int new_content(const struct inotify_event *ev) {
+  return (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)) != 0;
+}
+
+/* While the events of the mirror's own swap are read: an exchange is two
+ * renames, the temporary file to the name (its IN_MOVED_FROM comes first
+ * and gives the pair's cookie) and the name to the temporary file. Returns
+ * 1 if ev is one of them (nothing to read back: the mirror knows what it
+ * wrote). */
+static int own_rename(struct mirror *m, struct mirror_file *f,
+                      const struct inotify_event *ev) {
+  if (!m->landing || !ev->cookie) return 0;
+  int tmp = strcmp(ev->name, m->landing_tmp) == 0;
+  if (tmp && (ev->mask & IN_MOVED_FROM)) {
+    m->landing_in = ev->cookie;
+    return 1;
+  }
+  if (tmp && (ev->mask & IN_MOVED_TO) && ev->cookie == m->landing_out) {
+    m->landing_out = 0;
+    return 1;
+  }
+  if (f != m->landing) return 0;
+  if ((ev->mask & IN_MOVED_TO) && ev->cookie == m->landing_in) {
+    /* Reads reported before this saw the file as it was. */
+    mirror__landed(f);
+    return 1;
+  }
+  if ((ev->mask & IN_MOVED_FROM) && !m->landing_out) {
+    m->landing_out = ev->cookie; /* confirmed when it reaches tmp */
+    return 1;
+  }
+  return 0;
 }
 
 static void on_event(struct mirror *m, const struct inotify_event *ev) {
@@ -101,7 +217,19 @@ static void on_event(struct mirror *m, const struct inotify_event *ev) {
       if (strcmp(f->dir, w->path) == 0) touch(f);
     return;
   }
-  if (!ev->len) return;
+  if (!ev->len || (ev->mask & IN_OPEN)) return;
+  if (m->landing && !(ev->mask & IN_ISDIR) &&
+      own_rename(m, file_find(m, w->path, ev->name), ev))
+    return;
+  if ((ev->mask & (IN_CLOSE_NOWRITE | IN_ISDIR)) == IN_CLOSE_NOWRITE) {
+    const char *suffix;
+    struct mirror_file *f = temp_owner(m, w, ev->name, &suffix);
+    if (f)
+      mirror__seen_gone(f, suffix);
+    else if ((f = read_file_find(m, w, ev->name)))
+      mirror__seen_read(f);
+    return;
+  }
   if (ev->mask & IN_ISDIR) {
     if (w->root >= 0 && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
         ev->name[0] != '.' && strcmp(ev->name, "node_modules") != 0) {
@@ -136,11 +264,19 @@ static void on_event(struct mirror *m, const struct inotify_event *ev) {
     struct state *st = mirror__dir_state(m, w->root, rel);
     f = st ? st->file : NULL;
   }
-  if (f) touch(f);
+  if (!f) {
+    note_busy(m, w, ev);
+    return;
+  }
+  if (new_content(ev)) f->unknown = 1;
+  touch(f);
 }
 
-/* Reads every queued event, then processes each touched file once. */
-void mirror__drain(struct mirror *m) {
+static void on_drain_timer(uv_timer_t *t) {
+  mirror__drain(t->data);
+}
+
+void mirror__read_events(struct mirror *m) {
   char buf[64 * 1024]
       __attribute__((aligned(__alignof__(struct inotify_event))));
   for (;;) {
@@ -157,6 +293,35 @@ void mirror__drain(struct mirror *m) {
     if ((size_t)n + sizeof(struct inotify_event) + NAME_MAX + 1 <= sizeof buf)
       break;
   }
+  /* Files changed are processed by a drain: this one, or one on the next
+   * turn when the events were read elsewhere. */
+  for (struct mirror_file *f = m->files; f; f = f->next)
+    if (f->touched && m->drain_init && !m->stopping) {
+      uv_timer_start(&m->drain_timer, on_drain_timer, 0, 0);
+      break;
+    }
+  /* Every read the mirror made before now has been reported: a count left
+   * over is a read the watch did not see (through a link to an unwatched
+   * place), and must not hide someone else's. */
+  for (struct mirror_file *f = m->files; f; f = f->next)
+    f->own_reads = f->own_tmp_reads = 0;
+}
+
+void mirror__read_own_write(struct mirror *m, struct mirror_file *f,
+                            const char *tmp) {
+  m->landing = f;
+  m->landing_tmp = tmp;
+  m->landing_in = m->landing_out = 0;
+  mirror__read_events(m);
+  /* The name moved away, but not into tmp: someone else moved it. */
+  if (m->landing_out) touch(f);
+  m->landing = NULL;
+  mirror__landed(f); /* if its rename was not seen (the queue overflowed) */
+}
+
+/* Reads every queued event, then processes each touched file once. */
+void mirror__drain(struct mirror *m) {
+  mirror__read_events(m);
   for (struct mirror_file *f = m->files; f; f = f->next)
     if (f->touched) {
       f->touched = 0;
@@ -177,6 +342,9 @@ int mirror__watch_init(struct mirror *m) {
     log_error("inotify: %s", strerror(errno));
     return -1;
   }
+  uv_timer_init(m->loop, &m->drain_timer);
+  m->drain_timer.data = m;
+  m->drain_init = 1;
   uv_poll_init(m->loop, &m->poll, m->ifd);
   m->poll.data = m;
   m->poll_init = 1;
@@ -188,6 +356,10 @@ void mirror__watch_start(struct mirror *m) {
 }
 
 void mirror__watch_close(struct mirror *m, uv_close_cb cb) {
+  if (m->drain_init && !uv_is_closing((uv_handle_t *)&m->drain_timer)) {
+    m->closing++;
+    uv_close((uv_handle_t *)&m->drain_timer, cb);
+  }
   if (!m->poll_init || uv_is_closing((uv_handle_t *)&m->poll)) return;
   m->closing++;
   uv_close((uv_handle_t *)&m->poll, cb);

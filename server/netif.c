@@ -1,8 +1,12 @@
-/* Resolving --host values to the addresses to bind. */
+/* Resolving --host values to the addresses to bind, watching the
+ * interfaces for addresses that come and go, and this machine's tailnet. */
 #include "netif.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ifaddrs.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -18,8 +22,6 @@
 
 #include "log.h"
 
-#define TAILSCALE_IF "tailscale0"
-
 int netif_is_loopback(const char *addr) {
   return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
          strcmp(addr, "localhost") == 0;
@@ -29,24 +31,54 @@ int netif_is_wildcard(const char *addr) {
   return strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0;
 }
 
+/* The numeric address of ifa, or NULL if it has none (or not IP). */
+static const char *ifa_address(const struct ifaddrs *ifa, char *buf, size_t len,
+                               int *linklocal) {
+  if (!ifa->ifa_addr) return NULL;
+  int family = ifa->ifa_addr->sa_family;
+  const void *a;
+  if (family == AF_INET)
+    a = &((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr;
+  else if (family == AF_INET6)
+    a = &((const struct sockaddr_in6 *)(const void *)ifa->ifa_addr)->sin6_addr;
+  else
+    return NULL;
+  *linklocal =
+      family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a);
+  return inet_ntop(family, a, buf, (socklen_t)len);
+}
+
 void netif_each_local(void (*fn)(const char *addr, void *arg), void *arg) {
   struct ifaddrs *ifs;
   if (getifaddrs(&ifs) != 0) return;
   for (struct ifaddrs *ifa = ifs; ifa; ifa = ifa->ifa_next) {
-    if (!ifa->ifa_addr) continue;
     char buf[INET6_ADDRSTRLEN];
-    int family = ifa->ifa_addr->sa_family;
-    const void *a =
-        family == AF_INET
-            ? (const void *)&((struct sockaddr_in *)(void *)ifa->ifa_addr)
-                  ->sin_addr
-        : family == AF_INET6
-            ? (const void *)&((struct sockaddr_in6 *)(void *)ifa->ifa_addr)
-                  ->sin6_addr
-            : NULL;
-    if (a && inet_ntop(family, a, buf, sizeof buf)) fn(buf, arg);
+    int linklocal;
+    if (ifa_address(ifa, buf, sizeof buf, &linklocal)) fn(buf, arg);
   }
   freeifaddrs(ifs);
+}
+
+int netif_addresses(const char *ifname, char (*out)[NETIF_ADDR_LEN], int max) {
+  struct ifaddrs *ifs;
+  if (getifaddrs(&ifs) != 0) return -1;
+  int n = 0;
+  for (struct ifaddrs *ifa = ifs; ifa && n < max; ifa = ifa->ifa_next) {
+    char buf[INET6_ADDRSTRLEN];
+    int linklocal, dup = 0;
+    if (ifname && strcmp(ifa->ifa_name, ifname) != 0) continue;
+    if (!ifa_address(ifa, buf, sizeof buf, &linklocal) || (ifname && linklocal))
+      continue;
+    for (int i = 0; i < n && !dup; i++)
+      dup = strcmp(out[i], buf) == 0;
+    if (!dup) snprintf(out[n++], NETIF_ADDR_LEN, "%s", buf);
+  }
+  freeifaddrs(ifs);
+  return n;
+}
+
+int netif_has_interface(const char *ifname) {
+  return if_nametoindex(ifname) != 0;
 }
 
 static void add(struct bind_list *out, const char *addr) {
@@ -57,49 +89,18 @@ static void add(struct bind_list *out, const char *addr) {
   if (!netif_is_loopback(addr)) out->public = 1;
 }
 
-static int add_interface(struct bind_list *out, const char *ifname) {
-  struct ifaddrs *ifs, *ifa;
-  if (getifaddrs(&ifs) != 0) {
-    log_error("--host tailscale: cannot list interfaces");
-    return -1;
-  }
-  int found = 0;
-  for (ifa = ifs; ifa; ifa = ifa->ifa_next) {
-    if (!ifa->ifa_addr || strcmp(ifa->ifa_name, ifname) != 0) continue;
-    char buf[INET6_ADDRSTRLEN];
-    int family = ifa->ifa_addr->sa_family;
-    const void *a;
-    if (family == AF_INET)
-      a = &((struct sockaddr_in *)(void *)ifa->ifa_addr)->sin_addr;
-    else if (family == AF_INET6)
-      a = &((struct sockaddr_in6 *)(void *)ifa->ifa_addr)->sin6_addr;
-    else
-      continue;
-    /* A link-local IPv6 address needs a scope to bind: skip it. */
-    if (family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a))
-      continue;
-    if (inet_ntop(family, a, buf, sizeof buf)) {
-      add(out, buf);
-      found = 1;
-    }
-  }
-  freeifaddrs(ifs);
-  if (!found) {
-    log_error("--host tailscale: there is no %s interface with an address "
-              "(is Tailscale up? `tailscale ip` shows its addresses)",
-              ifname);
-    return -1;
-  }
-  return 0;
-}
-
 int netif_resolve(const char *const *hosts, int nhosts, struct bind_list *out) {
   memset(out, 0, sizeof *out);
+  /* A wildcard covers loopback and tailscale0's addresses, late ones too:
+   * "tailscale" beside it adds nothing (a second bind would collide). */
+  int tailscale = 0, wildcard = 0;
+  for (int i = 0; i < nhosts; i++)
+    wildcard |= netif_is_wildcard(hosts[i]) || !strcmp(hosts[i], "[::]");
   for (int i = 0; i < nhosts; i++) {
     const char *h = hosts[i];
     if (strcmp(h, "tailscale") == 0) {
-      if (add_interface(out, TAILSCALE_IF) != 0) return -1;
-      add(out, "127.0.0.1");
+      tailscale = 1;
+      if (!wildcard) add(out, "127.0.0.1");
       continue;
     }
     if (strcmp(h, "localhost") == 0) h = "127.0.0.1";
@@ -116,7 +117,81 @@ int netif_resolve(const char *const *hosts, int nhosts, struct bind_list *out) {
     }
     add(out, bare);
   }
+  if (tailscale && !wildcard) out->follow = NETIF_TAILSCALE;
   return 0;
+}
+
+/* --- watching the interfaces --------------------------------------------- */
+
+struct netif_watch {
+  uv_poll_t poll;
+  int fd;
+  void (*changed)(void *arg);
+  void *arg;
+};
+
+static void watch_read(uv_poll_t *p, int status, int events) {
+  struct netif_watch *w = p->data;
+  (void)events;
+  int changed = status < 0;
+  /* Aligned for the netlink headers read from it. */
+  static long buf[8192 / sizeof(long)];
+  for (;;) {
+    ssize_t n = recv(w->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == ENOBUFS) { /* messages were lost: look again */
+      changed = 1;
+      continue;
+    }
+    if (n <= 0) break;
+    size_t left = (size_t)n;
+    for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+         NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
+      if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR ||
+          h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK)
+        changed = 1;
+  }
+  if (changed) w->changed(w->arg);
+}
+
+struct netif_watch *netif_watch_start(uv_loop_t *loop,
+                                      void (*changed)(void *arg), void *arg) {
+  struct netif_watch *w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  w->changed = changed;
+  w->arg = arg;
+  w->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                 NETLINK_ROUTE);
+  struct sockaddr_nl sa = {
+      .nl_family = AF_NETLINK,
+      .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+  };
+  int rc;
+  if (w->fd < 0 || bind(w->fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+    rc = -errno;
+  else
+    rc = uv_poll_init(loop, &w->poll, w->fd);
+  if (rc != 0) {
+    log_warn("cannot watch the network interfaces (netlink: %s)",
+             strerror(-rc));
+    if (w->fd >= 0) close(w->fd);
+    free(w);
+    return NULL;
+  }
+  w->poll.data = w;
+  uv_poll_start(&w->poll, UV_READABLE, watch_read);
+  return w;
+}
+
+static void watch_closed(uv_handle_t *h) {
+  struct netif_watch *w = h->data;
+  close(w->fd);
+  free(w);
+}
+
+void netif_watch_stop(struct netif_watch *w) {
+  if (!w) return;
+  uv_close((uv_handle_t *)&w->poll, watch_closed);
 }
 
 /* --- this machine's tailnet ---------------------------------------------- */

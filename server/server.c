@@ -19,12 +19,22 @@
 #include "mirror.h"
 #include "netif.h"
 #include "openurl.h"
+#include "portinfo.h"
 #include "progress.h"
 #include "registry.h"
 #include "runtime.h"
 #include "transport.h"
 
 #define EVENTLOG_MAX_BYTES (16u << 20)
+#define FOLLOW_MAX 128
+
+/* An address of a followed interface (--host tailscale: listened on), or
+ * of this machine (a wildcard --host: accepted as Host). */
+struct followed {
+  char addr[NETIF_ADDR_LEN];
+  int active; /* listened on, or accepted */
+  int warned; /* a failure to listen was logged */
+};
 
 /* Everything `serve` runs; server.c owns each part and wires them. */
 struct server {
@@ -41,6 +51,11 @@ struct server {
   struct claims *claims;       /* the lock files on what it mirrors */
   int owns_runtime; /* the runtime file is ours to write and remove */
   struct registry_entry *registry; /* this server in the user's registry */
+  struct bind_list binds;          /* what --host resolved to */
+  struct netif_watch *watch;       /* address changes, when followed */
+  struct followed follow[FOLLOW_MAX];
+  int nfollow;
+  int port;
   int stopping;
 };
 
@@ -51,14 +66,22 @@ static void print_url(const char *host, int port) {
 }
 
 /* One line per URL a person can use: the bound addresses (loopback for a
- * wildcard) and, when reachable from other machines, the host name, which
- * is also the MagicDNS short name on a tailnet. */
-static void print_urls(const struct bind_list *binds, int port) {
+ * wildcard), those of a followed interface listened on, and, when
+ * reachable from other machines, the host name, which is also the
+ * MagicDNS short name on a tailnet. */
+static void print_urls(const struct server *srv) {
+  const struct bind_list *binds = &srv->binds;
+  int port = srv->port, public = binds->public;
   for (int i = 0; i < binds->n; i++)
     print_url(netif_is_wildcard(binds->addr[i]) ? "127.0.0.1" : binds->addr[i],
               port);
+  for (int i = 0; binds->follow && i < srv->nfollow; i++)
+    if (srv->follow[i].active) {
+      print_url(srv->follow[i].addr, port);
+      public = 1;
+    }
   char host[256];
-  if (binds->public && gethostname(host, sizeof host) == 0) {
+  if (public && gethostname(host, sizeof host) == 0) {
     host[strcspn(host, ".")] = '\0';
     print_url(host, port);
   }
@@ -192,6 +215,131 @@ static void hub_timer_start(void *arg, uint64_t ms) {
   if (!srv->stopping) uv_timer_start(&srv->hub_timer, on_hub_timer, ms, 0);
 }
 
+/* --- addresses that come and go -------------------------------------------
+ * --host tailscale listens on tailscale0's addresses as they appear and
+ * stops when they go (the interface may come up long after the server,
+ * e.g. at boot); a wildcard --host accepts this machine's addresses as
+ * Host as they come and go. netif's watch says when to look again. */
+
+static struct followed *followed_find(struct server *srv, const char *addr) {
+  for (int i = 0; i < srv->nfollow; i++)
+    if (strcmp(srv->follow[i].addr, addr) == 0) return &srv->follow[i];
+  return NULL;
+}
+
+/* An address of the followed interface that went. */
+static void follow_drop(struct server *srv, struct followed *f) {
+  if (!f->active) return;
+  if (!srv->binds.follow) {
+    transport_allow_host(srv->transport, f->addr, 0);
+    return;
+  }
+  int closed = transport_unlisten(srv->transport, f->addr);
+  if (closed > 0)
+    log_info("%s no longer has %s: stopped listening there (%d client%s "
+             "closed)",
+             srv->binds.follow, f->addr, closed, closed == 1 ? "" : "s");
+  else
+    log_info("%s no longer has %s: stopped listening there", srv->binds.follow,
+             f->addr);
+}
+
+/* Listens on a new address of the followed interface (or accepts a new
+ * address of this machine). Returns 0, or -1 if at_start and it failed. */
+static int follow_add(struct server *srv, struct followed *f, int at_start) {
+  const char *ifname = srv->binds.follow;
+  if (!ifname) {
+    transport_allow_host(srv->transport, f->addr, 1);
+    f->active = 1;
+    return 0;
+  }
+  int rc = transport_listen(srv->transport, f->addr);
+  if (rc == 0) {
+    f->active = 1;
+    if (at_start) return 0;
+    char url[NETIF_ADDR_LEN + 40];
+    int v6 = strchr(f->addr, ':') != NULL;
+    snprintf(url, sizeof url, "http://%s%s%s:%d/_mirrorstate/", v6 ? "[" : "",
+             f->addr, v6 ? "]" : "", srv->port);
+    log_info("%s has %s: now listening on %s", ifname, f->addr, url);
+    printf("%s\n", url);
+    fflush(stdout);
+    return 0;
+  }
+  if (at_start) {
+    portinfo_explain(f->addr, srv->port);
+    return -1;
+  }
+  if (!f->warned)
+    log_warn("%s has %s, but listening there failed (%s); trying again when "
+             "the interface changes",
+             ifname, f->addr, strerror(-rc));
+  f->warned = 1;
+  return 0;
+}
+
+/* Compares the followed addresses with what the interfaces have now.
+ * Returns 0, or -1 if at_start and listening failed (after saying why). */
+static int follow_sync(struct server *srv, int at_start) {
+  char now[FOLLOW_MAX][NETIF_ADDR_LEN];
+  int n = netif_addresses(srv->binds.follow, now, FOLLOW_MAX);
+  if (n < 0) return 0; /* cannot tell: keep what there is */
+  for (int i = 0; i < srv->nfollow;) {
+    int present = 0;
+    for (int j = 0; j < n && !present; j++)
+      present = strcmp(now[j], srv->follow[i].addr) == 0;
+    if (present) {
+      i++;
+      continue;
+    }
+    follow_drop(srv, &srv->follow[i]);
+    srv->follow[i] = srv->follow[--srv->nfollow];
+  }
+  for (int j = 0; j < n; j++) {
+    struct followed *f = followed_find(srv, now[j]);
+    if (!f && srv->nfollow < FOLLOW_MAX) {
+      f = &srv->follow[srv->nfollow++];
+      memset(f, 0, sizeof *f);
+      memcpy(f->addr, now[j], sizeof f->addr);
+    }
+    if (f && !f->active && follow_add(srv, f, at_start) != 0) return -1;
+  }
+  return 0;
+}
+
+static void on_interfaces(void *arg) {
+  struct server *srv = arg;
+  if (!srv->stopping) follow_sync(srv, 0);
+}
+
+/* Starts following the addresses, when --host asks for it. Returns 0, or
+ * -1 if an address there now cannot be listened on. */
+static int follow_start(struct server *srv) {
+  const char *ifname = srv->binds.follow;
+  int wildcard = 0;
+  for (int i = 0; i < srv->binds.n; i++)
+    wildcard |= netif_is_wildcard(srv->binds.addr[i]);
+  if (!ifname && !wildcard) return 0;
+  /* Watching first: a change while listing is then seen again. */
+  srv->watch = netif_watch_start(&srv->loop, on_interfaces, srv);
+  if (follow_sync(srv, 1) != 0) return -1;
+  if (ifname && !srv->watch)
+    log_warn("%s addresses that appear later are not listened on: restart "
+             "the server then",
+             ifname);
+  if (!ifname || srv->nfollow) return 0;
+  if (!netif_has_interface(ifname))
+    log_warn("--host tailscale: there is no %s interface yet (is Tailscale "
+             "up? `tailscale ip` shows its addresses); listening on loopback "
+             "only until %s has an address",
+             ifname, ifname);
+  else
+    log_warn("--host tailscale: %s has no address yet; listening on loopback "
+             "only until it has one",
+             ifname);
+  return 0;
+}
+
 /* --- start and stop ------------------------------------------------------ */
 
 static void on_handle_closed(uv_handle_t *h) {
@@ -201,6 +349,8 @@ static void on_handle_closed(uv_handle_t *h) {
 /* The second step of a stop: clients were told, now close everything. */
 static void on_stop_timer(uv_timer_t *timer) {
   struct server *srv = timer->data;
+  netif_watch_stop(srv->watch);
+  srv->watch = NULL;
   uv_close((uv_handle_t *)&srv->sigint, on_handle_closed);
   uv_close((uv_handle_t *)&srv->sigterm, on_handle_closed);
   uv_close((uv_handle_t *)&srv->stop_timer, on_handle_closed);
@@ -225,6 +375,8 @@ static void on_signal(uv_signal_t *sig, int signum) {
  * and freed, in reverse order. A transport that started was destroyed once
  * already (on_stop_timer, or the failed start). */
 static void teardown(struct server *srv) {
+  netif_watch_stop(srv->watch); /* after a failed start */
+  srv->watch = NULL;
   if (srv->owns_runtime) runtime_remove(srv->cfg);
   registry_remove(srv->registry);
   claims_release(srv->claims);
@@ -270,8 +422,9 @@ int server_run(const struct config *cfg) {
     log_error("out of memory");
     goto out;
   }
-  if (claims_take(cfg, &srv.claims) != 0) {
-    rc = 1;
+  int claimed = claims_take(cfg, &srv.claims);
+  if (claimed != 0) {
+    rc = claimed; /* 2: the arguments overlap; 1: another server's */
     goto out;
   }
   char what[300];
@@ -284,22 +437,28 @@ int server_run(const struct config *cfg) {
       mirror_start(&srv.loop, cfg, &srv.store, &mirror_ev, &srv.mirror);
   progress_stop(loading);
   if (started != 0) goto out;
-  struct bind_list binds;
-  if (netif_resolve(cfg->hosts, cfg->nhosts, &binds) != 0) goto out;
-  if (binds.public && !cfg->token)
-    log_warn("listening beyond loopback without --token: anyone who can "
-             "reach this machine can read and change the mirrored files "
-             "(Host and Origin checks stop browsers on other sites, not "
-             "scripts)");
+  struct bind_list *binds = &srv.binds;
+  if (netif_resolve(cfg->hosts, cfg->nhosts, binds) != 0) goto out;
   const struct transport_events transport_ev = {ws_open, ws_message, ws_close,
                                                 http_request, &srv};
-  if (transport_start(&srv.loop, cfg, &binds, &transport_ev, &srv.transport) !=
-      0) {
+  int listening = transport_start(&srv.loop, cfg, binds, &transport_ev,
+                                  &srv.transport) == 0;
+  if (listening) {
+    srv.port = transport_port(srv.transport);
+    listening = follow_start(&srv) == 0;
+  }
+  if (!listening) {
     rc = 1;
     transport_destroy(srv.transport); /* the first of its two destroys */
     goto out;
   }
-  int port = transport_port(srv.transport);
+  /* Only once it listens: a --host it cannot bind is the news then. */
+  if ((binds->public || binds->follow) && !cfg->token)
+    log_warn("listening beyond loopback without --token: anyone who can "
+             "reach this machine can read and change the mirrored files "
+             "(Host and Origin checks stop browsers on other sites, not "
+             "scripts)");
+  int port = srv.port;
   uv_signal_init(&srv.loop, &srv.sigint);
   uv_signal_init(&srv.loop, &srv.sigterm);
   uv_timer_init(&srv.loop, &srv.stop_timer);
@@ -311,7 +470,7 @@ int server_run(const struct config *cfg) {
   uv_signal_start(&srv.sigint, on_signal, SIGINT);
   uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
   char base[200], rdir[PATH_MAX];
-  local_base(&binds, port, base, sizeof base);
+  local_base(binds, port, base, sizeof base);
   claims_note(srv.claims, base);
   /* The runtime file first: once a URL is printed, the CLI can find it. */
   srv.owns_runtime = runtime_dir(cfg, rdir, sizeof rdir) != 0 ||
@@ -322,7 +481,7 @@ int server_run(const struct config *cfg) {
     snprintf(rtfile, sizeof rtfile, "%s/%s", rdir, RUNTIME_FILE);
   srv.registry = registry_add(cfg, hub_session_id(srv.hub), base,
                               rtfile[0] ? rtfile : NULL);
-  print_urls(&binds, port);
+  print_urls(&srv);
   if (cfg->static_dir)
     log_info("the app (--static %s) is at %s/", cfg->static_dir, base);
   if (cfg->open) {

@@ -3,6 +3,8 @@
  * check are in transport_http.c. */
 #include "transport_int.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "access.h"
 #include "isotime.h"
@@ -407,10 +410,6 @@ static void lws_log(int level, const char *line) {
   log_debug("lws: %s", buf);
 }
 
-static void allow_local(const char *addr, void *arg) {
-  access_allow_host(arg, addr);
-}
-
 /* Idle WebSockets get a ping after 30 s and are dropped after 60 s without
  * traffic, so dead peers (a laptop that went to sleep) do not linger. */
 static const lws_retry_bo_t keepalive = {
@@ -487,7 +486,6 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
   for (int i = 0; i < t->binds.n; i++) {
     const char *addr = t->binds.addr[i];
     access_allow_host(t->access, addr);
-    if (netif_is_wildcard(addr)) netif_each_local(allow_local, t->access);
     char *name = t->vhost_names[i];
     snprintf(name, sizeof t->vhost_names[i], "mirrorstate-%d", i);
     info.port = t->port ? t->port : cfg->port;
@@ -498,19 +496,193 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
     info.vhost_name = name;
     info.iface = strcmp(addr, "::") == 0 ? NULL : addr;
     info.retry_and_idle_policy = &keepalive;
+    /* Without FAIL_UPON_UNABLE_TO_BIND, an address that is not this
+     * machine's gives a vhost that retries in silence. */
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
     if (!strchr(addr, ':')) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     struct lws_vhost *vh = lws_create_vhost(t->ctx, &info);
     if (!vh) {
       portinfo_explain(addr, info.port);
       return -1;
     }
+    if (!t->vhost) t->vhost = vh;
     if (!t->port) t->port = lws_get_vhost_listen_port(vh);
   }
   make_cookie(t);
   t->tailscale = netif_tailscale_start(loop, on_tailscale, t);
   return 0;
+}
+
+/* --- listeners that come and go ---------------------------------------
+ * An address that appears while serving (--host tailscale) is listened on
+ * with a socket of the transport's own, polled on the loop; a connection
+ * accepted there is handed to libwebsockets (lws_adopt_descriptor_vhost,
+ * what lws's own listeners do on accept) and from then on is like any
+ * other. A vhost created at run time would listen as well, but lws 4.1.6
+ * cannot close its listener again: lws_vhost_destroy hands the socket to
+ * another vhost on the same port, so the address stays bound, and the
+ * context's destroy then fails an assertion. See docs/design.md. */
+
+struct listener {
+  uv_poll_t poll;
+  uv_timer_t pause; /* out of descriptors: accept again a second later */
+  struct listener *next;
+  struct transport *t;
+  int fd;
+  int open_handles;
+  char addr[NETIF_ADDR_LEN];
+};
+
+static void listener_closed(uv_handle_t *h) {
+  struct listener *l = h->data;
+  if (--l->open_handles == 0) free(l);
+}
+
+/* The socket is closed at once (libuv lets go of it in uv_close), so the
+ * address is free when this returns. */
+static void listener_close(struct listener *l) {
+  uv_close((uv_handle_t *)&l->poll, listener_closed);
+  uv_close((uv_handle_t *)&l->pause, listener_closed);
+  close(l->fd);
+}
+
+static void listener_accept(uv_poll_t *p, int status, int events);
+
+static void listener_resume(uv_timer_t *timer) {
+  struct listener *l = timer->data;
+  uv_poll_start(&l->poll, UV_READABLE, listener_accept);
+}
+
+static void listener_accept(uv_poll_t *p, int status, int events) {
+  struct listener *l = p->data;
+  (void)events;
+  if (status < 0) return;
+  /* A bounded batch per wakeup, so one busy listener cannot hold the
+   * loop; the rest wait for the next turn. */
+  for (int i = 0; i < 64; i++) {
+    int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+          errno == ENOMEM) {
+        log_warn("cannot accept a connection on %s: %s (trying again in "
+                 "a second)",
+                 l->addr, strerror(errno));
+        uv_poll_stop(&l->poll);
+        uv_timer_start(&l->pause, listener_resume, 1000, 0);
+      }
+      return; /* EAGAIN, or a connection that went before it was taken */
+    }
+    /* lws sets this on the connections of its own listeners. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    lws_sock_file_fd_type sock = {.sockfd = fd};
+    /* On failure lws closes fd itself. */
+    if (!lws_adopt_descriptor_vhost(
+            l->t->vhost, LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP, sock, NULL, NULL))
+      log_debug("connection on %s dropped: libwebsockets did not take it",
+                l->addr);
+  }
+}
+
+/* A listening socket on addr:port. Returns it, or -errno. */
+static int listen_socket(const char *addr, int port) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+  int v6 = strchr(addr, ':') != NULL;
+  socklen_t len = v6 ? sizeof *a6 : sizeof *a4;
+  if (v6) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, addr, &a6->sin6_addr) != 1) return -EINVAL;
+  } else {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, addr, &a4->sin_addr) != 1) return -EINVAL;
+  }
+  int fd = socket(v6 ? AF_INET6 : AF_INET,
+                  SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (v6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  /* A new IPv6 address is unusable until duplicate address detection
+   * ends (a second or so); the address is this machine's, so bind now. */
+  setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, SOMAXCONN)) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
+int transport_listen(struct transport *t, const char *addr) {
+  for (struct listener *l = t->listeners; l; l = l->next)
+    if (strcmp(l->addr, addr) == 0) return 0;
+  if (!t->vhost || t->destroyed) return -EINVAL;
+  int fd = listen_socket(addr, t->port);
+  if (fd < 0) return fd;
+  struct listener *l = calloc(1, sizeof *l);
+  if (!l || uv_poll_init(t->loop, &l->poll, fd) != 0) {
+    free(l);
+    close(fd);
+    return -ENOMEM;
+  }
+  uv_timer_init(t->loop, &l->pause);
+  l->poll.data = l->pause.data = l;
+  l->open_handles = 2;
+  l->fd = fd;
+  l->t = t;
+  snprintf(l->addr, sizeof l->addr, "%s", addr);
+  l->next = t->listeners;
+  t->listeners = l;
+  uv_poll_start(&l->poll, UV_READABLE, listener_accept);
+  access_allow_host(t->access, addr);
+  return 0;
+}
+
+/* Non-zero if wsi's connection was made to addr. */
+static int arrived_at(struct lws *wsi, const char *addr) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  char buf[INET6_ADDRSTRLEN];
+  int fd = lws_get_socket_fd(wsi);
+  if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return 0;
+  const void *a = ss.ss_family == AF_INET6
+                      ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                      : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+  return inet_ntop(ss.ss_family, a, buf, sizeof buf) && !strcmp(buf, addr);
+}
+
+int transport_unlisten(struct transport *t, const char *addr) {
+  struct listener **p = &t->listeners;
+  while (*p && strcmp((*p)->addr, addr) != 0)
+    p = &(*p)->next;
+  struct listener *l = *p;
+  if (!l) return -1;
+  *p = l->next;
+  listener_close(l);
+  access_forget_host(t->access, addr);
+  /* Their peers can no longer reach this end: close them now rather than
+   * when the keepalive gives up. */
+  int closed = 0;
+  for (struct conn *c = t->conns; c; c = c->next)
+    if (!c->close_code && arrived_at(c->wsi, addr)) {
+      mark_close(t, c, LWS_CLOSE_STATUS_GOINGAWAY, "address gone");
+      closed++;
+    }
+  return closed;
+}
+
+void transport_allow_host(struct transport *t, const char *host, int allow) {
+  if (allow)
+    access_allow_host(t->access, host);
+  else
+    access_forget_host(t->access, host);
 }
 
 void transport_shutdown(struct transport *t) {
@@ -531,6 +703,11 @@ void transport_destroy(struct transport *t) {
     return;
   }
   t->destroyed = 1;
+  while (t->listeners) {
+    struct listener *l = t->listeners;
+    t->listeners = l->next;
+    listener_close(l);
+  }
   if (!uv_is_closing((uv_handle_t *)&t->close_timer)) {
     uv_close((uv_handle_t *)&t->close_timer, NULL);
     uv_close((uv_handle_t *)&t->turn_start, NULL);

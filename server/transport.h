@@ -100,6 +100,21 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
                     const struct bind_list *binds,
                     const struct transport_events *ev, struct transport **out);
 
+/* Listens on addr too, at the transport's port, while serving (an
+ * address that appeared on a followed interface), and accepts it as Host.
+ * Listening twice on one address is one listener. Returns 0, or a
+ * negative errno (-EADDRINUSE: another process has the port there). */
+int transport_listen(struct transport *t, const char *addr);
+
+/* Stops listening on addr (as transport_listen started), forgets it as
+ * Host, and closes the WebSockets that came in through it (1001). Returns
+ * how many were closed, or -1 if addr was not listened on. */
+int transport_unlisten(struct transport *t, const char *addr);
+
+/* Accepts host in the Host header (allow non-zero), or forgets one such
+ * acceptance: a wildcard bind follows this machine's addresses. */
+void transport_allow_host(struct transport *t, const char *host, int allow);
+
 /* The port actually bound (useful with --port 0). */
 int transport_port(const struct transport *t);
 

@@ -16,6 +16,7 @@ struct conn;
 struct access;
 struct static_files;
 struct netif_tailscale;
+struct listener;
 
 /* An extra response header; the value is owned. */
 struct reply_header {
@@ -66,6 +67,8 @@ struct transport {
   /* The static-files cookie: set once a request carried the token. */
   char cookie_name[32];
   char cookie_value[40];
+  struct lws_vhost *vhost;    /* the first: takes connections of listeners */
+  struct listener *listeners; /* addresses added while serving */
   /* lws keeps pointers to the vhost names, addresses and headers. */
   struct bind_list binds;
   char vhost_names[NETIF_MAX_ADDRS][24];

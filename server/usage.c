@@ -73,8 +73,8 @@ const struct usage_option usage_options[] = {
     {"port", 0, "N", S, OPT_PORT, VAL_WORD, "7420",
      "port to listen on; 0 picks a free one"},
     {"host", 0, "ADDR", S, OPT_HOST, VAL_WORD, "127.0.0.1",
-     "address to bind (repeatable); 'tailscale' binds the tailscale0 "
-     "addresses and loopback"},
+     "address of this machine to bind (repeatable); 'tailscale': loopback "
+     "and the tailscale0 addresses, followed as they come and go"},
     {"allow-host", 0, "NAME", S, OPT_ALLOW_HOST, VAL_WORD, NULL,
      "also accept this Host name (repeatable)"},
     {"allow-origin", 0, "URL", S, OPT_ALLOW_ORIGIN, VAL_WORD, NULL,
@@ -369,9 +369,11 @@ void usage_print_help(FILE *f) {
         "of bytes\nwith an optional unit: K, M, G (or KiB, MiB, GiB) are "
         "powers of 1024;\nKB, MB, GB are powers of 1000 (64MiB, 10MB, 1k).\n"
         "\nExit status: 0 ok; 1 not found, conflict, timeout, an invalid "
-        "file (sync,\nstatus), or serve could not listen or found the file "
-        "mirrored already;\n2 usage or configuration error; 3 no server "
-        "reachable, it refused us,\nor it is too old for the command.\n"
+        "file (sync,\nstatus), or serve could not listen (a busy port, a "
+        "--host address not\nthis machine's) or found a file mirrored "
+        "already; 2 usage or configuration\nerror (serve: one file named "
+        "twice, too); 3 no server reachable, it\nrefused us, or it is too "
+        "old for the command.\n"
         "\nOn start, serve prints one URL per line, e.g.\n"
         "  http://127.0.0.1:7420/_mirrorstate/\n"
         "More: man mirrorstate, mirrorstate help COMMAND.\n",

@@ -142,9 +142,13 @@ void usage_print_man(FILE *f, const char *version) {
       "touched the value, nothing undone), \\fBwatch\\fR timed out with "
       "nothing printed, \\fBsync\\fR found the file invalid or timed "
       "out, \\fBstatus\\fR found a file invalid; \\fBserve\\fR could "
-      "not listen, or another server already mirrors one of its files.",
+      "not listen (the port is taken, or a \\fB--host\\fR address is not "
+      "one of this machine's), or another server already mirrors one of "
+      "its files.",
       ".TP\n.B 2\nUsage or configuration error, including a JSON value "
-      "that does not parse.",
+      "that does not parse and, for \\fBserve\\fR, one file named twice "
+      "(the same \\fB--file\\fR twice, or a file a \\fB--dir\\fR "
+      "mirrors already).",
       ".TP\n.B 3\nNo server reachable, it refused the request, or it is "
       "too old for the command (it says so).",
       ".SH ENVIRONMENT",

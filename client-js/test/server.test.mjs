@@ -173,12 +173,11 @@ async function property(seed) {
   return { file, handles, increments };
 }
 
-// TODO marker: passes once the server puts ref and name on every error and
-// checks "strict" (docs/protocol.md); remove the marker then.
-test('property: random accepted and refused changes and file edits converge, every increment counted',
-  { todo: 'needs the server side: ref and name on every error, and the strict check' }, async () => {
-    for (const seed of [21, 22, 23]) {
-      const { file, increments } = await property(seed);
-      assert.equal(readJSON(file).count, increments, `seed ${seed}: every increment counted`);
-    }
-  });
+// Needs the server to put ref and name on every error and to check
+// "strict" (docs/protocol.md).
+test('property: random accepted and refused changes and file edits converge, every increment counted', async () => {
+  for (const seed of [21, 22, 23]) {
+    const { file, increments } = await property(seed);
+    assert.equal(readJSON(file).count, increments, `seed ${seed}: every increment counted`);
+  }
+});

@@ -109,7 +109,8 @@ let
   service = name: i: lib.nameValuePair "mirrorstate-${name}" {
     description = "MirrorState for ${name}";
     wantedBy = [ "multi-user.target" ];
-    after = [ "network-online.target" ] ++ lib.optional (lib.elem "tailscale" i.host) "tailscaled.service";
+    # No ordering on tailscaled: --host tailscale waits for tailscale0.
+    after = [ "network-online.target" ];
     wants = [ "network-online.target" ];
     # Restart for good, with a growing delay: never hit the start limit.
     startLimitIntervalSec = 0;

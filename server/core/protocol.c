@@ -55,6 +55,22 @@ static const char *fail(char *err, size_t errlen, const char *code,
   return code;
 }
 
+/* "strict" (docs/protocol.md): on a patch, which must then carry its
+ * base. A set is absolute, so it cannot be strict. Returns why not, or
+ * NULL. */
+static const char *decode_strict(struct msg *m) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(m->root, "strict");
+  if (!v || cJSON_IsNull(v)) return NULL;
+  if (!cJSON_IsBool(v)) return "\"strict\" must be true or false";
+  m->strict = cJSON_IsTrue(v);
+  if (!m->strict) return NULL;
+  if (m->type == MSG_SET)
+    return "a set is absolute and cannot be strict: send a strict patch";
+  if (m->type == MSG_PATCH && !m->has_base)
+    return "a strict patch needs \"base\": the version it was computed from";
+  return NULL;
+}
+
 /* Reads an optional boolean field: 1 or 0, or -1 if it is not a boolean. */
 static int get_bool(const cJSON *obj, const char *key, int *out) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -134,6 +150,8 @@ static const char *decode_fields(struct msg *m, char *err, size_t errlen) {
     return fail(err, errlen, ERR_BAD_MESSAGE,
                 "%s must be a non-negative integer", "\"base\"");
   m->has_base = r;
+  const char *why = decode_strict(m);
+  if (why) return fail(err, errlen, ERR_BAD_MESSAGE, "%s", why);
   switch (m->type) {
   case MSG_PATCH: {
     m->ops = cJSON_GetObjectItemCaseSensitive(root, "ops");

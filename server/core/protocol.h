@@ -57,6 +57,7 @@ struct msg {
                        sync, undo, reset, applied; errors (may be NULL) */
   int has_base;
   uint64_t base;      /* patch, set: the version the client last saw */
+  int strict;         /* patch: refused if stale since base (strict.h) */
   cJSON *ops;         /* patch: validated RFC 6902 ops */
   cJSON *value;       /* set: state; subscribe: init (may be NULL) */
   cJSON *ref;         /* any JSON value to echo back, or NULL */

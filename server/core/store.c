@@ -171,7 +171,7 @@ static int evict_oldest(struct store *st) {
  * first. A change too large to keep at all also makes the entries before
  * it useless (they cannot reach back past it), so they go too. */
 static void history_push(struct state *s, cJSON *ops, cJSON *inverse,
-                         const char *origin) {
+                         const char *origin, const char *sender) {
   struct store *st = s->store;
   size_t bytes = entry_bytes(ops, inverse);
   /* Described now, while the state shows what the ops did. */
@@ -195,6 +195,7 @@ static void history_push(struct state *s, cJSON *ops, cJSON *inverse,
   e->version = s->version;
   e->time_ms = isotime_now_ms();
   snprintf(e->origin, sizeof e->origin, "%s", origin);
+  snprintf(e->sender, sizeof e->sender, "%s", sender ? sender : "");
   e->ops = ops;
   e->inverse = inverse;
   e->desc = desc;
@@ -208,6 +209,12 @@ static void history_push(struct state *s, cJSON *ops, cJSON *inverse,
 
 int store_apply(struct state *s, const cJSON *ops, const char *origin,
                 bool *changed, char *err, size_t errlen) {
+  return store_apply_from(s, ops, origin, NULL, changed, err, errlen);
+}
+
+int store_apply_from(struct state *s, const cJSON *ops, const char *origin,
+                     const char *sender, bool *changed, char *err,
+                     size_t errlen) {
   *changed = false;
   if (!ops->child) return PATCH_OK;
   cJSON *inverse = NULL;
@@ -226,7 +233,7 @@ int store_apply(struct state *s, const cJSON *ops, const char *origin,
   }
   s->version++;
   *changed = true;
-  history_push(s, cJSON_Duplicate(ops, 1), inverse, origin);
+  history_push(s, cJSON_Duplicate(ops, 1), inverse, origin, sender);
   return PATCH_OK;
 }
 
@@ -277,7 +284,7 @@ int store_replace(struct state *s, cJSON *value, const char *origin,
   if (created)
     cJSON_Delete(inverse);
   else
-    history_push(s, cJSON_Duplicate(ops, 1), inverse, origin);
+    history_push(s, cJSON_Duplicate(ops, 1), inverse, origin, NULL);
   return 0;
 }
 

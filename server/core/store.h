@@ -31,11 +31,12 @@ struct history_entry {
   uint64_t version;
   double time_ms; /* wall clock, ms since the epoch */
   char origin[40];
-  cJSON *ops;     /* turned version-1 into version; owned */
-  cJSON *inverse; /* undoes it; owned */
-  cJSON *desc;    /* one short line per op (describe.h), or NULL; owned */
-  size_t bytes;   /* estimated heap bytes of ops and inverse */
-  uint64_t seq;   /* order of recording across all states */
+  char sender[16]; /* the connection that made it ("c3"), or "" */
+  cJSON *ops;      /* turned version-1 into version; owned */
+  cJSON *inverse;  /* undoes it; owned */
+  cJSON *desc;     /* one short line per op (describe.h), or NULL; owned */
+  size_t bytes;    /* estimated heap bytes of ops and inverse */
+  uint64_t seq;    /* order of recording across all states */
 };
 
 struct mirror_file; /* the mirror module's per-file bookkeeping */
@@ -100,6 +101,13 @@ void store_remove(struct store *st, struct state *s);
  * the change; ops is borrowed. */
 int store_apply(struct state *s, const cJSON *ops, const char *origin,
                 bool *changed, char *err, size_t errlen);
+
+/* store_apply for a change sent by a connection: sender (its id, "c3"; may
+ * be NULL) is recorded with the change, so the connection's own changes
+ * never make its strict patches stale (strict.h). */
+int store_apply_from(struct state *s, const cJSON *ops, const char *origin,
+                     const char *sender, bool *changed, char *err,
+                     size_t errlen);
 
 /* Replaces s->current with value (taking ownership) as the next version,
  * e.g. a merged file change or a new state. *ops_out receives the patch

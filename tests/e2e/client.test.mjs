@@ -154,13 +154,13 @@ test('React StrictMode: two tabs x 20 simultaneous "+" count 40 (fake server wit
   await s.stop();
 });
 
-test('vanilla: two tabs x 20 simultaneous "+" count 40 (real server)', { todo: STRICT_TODO }, async () => {
+test('vanilla: two tabs x 20 simultaneous "+" count 40 (real server)', async () => {
   const s = await real({ count: 0 });
   await twoTabs(s, 'counter.html');
   await s.stop();
 });
 
-test('React StrictMode: two tabs x 20 simultaneous "+" count 40 (real server)', { todo: STRICT_TODO }, async () => {
+test('React StrictMode: two tabs x 20 simultaneous "+" count 40 (real server)', async () => {
   const s = await real({ count: 0 });
   await twoTabs(s, '');
   await s.stop();

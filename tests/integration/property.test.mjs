@@ -7,10 +7,15 @@
 // PROPERTY_STEPS size it.
 //
 // The agent edits like a real one: it reads the file, changes its own part
-// and saves. It does so when its view is current (every client change sent
-// so far acked and on disk), because a read-modify-write made on a stale
-// read overwrites newer content whatever the server does. Client patches
-// are not held back: they race with the server's handling of each save.
+// and saves. Mostly it does so when its view is current (every client
+// change sent so far acked and on disk); client patches are not held back:
+// they race with the server's handling of each save. Sometimes it saves on
+// a stale read: it reads, the clients change the file meanwhile (written
+// by the server before the save), and it saves its edit on what it read.
+// The server merges that save against what the agent read (its directory
+// watch sees the read), so the changes the agent never saw are kept. No
+// one else reads the file in between: a later read would become the base
+// (docs/design.md, "Concurrency").
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,6 +45,7 @@ async function fileStill(file, ms) {
 const same = (a, b) => matches(a, b) && matches(b, a);
 
 const STYLES = ['inPlace', 'rename', 'sed', 'truncate', 'deleteRecreate', 'moveIn'];
+const STALE_STYLES = ['inPlace', 'rename', 'truncate', 'deleteRecreate', 'moveIn'];
 
 async function run(t, seed) {
   const r = rng(seed);
@@ -65,31 +71,61 @@ async function run(t, seed) {
   };
   let nextTodo = 3;
   let note = 0;
+  // A client changes its part; changing: never a no-op (so the server
+  // writes the file).
+  const clientStep = (step, changing = false) => {
+    const i = r.int(CLIENTS);
+    const c = clients[i];
+    const mine = expected[`c${i}`];
+    let ops;
+    const kind = changing ? r.int(2) : r.int(3);
+    if (kind === 0) {
+      mine.n++;
+      ops = [{ op: 'replace', path: `/c${i}/n`, value: mine.n }];
+    } else if (kind === 1) {
+      const v = `s${step}`;
+      mine.list.push(v);
+      ops = [{ op: 'add', path: `/c${i}/list/-`, value: v }];
+    } else {
+      // Tick a todo this client knows of; the agent only appends, so its
+      // index holds on the server too. The test op guards it anyway.
+      const todos = c.replica('state').state?.todos ?? [];
+      const j = r.int(todos.length);
+      const id = todos[j].id;
+      expected.todos.find((x) => x.id === id).done = true;
+      ops = [{ op: 'test', path: `/todos/${j}/id`, value: id }, { op: 'replace', path: `/todos/${j}/done`, value: true }];
+    }
+    refs.push({ c, ref: c.patch('state', ops) });
+    trace.push(`c${i}:${ops.at(-1).op}${ops.at(-1).path}`);
+  };
+  const SAVE = {
+    inPlace: (out) => saveInPlace(file, out),
+    rename: (out) => saveViaRename(file, out),
+    truncate: (out) => saveTruncateThenWrite(file, out, r.int(4)),
+    deleteRecreate: (out) => saveDeleteRecreate(file, out),
+    moveIn: (out) => saveMoveIn(file, out, h.path('elsewhere')),
+  };
   for (let step = 0; step < STEPS; step++) {
     if (r() < 0.7) {
-      const i = r.int(CLIENTS);
-      const c = clients[i];
-      const mine = expected[`c${i}`];
-      let ops;
-      const kind = r.int(3);
-      if (kind === 0) {
-        mine.n++;
-        ops = [{ op: 'replace', path: `/c${i}/n`, value: mine.n }];
-      } else if (kind === 1) {
-        const v = `s${step}`;
-        mine.list.push(v);
-        ops = [{ op: 'add', path: `/c${i}/list/-`, value: v }];
-      } else {
-        // Tick a todo this client knows of; the agent only appends, so its
-        // index holds on the server too. The test op guards it anyway.
-        const todos = c.replica('state').state?.todos ?? [];
-        const j = r.int(todos.length);
-        const id = todos[j].id;
-        expected.todos.find((x) => x.id === id).done = true;
-        ops = [{ op: 'test', path: `/todos/${j}/id`, value: id }, { op: 'replace', path: `/todos/${j}/done`, value: true }];
-      }
-      refs.push({ c, ref: c.patch('state', ops) });
-      trace.push(`c${i}:${ops.at(-1).op}${ops.at(-1).path}`);
+      clientStep(step);
+    } else if (r() < 0.3) {
+      // A save on a stale read: read, let the clients change the file, save.
+      await allAcked();
+      await waitForFile(file, expected, WAIT);
+      const style = STALE_STYLES[r.int(STALE_STYLES.length)];
+      const doc = JSON.parse(readText(file));
+      // By the file's signature, which a stat shows without reading the file
+      // (inode numbers alone are reused from one write to the next).
+      const sig = () => { try { const st = fs.statSync(file, { bigint: true }); return `${st.ino}:${st.mtimeNs}:${st.size}`; } catch { return ''; } };
+      const before = sig();
+      for (let k = 1 + r.int(3); k > 0; k--) clientStep(step, true);
+      await allAcked();
+      await waitFor(() => sig() !== before && sig() !== '', { interval: 2, message: 'the clients\' changes written' });
+      const v = `note${note++}`;
+      doc.agent.notes.push(v);
+      expected.agent.notes.push(v);
+      await SAVE[style](pretty(doc));
+      trace.push(`agent:stale-${style}`);
     } else {
       // The agent: wait until its read would be current, then edit and save.
       await allAcked();

@@ -570,6 +570,113 @@ static void test_api_change(void) {
   bed_free(&b);
 }
 
+/* A strict patch computed before another connection's change to an
+ * overlapping path is refused with conflict (name, ref) and a snapshot;
+ * changes elsewhere, and the sender's own, do not make it stale. */
+static void test_strict(void) {
+  struct bed b;
+  bed_init(&b);
+  open_client(&b, 0);
+  open_client(&b, 1);
+  say(&b, 0, "{\"type\":\"subscribe\",\"name\":\"todo\"}");
+  say(&b, 1, "{\"type\":\"subscribe\",\"name\":\"todo\"}");
+  clear(&b.c[0]);
+  clear(&b.c[1]);
+  struct state *todo = hub_find(b.hub, "todo");
+  /* Both computed "title" from version 1; the first one in wins. */
+  say(&b, 0,
+      "{\"type\":\"patch\",\"name\":\"todo\",\"base\":1,\"strict\":true,"
+      "\"ref\":1,\"ops\":[{\"op\":\"replace\",\"path\":\"/title\",\"value\":"
+      "\"a\"}]}");
+  CHECK_MSG(&b, 0, 0, "ack", NULL);
+  clear(&b.c[1]);
+  say(&b, 1,
+      "{\"type\":\"patch\",\"name\":\"todo\",\"base\":1,\"strict\":true,"
+      "\"ref\":\"r2\",\"ops\":[{\"op\":\"replace\",\"path\":\"/title\","
+      "\"value\":\"b\"}]}");
+  CHECK(b.c[1].nsent == 2);
+  cJSON *m = got(&b, 1, 0);
+  CHECK_STR(str(m, "type"), "error");
+  CHECK_STR(str(m, "code"), "conflict");
+  CHECK_STR(str(m, "name"), "todo");
+  CHECK_STR(str(m, "ref"), "r2");
+  CHECK(strstr(str(m, "message"), "client:c1") != NULL);
+  cJSON_Delete(m);
+  m = got(&b, 1, 1);
+  CHECK_STR(str(m, "type"), "snapshot");
+  CHECK(num(m, "version") == 2);
+  CHECK_STR(str(cJSON_GetObjectItem(m, "state"), "title"), "a");
+  cJSON_Delete(m);
+  CHECK(todo->version == 2);
+  CHECK_STR(str(todo->current, "title"), "a");
+  /* The same patch without strict is absolute, and applies. */
+  clear(&b.c[1]);
+  say(&b, 1,
+      "{\"type\":\"patch\",\"name\":\"todo\",\"base\":1,\"ref\":3,\"ops\":"
+      "[{\"op\":\"replace\",\"path\":\"/title\",\"value\":\"b\"}]}");
+  CHECK_MSG(&b, 1, 0, "ack", NULL);
+  /* Another path: applied although the base is old. */
+  clear(&b.c[0]);
+  say(&b, 0,
+      "{\"type\":\"patch\",\"name\":\"todo\",\"base\":1,\"strict\":true,"
+      "\"ref\":4,\"ops\":[{\"op\":\"add\",\"path\":\"/items/-\",\"value\":"
+      "1}]}");
+  CHECK_MSG(&b, 0, 0, "ack", NULL);
+  /* The sender's own changes since its base never count: c1 made version
+   * 4, and its patch from version 3 on that path applies. */
+  clear(&b.c[0]);
+  say(&b, 0,
+      "{\"type\":\"patch\",\"name\":\"todo\",\"base\":3,\"strict\":true,"
+      "\"ref\":5,\"ops\":[{\"op\":\"add\",\"path\":\"/items/-\",\"value\":"
+      "2}]}");
+  CHECK_MSG(&b, 0, 0, "ack", NULL);
+  CHECK(todo->version == 5);
+  /* A base from the future, or older than the history kept: refused. */
+  clear(&b.c[0]);
+  say(&b, 0,
+      "{\"type\":\"patch\",\"name\":\"todo\",\"base\":9,\"strict\":true,"
+      "\"ref\":6,\"ops\":[{\"op\":\"add\",\"path\":\"/x\",\"value\":1}]}");
+  CHECK_MSG(&b, 0, 0, "error", "conflict");
+  CHECK_MSG(&b, 0, 1, "snapshot", NULL);
+  /* Malformed: strict without base, strict not a boolean, a strict set. */
+  const char *bad[] = {
+      "{\"type\":\"patch\",\"name\":\"todo\",\"strict\":true,\"ref\":7,"
+      "\"ops\":[]}",
+      "{\"type\":\"patch\",\"name\":\"todo\",\"base\":5,\"strict\":1,\"ref\":"
+      "7,\"ops\":[]}",
+      "{\"type\":\"set\",\"name\":\"todo\",\"base\":5,\"strict\":true,"
+      "\"ref\":7,\"state\":{}}",
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    clear(&b.c[0]);
+    say(&b, 0, bad[k]);
+    CHECK(b.c[0].nsent == 1);
+    m = got(&b, 0, 0);
+    CHECK_STR(str(m, "code"), "bad_message");
+    CHECK(num(m, "ref") == 7);
+    CHECK_STR(str(m, "name"), "todo");
+    cJSON_Delete(m);
+  }
+  CHECK(todo->version == 5);
+  /* Over HTTP there is no sender to recognise: every change since base
+   * counts, and a stale patch is a conflict. */
+  struct msg msg;
+  char err[256];
+  const char *text = "{\"type\":\"patch\",\"name\":\"todo\",\"base\":4,"
+                     "\"strict\":true,\"ops\":[{\"op\":\"test\",\"path\":"
+                     "\"/items\",\"value\":[1,2]}]}";
+  CHECK(msg_decode(text, strlen(text), &msg, err, sizeof err, NULL, NULL) ==
+        NULL);
+  const char *code = NULL;
+  size_t len;
+  char *answer = hub_api_change(b.hub, todo, &msg, &code, &len);
+  msg_free(&msg);
+  CHECK_STR(code, "conflict");
+  free(answer);
+  CHECK(todo->version == 5);
+  bed_free(&b);
+}
+
 int main(void) {
   log_set_level(MS_LOG_ERROR); /* the file status test logs a warning */
   test_hello();
@@ -580,5 +687,6 @@ int main(void) {
   test_panels();
   test_file_changes();
   test_api_change();
+  test_strict();
   return CHECK_DONE();
 }

@@ -1,11 +1,12 @@
 /* The store: states added, found and removed by name in their order; the
  * size limit on a state in memory, its tracked size, changes that change
- * nothing, the history ring and its byte budget, and values rebuilt from
- * it. */
+ * nothing, the history ring and its byte budget, values rebuilt from
+ * it, and the strict check of a patch against the changes since its base. */
 #include "check.h"
 #include "json.h"
 #include "patch.h"
 #include "store.h"
+#include "strict.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -296,11 +297,180 @@ static void test_history_ring(void) {
   store_free(&st);
 }
 
+/* Applies ops as a change sent by sender. */
+static void apply_from(struct state *s, const char *sender, const char *ops) {
+  cJSON *o = parse(ops);
+  char err[256] = "";
+  bool ch = false;
+  CHECK(store_apply_from(s, o, sender ? "client" : "file", sender, &ch, err,
+                         sizeof err) == PATCH_OK);
+  CHECK(ch);
+  cJSON_Delete(o);
+}
+
+/* The strict check of ops computed from base, sent by sender. */
+static int strict(struct state *s, uint64_t base, const char *sender,
+                  const char *ops, struct strict_conflict *c) {
+  cJSON *o = parse(ops);
+  int rc = strict_check(s, base, sender, o, c);
+  cJSON_Delete(o);
+  return rc;
+}
+
+static void test_overlaps(void) {
+  CHECK(strict_overlaps("/a", "/a"));
+  CHECK(strict_overlaps("/items", "/items/3/done"));
+  CHECK(strict_overlaps("/items/3/done", "/items"));
+  CHECK(strict_overlaps("", "/x"));
+  CHECK(strict_overlaps("/x", ""));
+  CHECK(strict_overlaps("/", "/"));
+  CHECK(!strict_overlaps("/a", "/ab"));
+  CHECK(!strict_overlaps("/ab", "/a"));
+  CHECK(!strict_overlaps("/a/b", "/a/c"));
+  CHECK(!strict_overlaps("/", "/a")); /* "/" is the key "" */
+  CHECK(!strict_overlaps("/a~1b", "/a/b"));
+}
+
+static void test_strict(void) {
+  struct store st;
+  store_init(&st, 10, 0, 0);
+  struct state *s = new_state(&st, "s",
+                              "{\"count\":0,\"other\":0,\"ab\":0,\"items\":[{"
+                              "\"d\":0},{\"d\":0},{\"d\":0}],\"o\":{\"5\":1}}");
+  const char *inc = "[{\"op\":\"replace\",\"path\":\"/count\",\"value\":1}]";
+  struct strict_conflict c;
+  /* Nothing since base: fine. */
+  CHECK(strict(s, 1, "c1", inc, &c) == STRICT_OK);
+  /* Another sender changed another key, a key with the same prefix, and
+   * a sibling: not stale. */
+  apply_from(s, "c2", "[{\"op\":\"replace\",\"path\":\"/other\",\"value\":1}]");
+  apply_from(s, "c2", "[{\"op\":\"replace\",\"path\":\"/ab\",\"value\":1}]");
+  CHECK(s->version == 3);
+  CHECK(strict(s, 1, "c1", inc, &c) == STRICT_OK);
+  CHECK(strict(s, 1, "c1", "[{\"op\":\"replace\",\"path\":\"/a\",\"value\":1}]",
+               &c) == STRICT_OK);
+  /* The same path: stale, and the conflict says which version, who and
+   * where. */
+  apply_from(s, "c2", "[{\"op\":\"replace\",\"path\":\"/count\",\"value\":5}]");
+  CHECK(strict(s, 3, "c1", inc, &c) == STRICT_STALE);
+  CHECK(c.version == 4);
+  CHECK_STR(c.origin, "client");
+  CHECK_STR(c.path, "/count");
+  /* From the version after it, or as the sender of that change: not. */
+  CHECK(strict(s, 4, "c1", inc, &c) == STRICT_OK);
+  CHECK(strict(s, 3, "c2", inc, &c) == STRICT_OK);
+  /* Without an identity (HTTP), every change since base counts. */
+  CHECK(strict(s, 3, NULL, inc, &c) == STRICT_STALE);
+  CHECK(strict(s, 3, "", inc, &c) == STRICT_STALE);
+  /* Ancestors and descendants overlap, both ways; a test op of the patch
+   * counts, a test op of the history does not. */
+  apply_from(s, NULL,
+             "[{\"op\":\"replace\",\"path\":\"/items/1/d\",\"value\":1}]");
+  CHECK(strict(s, 4, "c1",
+               "[{\"op\":\"replace\",\"path\":\"/items/1\",\"value\":{}}]",
+               &c) == STRICT_STALE);
+  CHECK(strict(s, 4, "c1",
+               "[{\"op\":\"test\",\"path\":\"/items/1/d/x\",\"value\":0}]",
+               &c) == STRICT_STALE);
+  CHECK(strict(s, 4, "c1",
+               "[{\"op\":\"replace\",\"path\":\"/items/2/d\",\"value\":1}]",
+               &c) == STRICT_OK);
+  CHECK(strict(s, 4, "c1",
+               "[{\"op\":\"move\",\"from\":\"/items/1/d\",\"path\":\"/z\"}]",
+               &c) == STRICT_STALE);
+  CHECK(strict(s, 4, "c1", "[{\"op\":\"replace\",\"path\":\"\",\"value\":{}}]",
+               &c) == STRICT_STALE);
+  apply_from(s, NULL,
+             "[{\"op\":\"test\",\"path\":\"/"
+             "count\",\"value\":5},{\"op\":\"replace\",\"path\":\"/"
+             "other\",\"value\":2}]");
+  CHECK(strict(s, 5, "c1", inc, &c) == STRICT_OK);
+  /* Removing an array element shifts every later index: those overlap,
+   * earlier ones and appends do not. */
+  apply_from(s, NULL, "[{\"op\":\"remove\",\"path\":\"/items/1\"}]");
+  CHECK(s->version == 7);
+  CHECK(strict(s, 6, "c1",
+               "[{\"op\":\"replace\",\"path\":\"/items/1/d\",\"value\":1}]",
+               &c) == STRICT_STALE);
+  CHECK(strict(s, 6, "c1", "[{\"op\":\"remove\",\"path\":\"/items/5\"}]", &c) ==
+        STRICT_STALE);
+  CHECK(strict(s, 6, "c1",
+               "[{\"op\":\"replace\",\"path\":\"/items/0/d\",\"value\":1}]",
+               &c) == STRICT_OK);
+  CHECK(strict(s, 6, "c1",
+               "[{\"op\":\"add\",\"path\":\"/items/-\",\"value\":1}]",
+               &c) == STRICT_OK);
+  /* An append by another does not shift anything. */
+  apply_from(s, NULL, "[{\"op\":\"add\",\"path\":\"/items/-\",\"value\":{}}]");
+  CHECK(strict(s, 7, "c1",
+               "[{\"op\":\"replace\",\"path\":\"/items/1/d\",\"value\":1}]",
+               &c) == STRICT_OK);
+  /* Keys that look like indices are escaped the same in both paths. */
+  apply_from(s, NULL, "[{\"op\":\"replace\",\"path\":\"/o/5\",\"value\":2}]");
+  CHECK(strict(s, 8, "c1",
+               "[{\"op\":\"replace\",\"path\":\"/o/5\",\"value\":3}]",
+               &c) == STRICT_STALE);
+  CHECK(strict(s, 8, "c1", "[{\"op\":\"add\",\"path\":\"/o/50\",\"value\":3}]",
+               &c) == STRICT_OK);
+  /* A base the history no longer reaches, or one from the future: the
+   * check cannot vouch for it. The ring holds versions 2 to 9 here. */
+  CHECK(strict(s, 1, "c1", "[{\"op\":\"add\",\"path\":\"/new\",\"value\":1}]",
+               &c) == STRICT_OK);
+  for (int i = 0; i < 10; i++)
+    apply_from(s, NULL,
+               "[{\"op\":\"replace\",\"path\":\"/"
+               "other\",\"value\":3},{\"op\":\"replace\",\"path\":\"/"
+               "other\",\"value\":4}]");
+  CHECK(s->version == 19 && store_history(s, 0)->version == 10);
+  CHECK(strict(s, 9, "c1", inc, &c) == STRICT_OK);
+  CHECK(strict(s, 8, "c1", inc, &c) == STRICT_UNKNOWN);
+  CHECK(strict(s, 20, "c1", inc, &c) == STRICT_UNKNOWN);
+  CHECK(strict(s, 19, "c1", inc, &c) == STRICT_OK);
+  store_free(&st);
+}
+
+/* A long patch against a long history of changes elsewhere (100,000 x
+ * 1,000 pairs of paths, if they were compared pair by pair): the one
+ * overlap is found. */
+static void test_strict_linear(void) {
+  struct store st;
+  store_init(&st, 1000, 0, 0);
+  struct state *s = new_state(&st, "s", "{\"a\":{},\"b\":{}}");
+  char buf[200];
+  for (int v = 0; v < 999; v++) {
+    snprintf(buf, sizeof buf,
+             "[{\"op\":\"add\",\"path\":\"/b/k%d\",\"value\":%d}]", v, v);
+    apply_from(s, "c2", buf);
+  }
+  cJSON *ops = cJSON_CreateArray();
+  for (int i = 0; i < 100000; i++) {
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "add");
+    snprintf(buf, sizeof buf, "/a/k%d", i);
+    cJSON_AddStringToObject(op, "path", buf);
+    cJSON_AddNumberToObject(op, "value", i);
+    cJSON_AddItemToArray(ops, op);
+  }
+  CHECK(strict_check(s, 1, "c1", ops, NULL) == STRICT_OK);
+  cJSON *op = cJSON_CreateObject();
+  cJSON_AddStringToObject(op, "op", "remove");
+  cJSON_AddStringToObject(op, "path", "/b/k500");
+  cJSON_AddItemToArray(ops, op);
+  struct strict_conflict c;
+  CHECK(strict_check(s, 1, "c1", ops, &c) == STRICT_STALE);
+  CHECK(c.version == 502);
+  cJSON_Delete(ops);
+  store_free(&st);
+}
+
 int main(void) {
   test_names_and_order();
   test_history_ring();
   test_max_state();
   test_nothing_changed();
   test_history_bytes();
+  test_overlaps();
+  test_strict();
+  test_strict_linear();
   return CHECK_DONE();
 }

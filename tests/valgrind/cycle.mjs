@@ -1,6 +1,8 @@
 // A start/serve/stop cycle under valgrind: a client subscribes and patches,
 // an agent edits the file (also once with invalid JSON), the server is
-// stopped with SIGTERM. valgrind must report no errors and no leaks.
+// stopped with SIGTERM. Then the same for `--host tailscale`, which watches
+// the interfaces (netlink) and waits for tailscale0 if there is none yet.
+// valgrind must report no errors and no leaks.
 import fs from 'node:fs';
 import path from 'node:path';
 import { connect, pretty, removeDir, sleep, startServer, tempDir } from '../lib/index.mjs';
@@ -17,6 +19,17 @@ fs.writeFileSync(file, pretty({ count: 0, items: [] }));
 
 let srv;
 
+// Stops srv with SIGTERM; throws unless valgrind was content.
+async function stop(what) {
+  const { code } = await srv.signal('SIGTERM', START);
+  const summary = srv.stderr.split('\n').filter((l) => /ERROR SUMMARY|in use at exit|definitely|indirectly/.test(l));
+  console.log(`${what}:\n${summary.join('\n')}`);
+  if (code !== 0) {
+    console.log(srv.stderr);
+    throw new Error(`valgrind run (${what}) exited with ${code}`);
+  }
+}
+
 async function main() {
   srv = await startServer({ files: [file], wrap: VALGRIND, timeout: START });
   const c = await connect(srv, { timeout: STEP });
@@ -30,15 +43,15 @@ async function main() {
   await c.next({ type: 'patch', origin: 'file' }, STEP);
   c.sendRaw('not json');
   await c.next({ code: 'bad_message' }, STEP);
-  const { code } = await srv.signal('SIGTERM', START);
+  await stop('serve cycle');
   c.close();
-  const summary = srv.stderr.split('\n').filter((l) => /ERROR SUMMARY|in use at exit|definitely|indirectly/.test(l));
-  console.log(summary.join('\n'));
-  if (code !== 0) {
-    console.log(srv.stderr);
-    throw new Error(`valgrind run exited with ${code}`);
-  }
-  console.log('1 passed, 0 failed');
+
+  srv = await startServer({ files: [file], host: 'tailscale', wrap: VALGRIND, timeout: START });
+  const t = await connect(srv, { timeout: STEP });
+  await t.subscribe('state', undefined, STEP);
+  await stop('--host tailscale');
+  t.close();
+  console.log('2 passed, 0 failed');
 }
 
 main().catch(async (e) => {
