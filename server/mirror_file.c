@@ -540,7 +540,10 @@ static void look(struct mirror_file *f) {
   int rc = file_stat(f->st->path, &now);
   if ((rc == 0 && (!f->have_sig || !file_sig_equal(&now, &f->sig))) ||
       (rc == -ENOENT && f->have_sig)) {
-    f->unknown = 1; /* changed, and its events not read yet */
+    /* The events queued before the change are read first: a read reported
+     * there saw what the file held before it, not what is read now. */
+    mirror__read_events(f->m);
+    f->unknown = 1; /* changed (a writer may still have it open) */
     mirror__process(f, 0);
   }
 }
