@@ -68,10 +68,15 @@ static struct mirror_file *file_add(struct mirror *m, struct state *st,
  * (after every read, and every write: always, unless a merge is pending),
  * as that text alone (f->disk_text, usually the very buffer of last_text):
  * a large state then costs one tree, not two. disk_value parses the text
- * when a merge needs the tree. A text buffer is freed once neither
- * last_text nor disk_text holds it. */
+ * when a merge needs the tree. A text buffer is freed once none of
+ * last_text, disk_text and seen_text (mirror_seen.c) holds it. */
+void mirror__text_release(struct mirror_file *f, char *p) {
+  if (p && p != f->last_text && p != f->disk_text && p != f->seen_text)
+    free(p);
+}
+
 static void text_release(struct mirror_file *f, char *p) {
-  if (p && p != f->last_text && p != f->disk_text) free(p);
+  mirror__text_release(f, p);
 }
 
 /* disk becomes what last_text parses to. */

@@ -59,6 +59,9 @@ struct mirror_file {
   int seen;              /* 0: nothing seen: a save is merged against disk */
   uint64_t seen_version; /* it was current's value at this version, */
   cJSON *seen_value;     /* or this value, when it was no version; owned */
+  char *seen_text;       /* or what this text parses to (a buffer shared
+                            with last_text or disk_text, see mirror_file.c) */
+  size_t seen_len;
   unsigned own_reads;    /* the mirror's reads whose IN_CLOSE_NOWRITE is
                             still to come */
   /* The files the mirror's last writes displaced: each is renamed to the
@@ -172,6 +175,9 @@ void mirror__landed(struct mirror_file *f);
 /* The tree of disk, parsed from disk_text if it is kept as text (it then
  * stays a tree until disk is set again); NULL if none is known. */
 cJSON *mirror__disk_value(struct mirror_file *f);
+/* Frees the text buffer p unless last_text, disk_text or seen_text holds
+ * it. */
+void mirror__text_release(struct mirror_file *f, char *p);
 /* Reads f's file after an event (or at start) and acts on what it holds.
  * final: the settle window is over, so an invalid file is reported. */
 void mirror__process(struct mirror_file *f, int final);
