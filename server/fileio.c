@@ -120,13 +120,13 @@ static int check_regular(const struct stat *sb) {
   return S_ISREG(sb->st_mode) ? 0 : -ENODEV;
 }
 
-/* Reads fd to EOF (the size may change while we read: a writer mid-save). */
-static int read_fd(int fd, size_t max, struct file_text *out) {
-  struct stat sb;
-  if (fstat(fd, &sb) != 0) return -errno;
-  if ((size_t)sb.st_size > max) return -EFBIG;
-  sig_from_stat(&out->sig, &sb);
-  size_t cap = (size_t)sb.st_size + 1, n = 0;
+/* Reads fd to EOF (the size may change while we read: a writer mid-save).
+ * sb is the file's status, taken on the descriptor it was opened from. */
+static int read_fd(int fd, const struct stat *sb, size_t max,
+                   struct file_text *out) {
+  if ((size_t)sb->st_size > max) return -EFBIG;
+  sig_from_stat(&out->sig, sb);
+  size_t cap = (size_t)sb->st_size + 1, n = 0;
   char *data = malloc(cap + 1);
   for (;;) {
     if (!data) return -ENOMEM;
@@ -138,7 +138,12 @@ static int read_fd(int fd, size_t max, struct file_text *out) {
       return -e;
     }
     if (r == 0) break;
+    size_t asked = cap - n;
     n += (size_t)r;
+    /* The size it had, and not a byte more: that is the end (a file that
+     * grew meanwhile fills the byte asked for beyond it). Saves the read
+     * that would return 0. */
+    if ((size_t)r < asked && n == (size_t)sb->st_size) break;
     if (n > max) {
       free(data);
       return -EFBIG;
@@ -183,12 +188,20 @@ static int read_at(int dirfd, const char *name, int nofollow,
                    const struct file_root *root, size_t max,
                    struct file_text *out) {
   memset(out, 0, sizeof *out);
-  /* O_PATH opens nothing: no FIFO blocks and no device acts on it. */
-  int pfd =
-      openat(dirfd, name, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+  /* O_PATH opens nothing: no FIFO blocks and no device acts on it. The
+   * name itself first: whether it is a symlink comes with its status. */
+  int pfd = openat(dirfd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
   if (pfd < 0) return -errno;
   struct stat sb;
-  int rc = fstat(pfd, &sb) != 0 ? -errno : check_regular(&sb);
+  int rc = fstat(pfd, &sb) != 0 ? -errno : 0;
+  if (!rc && S_ISLNK(sb.st_mode) && !nofollow) {
+    out->link = 1;
+    close(pfd);
+    pfd = openat(dirfd, name, O_PATH | O_CLOEXEC);
+    if (pfd < 0) return -errno;
+    rc = fstat(pfd, &sb) != 0 ? -errno : 0;
+  }
+  if (!rc) rc = check_regular(&sb);
   if (!rc && root && root->ndirs > 0) {
     rc = fd_inside(pfd, dirfd == AT_FDCWD ? name : NULL, root);
     if (rc == 0) {
@@ -203,7 +216,7 @@ static int read_at(int dirfd, const char *name, int nofollow,
   if (rc) return rc;
   if (fd < 0) return fd;
   out->opened = 1;
-  rc = read_fd(fd, max, out);
+  rc = read_fd(fd, &sb, max, out);
   close(fd);
   return rc;
 }

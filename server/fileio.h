@@ -54,6 +54,7 @@ struct file_text {
   size_t len;
   struct file_sig sig;
   int outside; /* it lies outside the root (only with root->follow) */
+  int link;    /* path is a symbolic link (set even when reading fails) */
   int opened;  /* a descriptor was opened on it for reading (which the
                   directory's inotify watch reports as IN_CLOSE_NOWRITE) */
 };

@@ -117,18 +117,20 @@ enum audience {
   TO_BOTH, /* subscribers of the state, and every panel */
 };
 
+static int in_audience(const struct client *c, enum audience to,
+                       const char *name) {
+  int panel = c->role == ROLE_PANEL;
+  return (to == TO_PANELS && panel) ||
+         (to != TO_PANELS && subscribed(c, name)) || (to == TO_BOTH && panel);
+}
+
 /* Sends an encoded message (taken) to the audience, but not to except. */
 static void broadcast(struct hub *h, enum audience to, const char *name,
                       char *text, size_t len, const struct client *except) {
   struct outmsg *m = outmsg_take(text, len);
   if (!m) return;
-  for (struct client *c = h->clients; c; c = c->next) {
-    if (c == except) continue;
-    int panel = c->role == ROLE_PANEL;
-    if ((to == TO_PANELS && panel) ||
-        (to != TO_PANELS && subscribed(c, name)) || (to == TO_BOTH && panel))
-      send_msg(h, c, m);
-  }
+  for (struct client *c = h->clients; c; c = c->next)
+    if (c != except && in_audience(c, to, name)) send_msg(h, c, m);
   outmsg_unref(m);
 }
 

@@ -12,6 +12,7 @@
 
 #include "fileio.h"
 #include "json.h"
+#include "json_edit.h"
 #include "log.h"
 #include "merge.h"
 #include "mirror_int.h"
@@ -68,14 +69,63 @@ static struct mirror_file *file_add(struct mirror *m, struct state *st,
   return f;
 }
 
+/* disk, the value last known to be in the file, is kept as a tree
+ * (f->disk) or, while it is what a text the mirror read or wrote parses to
+ * (after every read, and every write: always, unless a merge is pending),
+ * as that text alone (f->disk_text, usually the very buffer of last_text):
+ * a large state then costs one tree, not two. disk_value parses the text
+ * when a merge needs the tree. A text buffer is freed once none of
+ * last_text, disk_text and seen_text (mirror_seen.c) holds it. */
+void mirror__text_release(struct mirror_file *f, char *p) {
+  if (p && p != f->last_text && p != f->disk_text && p != f->seen_text)
+    free(p);
+}
+
+static void text_release(struct mirror_file *f, char *p) {
+  mirror__text_release(f, p);
+}
+
+/* disk becomes what last_text parses to. */
+static void disk_from_text(struct mirror_file *f) {
+  char *old = f->disk_text;
+  cJSON_Delete(f->disk);
+  f->disk = NULL;
+  f->disk_text = f->last_text;
+  f->disk_len = f->last_len;
+  text_release(f, old);
+}
+
+/* disk becomes the tree v (taken; may be NULL: nothing known). */
+static void disk_set(struct mirror_file *f, cJSON *v) {
+  char *old = f->disk_text;
+  if (f->disk != v) cJSON_Delete(f->disk);
+  f->disk = v;
+  f->disk_text = NULL;
+  text_release(f, old);
+}
+
+/* The tree of disk, parsed from its text if need be; NULL if none is
+ * known (or memory ran out). */
+cJSON *mirror__disk_value(struct mirror_file *f) {
+  if (!f->disk && f->disk_text)
+    disk_set(f, json_parse(f->disk_text, f->disk_len, NULL));
+  return f->disk;
+}
+
+static int disk_known(const struct mirror_file *f) {
+  return f->disk || f->disk_text;
+}
+
 static void remember(struct mirror_file *f, char *text, size_t len,
                      const struct file_sig *sig) {
-  free(f->last_text);
+  char *old = f->last_text;
+  f->last_dups = 0; /* until the reader says otherwise */
   f->last_text = text;
   f->last_len = len;
   f->have_last = 1;
   if (sig) f->sig = *sig;
   f->have_sig = sig != NULL;
+  text_release(f, old);
   f->sig_exact = 0;
 }
 
@@ -162,19 +212,25 @@ static int report_too_large(struct mirror_file *f, cJSON *theirs) {
   return -1;
 }
 
-/* A valid file content D' arrived: fold it into the state. Returns 0, or
- * -1 when the result would be larger than --max-state (then nothing
- * changed, and the file is reported). */
-static int merge_from_disk(struct mirror_file *f, cJSON *theirs) {
+/* A valid file content D' arrived: fold it into the state. from_text: it
+ * is what last_text parses to (disk may then be kept as that text).
+ * Returns 0, or -1 when the result would be larger than --max-state (then
+ * nothing changed, and the file is reported). */
+static int merge_from_disk(struct mirror_file *f, cJSON *theirs,
+                           int from_text) {
   struct state *st = f->st;
   struct mirror *m = f->m;
   if (!st->current) {
+    /* The first value: the parsed tree becomes the state, and disk stays
+     * as the text (or, for another text, a copy). */
     cJSON *ops = NULL;
-    int rc = store_replace(st, cJSON_Duplicate(theirs, 1), "file", &ops);
-    if (rc == PATCH_TOO_LARGE) return report_too_large(f, theirs);
-    cJSON_Delete(f->disk);
-    f->disk = theirs;
+    int rc = store_replace(st, theirs, "file", &ops);
+    if (rc == PATCH_TOO_LARGE) return report_too_large(f, NULL);
     if (rc == 0) {
+      if (from_text)
+        disk_from_text(f);
+      else
+        disk_set(f, cJSON_Duplicate(st->current, 1));
       f->disk_version = st->version;
       mirror__seen_save(f);
       set_status(f, FILE_OK);
@@ -184,7 +240,7 @@ static int merge_from_disk(struct mirror_file *f, cJSON *theirs) {
     return 0;
   }
   cJSON *ops;
-  if (!f->dirty && f->disk && f->disk_version == st->version &&
+  if (!f->dirty && disk_known(f) && f->disk_version == st->version &&
       mirror__seen_is_disk(f)) {
     /* Nothing unsaved: the file simply wins, and the diff is the change
      * (empty if the agent only reformatted). */
@@ -199,13 +255,18 @@ static int merge_from_disk(struct mirror_file *f, cJSON *theirs) {
     }
     if (changed) mirror__tell_changed(m, st, ops);
     cJSON_Delete(ops);
-    cJSON_Delete(f->disk);
-    f->disk = theirs;
+    if (from_text) {
+      cJSON_Delete(theirs);
+      disk_from_text(f);
+    } else {
+      disk_set(f, theirs);
+    }
     f->disk_version = st->version;
     mirror__seen_save(f);
     return 0;
   }
-  if (f->disk && json_equal(f->disk, theirs)) {
+  cJSON *disk = mirror__disk_value(f);
+  if (disk && json_equal(disk, theirs)) {
     cJSON_Delete(theirs); /* reformatted, or touched: nothing new */
     mirror__seen_save(f);
     return 0;
@@ -227,8 +288,12 @@ static int merge_from_disk(struct mirror_file *f, cJSON *theirs) {
     if (cJSON_GetArraySize(ops) > 0) mirror__tell_changed(m, st, ops);
     cJSON_Delete(ops);
   }
-  cJSON_Delete(f->disk);
-  f->disk = theirs;
+  if (from_text) {
+    cJSON_Delete(theirs);
+    disk_from_text(f);
+  } else {
+    disk_set(f, theirs);
+  }
   f->disk_version = differs ? 0 : st->version;
   f->dirty = differs;
   mirror__seen_save(f);
@@ -256,6 +321,57 @@ static void follow_link(struct mirror_file *f) {
   mirror__watch_add(f->m, dir, -1, NULL);
 }
 
+/* The fast path for a small edit: when nothing is unsaved and the last
+ * text is the text of the state, a new text that differs only inside one
+ * value is read by parsing that value alone and diffing it against the
+ * state's (json_edit.h). The patch is the one the full path would make.
+ * Returns 1 when it handled the text (taken), 0 to take the full path
+ * (which also reports every error). */
+static int apply_edit(struct mirror_file *f, char *text, size_t len,
+                      const struct file_sig *sig) {
+  struct state *st = f->st;
+  if (!f->have_last || f->disk_text != f->last_text || f->last_dups ||
+      !st->current || f->dirty || f->writing || f->settling ||
+      f->disk_version != st->version || st->status != FILE_OK ||
+      !mirror__seen_is_disk(f))
+    return 0;
+  /* A region that does not parse alone may be part of a larger change
+   * (an item added after the value): the enclosing value is tried once. */
+  for (int outer = 0; outer < 2; outer++) {
+    struct json_edit e;
+    if (json_edit_locate(f->last_text, f->last_len, text, len, outer, &e) != 1)
+      return 0;
+    int folded = 0;
+    cJSON *v = json_parse_ex(text + e.start, e.new_end - e.start, e.level,
+                             &folded, NULL);
+    const cJSON *was = v ? ptr_get(st->current, e.path) : NULL;
+    cJSON *ops = was ? patch_diff_at(was, v, e.path) : NULL;
+    cJSON_Delete(v);
+    free(e.path);
+    if (!v) continue;
+    if (!ops) return 0;
+    bool changed = false;
+    char err[128];
+    if (store_apply(st, ops, "file", &changed, err, sizeof err) != PATCH_OK) {
+      cJSON_Delete(ops); /* over a limit: the full path reports it */
+      return 0;
+    }
+    if (changed) mirror__tell_changed(f->m, st, ops);
+    cJSON_Delete(ops);
+    /* What mirror_sync reports, as on the full path. */
+    f->read_version = changed && !f->m->loading ? st->version : 0;
+    uv_timer_stop(&f->settle_timer);
+    f->settling = 0;
+    remember(f, text, len, sig);
+    disk_from_text(f);
+    f->last_dups = folded;
+    f->disk_version = st->version;
+    mirror__seen_save(f);
+    return 1;
+  }
+  return 0;
+}
+
 static void process(struct mirror_file *f, int final, int foreign);
 
 void mirror__process(struct mirror_file *f, int final) {
@@ -273,9 +389,9 @@ void mirror__process(struct mirror_file *f, int final) {
 static void process(struct mirror_file *f, int final, int foreign) {
   struct state *st = f->st;
   struct file_text ft;
-  follow_link(f);
   int rc = file_read(st->path, f->root, f->m->cfg->max_state, &ft);
   f->own_reads += ft.opened != 0; /* the watch reports this read too */
+  if (ft.link) follow_link(f);
   if (rc == -ENOENT) {
     uv_timer_stop(&f->settle_timer);
     f->settling = 0;
@@ -313,8 +429,10 @@ static void process(struct mirror_file *f, int final, int foreign) {
     }
     return;
   }
+  if (apply_edit(f, text, len, &sig)) return;
   struct json_error err;
-  cJSON *theirs = json_parse(text, len, &err);
+  int folded = 0;
+  cJSON *theirs = json_parse_ex(text, len, 0, &folded, &err);
   if (!theirs) {
     if (!final && f->m->cfg->settle_ms > 0) {
       /* An editor may be mid-save: give it the settle window. */
@@ -344,36 +462,20 @@ static void process(struct mirror_file *f, int final, int foreign) {
   remember(f, text, len, &sig);
   int was_bad = st->status != FILE_OK && st->status != FILE_ABSENT;
   uint64_t before = st->version;
-  if (merge_from_disk(f, theirs) != 0) return;
+  if (merge_from_disk(f, theirs, 1) != 0) return;
+  f->last_dups = folded;
   f->read_version = st->version != before && !f->m->loading ? st->version : 0;
   if (was_bad) set_status(f, FILE_OK);
   if (f->dirty) schedule_write(f);
 }
 
-/* Applies the history since the last write to f->disk, or copies. */
+/* A write landed: disk becomes the text written, which is last_text (the
+ * write's events are read right after it, before anything else is). */
 static void disk_catch_up(struct mirror_file *f) {
-  struct state *st = f->st;
   if (!f->writing) return;
   f->writing = 0;
-  if (f->disk && f->disk_version > 0 && f->disk_version <= st->version) {
-    int first = -1;
-    for (int i = 0; i < st->hist_len; i++)
-      if (store_history(st, i)->version == f->disk_version + 1) first = i;
-    if (f->disk_version == st->version) return;
-    if (first >= 0) {
-      int ok = 1;
-      for (int i = first; i < st->hist_len && ok; i++)
-        ok = patch_apply(&f->disk, store_history(st, i)->ops, NULL, NULL, 0) ==
-             PATCH_OK;
-      if (ok) {
-        f->disk_version = st->version;
-        return;
-      }
-    }
-  }
-  cJSON_Delete(f->disk);
-  f->disk = cJSON_Duplicate(st->current, 1);
-  f->disk_version = st->version;
+  disk_from_text(f);
+  f->disk_version = f->st->version;
 }
 
 void mirror__landed(struct mirror_file *f) {
@@ -436,7 +538,7 @@ static void merge_displaced(struct mirror_file *f, struct file_swap *older) {
   file_swap_done(older);
   if (!theirs) return; /* replaced by a newer save meanwhile */
   log_debug("%s: saved while being written: merging that save", f->st->path);
-  if (merge_from_disk(f, theirs) != 0) return;
+  if (merge_from_disk(f, theirs, 0) != 0) return;
   f->dirty = 1;
   f->disk_version = 0;
 }
@@ -449,7 +551,10 @@ static void look(struct mirror_file *f) {
   int rc = file_stat(f->st->path, &now);
   if ((rc == 0 && (!f->have_sig || !file_sig_equal(&now, &f->sig))) ||
       (rc == -ENOENT && f->have_sig)) {
-    f->unknown = 1; /* changed, and its events not read yet */
+    /* The events queued before the change are read first: a read reported
+     * there saw what the file held before it, not what is read now. */
+    mirror__read_events(f->m);
+    f->unknown = 1; /* changed (a writer may still have it open) */
     mirror__process(f, 0);
   }
 }
@@ -629,6 +734,7 @@ struct state *mirror__new_state(struct mirror *m, const char *name,
 void mirror__free_file(struct mirror_file *f) {
   mirror__seen_free(f);
   cJSON_Delete(f->disk);
+  if (f->disk_text != f->last_text) free(f->disk_text);
   free(f->dir);
   free(f->base);
   free(f->real_dir);

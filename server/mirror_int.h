@@ -44,8 +44,11 @@ struct mirror_file {
   uint64_t held_since;
   int unlisted;    /* created by a look-up, not yet announced to panels */
   int closing;     /* handles closing before the struct is freed */
-  cJSON *disk;     /* the last value known to be in the file; NULL if none:
-                      the base of the three-way merge; owned */
+  cJSON *disk;     /* the last value known to be in the file, as a tree, or
+                      NULL: then it is what disk_text parses to, or none is
+                      known. The base of the three-way merge; owned */
+  char *disk_text; /* see mirror_file.c: usually the buffer of last_text */
+  size_t disk_len;
   char *last_text; /* bytes last read from or written to the file */
   size_t last_len;
   int have_last;
@@ -53,11 +56,15 @@ struct mirror_file {
   int have_sig;
   int sig_exact;         /* sig is that of the mirror's own write (fileio.h) */
   uint64_t disk_version; /* current's version that equals disk; 0: none */
+  int last_dups;         /* an object in last_text repeats a key */
   /* What the file's readers and writers last saw (mirror_seen.c): the
    * base a save is merged against. */
   int seen;              /* 0: nothing seen: a save is merged against disk */
   uint64_t seen_version; /* it was current's value at this version, */
   cJSON *seen_value;     /* or this value, when it was no version; owned */
+  char *seen_text;       /* or what this text parses to (a buffer shared
+                            with last_text or disk_text, see mirror_file.c) */
+  size_t seen_len;
   unsigned own_reads;    /* the mirror's reads whose IN_CLOSE_NOWRITE is
                             still to come */
   /* The files the mirror's last writes displaced: each is renamed to the
@@ -168,6 +175,12 @@ void mirror__read_own_write(struct mirror *m, struct mirror_file *f,
 /* The mirror's own write of f has replaced the file (its rename was
  * reported): disk becomes what was written. Idempotent. */
 void mirror__landed(struct mirror_file *f);
+/* The tree of disk, parsed from disk_text if it is kept as text (it then
+ * stays a tree until disk is set again); NULL if none is known. */
+cJSON *mirror__disk_value(struct mirror_file *f);
+/* Frees the text buffer p unless last_text, disk_text or seen_text holds
+ * it. */
+void mirror__text_release(struct mirror_file *f, char *p);
 /* Reads f's file after an event (or at start) and acts on what it holds.
  * final: the settle window is over, so an invalid file is reported. */
 void mirror__process(struct mirror_file *f, int final);

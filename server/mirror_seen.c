@@ -10,16 +10,22 @@
  * many. A save, once merged, is what its writer knows as well.
  *
  * What was seen is kept as a version of the state (rebuilt from the
- * history ring when a save needs it), or as a copy when the file held
- * something that is no version (a save not yet merged back). */
+ * history ring when a save needs it), or, when the file held something
+ * that is no version (a save not yet merged back), as the text it was
+ * read as (the buffer disk keeps, parsed when a save needs it) or, when
+ * disk is a tree, as a copy. */
 #include <string.h>
 
+#include "json.h"
 #include "mirror_int.h"
 #include "log.h"
 
 static void set_value(struct mirror_file *f, cJSON *v) {
   cJSON_Delete(f->seen_value);
   f->seen_value = v;
+  char *old = f->seen_text;
+  f->seen_text = NULL;
+  mirror__text_release(f, old);
 }
 
 /* What the file holds now, as the mirror knows it. */
@@ -32,6 +38,12 @@ static void see_disk(struct mirror_file *f) {
   } else if (f->disk) {
     f->seen_value = cJSON_Duplicate(f->disk, 1);
     f->seen = f->seen_value != NULL;
+  } else if (f->disk_text) {
+    /* disk kept as its text: that text is kept (shared, not copied), and
+     * parsed only if a save is merged against it. */
+    f->seen_text = f->disk_text;
+    f->seen_len = f->disk_len;
+    f->seen = 1;
   }
 }
 
@@ -98,14 +110,19 @@ void mirror__seen_save(struct mirror_file *f) {
 }
 
 int mirror__seen_is_disk(const struct mirror_file *f) {
-  return !f->seen || (!f->seen_value && f->disk_version &&
+  return !f->seen || (!f->seen_value && !f->seen_text && f->disk_version &&
                       f->seen_version == f->disk_version);
 }
 
 const cJSON *mirror__seen_base(struct mirror_file *f, cJSON **owned) {
   *owned = NULL;
-  if (mirror__seen_is_disk(f)) return f->disk;
+  if (mirror__seen_is_disk(f)) return mirror__disk_value(f);
   if (f->seen_value) return f->seen_value;
+  if (f->seen_text) {
+    *owned = json_parse(f->seen_text, f->seen_len, NULL);
+    if (*owned) return *owned;
+    return mirror__disk_value(f);
+  }
   const struct state *st = f->st;
   cJSON *v = store_value_at(st, f->seen_version);
   if (!v && st->hist_len) {
@@ -114,7 +131,7 @@ const cJSON *mirror__seen_base(struct mirror_file *f, cJSON **owned) {
     uint64_t oldest = store_history(st, 0)->version - 1;
     if (oldest > f->seen_version) v = store_value_at(st, oldest);
   }
-  if (!v) return f->disk;
+  if (!v) return mirror__disk_value(f);
   *owned = v;
   return v;
 }

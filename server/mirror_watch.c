@@ -246,6 +246,9 @@ static void on_event(struct mirror *m, const struct inotify_event *ev) {
    * event (and are then reported as unreadable, without being opened). */
   int created = 0;
   if ((ev->mask & IN_CREATE) && !(ev->mask & ~(IN_CREATE | IN_ISDIR))) {
+    /* Not a mirrored file, nor one a --dir could take (an editor's
+     * temporary file): nothing to look at. */
+    if (!f && w->root < 0) return;
     struct stat lsb;
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", w->path, ev->name);
@@ -285,6 +288,10 @@ void mirror__read_events(struct mirror *m) {
       on_event(m, ev);
       p += sizeof *ev + ev->len;
     }
+    /* Room was left for another event: the queue was empty. (One that
+     * arrives now wakes the poll again.) */
+    if ((size_t)n + sizeof(struct inotify_event) + NAME_MAX + 1 <= sizeof buf)
+      break;
   }
   /* Files changed are processed by a drain: this one, or one on the next
    * turn when the events were read elsewhere. */

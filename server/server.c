@@ -14,6 +14,7 @@
 #include "eventlog.h"
 #include "http_api.h"
 #include "hub.h"
+#include "json_alloc.h"
 #include "log.h"
 #include "mirror.h"
 #include "netif.h"
@@ -391,6 +392,8 @@ static void teardown(struct server *srv) {
   hub_free(srv->hub);
   eventlog_close(srv->log);
   store_free(&srv->store);
+  /* Every parsed tree is gone: the arena's chunks and registry go too. */
+  json_alloc_trim();
   if (uv_loop_close(&srv->loop) != 0) log_debug("loop still has handles");
 }
 

@@ -47,6 +47,9 @@ struct conn {
   int rx_skip;    /* dropping the rest of an oversized message */
   int close_code; /* non-zero: close once the queue is written */
   char close_reason[64];
+  uint64_t sent_turn; /* the loop turn of its last direct write */
+  struct conn *next_corked;
+  int corked;
 };
 
 /* --- outgoing messages --------------------------------------------------- */
@@ -79,6 +82,60 @@ static void mark_close(struct transport *t, struct conn *c, int code,
   }
 }
 
+/* --- corking ----------------------------------------------------------- *
+ *
+ * A burst of messages to one client in one loop turn (the acks of a
+ * client's patches read in one go, the broadcasts an observer gets for
+ * them) would be one TCP segment, one wake-up of the reader and one pass
+ * through the loopback stack each. From the second message of a turn on,
+ * the socket is corked (TCP_CORK), and every corked socket is uncorked,
+ * sending what it holds in full segments, when the turn's I/O is done
+ * (uv_check) or before the loop waits again (uv_prepare). A single message,
+ * the common case, costs nothing more. */
+
+static void cork(struct transport *t, struct conn *c) {
+  int fd = lws_get_socket_fd(c->wsi), one = 1;
+  if (c->corked || fd < 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one) != 0)
+    return;
+  c->corked = 1;
+  c->next_corked = t->corked;
+  t->corked = c;
+}
+
+static void uncork(struct conn *c) {
+  int fd = lws_get_socket_fd(c->wsi), zero = 0;
+  if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
+  c->corked = 0;
+}
+
+static void uncork_all(struct transport *t) {
+  t->turn++;
+  while (t->corked) {
+    struct conn *c = t->corked;
+    t->corked = c->next_corked;
+    uncork(c);
+  }
+}
+
+static void on_turn_start(uv_prepare_t *p) {
+  uncork_all(p->data);
+}
+
+static void on_turn_end(uv_check_t *h) {
+  uncork_all(h->data);
+}
+
+/* Takes c off the corked list (it is closing). */
+static void forget_cork(struct transport *t, struct conn *c) {
+  for (struct conn **p = &t->corked; *p; p = &(*p)->next_corked)
+    if (*p == c) {
+      *p = c->next_corked;
+      break;
+    }
+  c->corked = 0;
+}
+
 void transport_send(struct transport *t, struct session *s, struct outmsg *m) {
   struct conn *c = (struct conn *)s;
   if (!t || !c || c->close_code) return;
@@ -89,10 +146,14 @@ void transport_send(struct transport *t, struct session *s, struct outmsg *m) {
     mark_close(t, c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow");
     return;
   }
-  /* Nothing queued and the socket takes more: write now. Asking lws for a
-   * writable callback costs two epoll_ctl calls per message through libuv,
-   * which dominated a fan-out to a thousand clients. */
-  if (!c->head && !lws_send_pipe_choked(c->wsi)) {
+  /* Nothing queued: write now. Asking lws for a writable callback costs
+   * two epoll_ctl calls per message through libuv, which dominated a
+   * fan-out to a thousand clients. What the socket does not take, lws
+   * keeps and writes first when it can (lws_partial_buffered tells, with
+   * no system call: lws_send_pipe_choked polls the socket). */
+  if (!c->head && !lws_partial_buffered(c->wsi)) {
+    if (c->sent_turn == t->turn) cork(t, c);
+    c->sent_turn = t->turn;
     if (lws_write(c->wsi, outmsg_text(m), m->len, LWS_WRITE_TEXT) < 0)
       mark_close(t, c, LWS_CLOSE_STATUS_ABNORMAL_CLOSE, "write failed");
     return;
@@ -184,6 +245,7 @@ static struct conn *conn_open(struct transport *t, struct lws *wsi) {
 
 static void conn_close(struct transport *t, struct conn *c) {
   conn_unlink(t, c);
+  if (c->corked) forget_cork(t, c);
   if (t->ev.on_close) t->ev.on_close(t->ev.arg, &c->pub);
   conn_free(c);
 }
@@ -240,6 +302,14 @@ static int ws_receive(struct transport *t, struct conn *c, const char *in,
   if (c->close_code) return 0;
   if (lws_is_first_fragment(wsi)) c->rxlen = 0;
   if (c->rxlen + len > t->cfg->max_message) return ws_too_large(t, c, wsi);
+  /* A message that arrives whole (nearly all of them) is handled where
+   * lws has it: no copy, and no buffer kept per session (4 KiB each, a
+   * thousand clients' worth of memory). */
+  if (c->rxlen == 0 && lws_is_final_fragment(wsi) &&
+      !lws_frame_is_binary(wsi)) {
+    if (t->ev.on_message) t->ev.on_message(t->ev.arg, &c->pub, in, len);
+    return 0;
+  }
   if (c->rxlen + len > c->rxcap) {
     size_t cap = c->rxcap ? c->rxcap : 4096;
     while (cap < c->rxlen + len)
@@ -322,7 +392,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 
 static const struct lws_protocols protocols[] = {
     {"http", callback, sizeof(struct pss), 4096, 0, NULL, 0},
-    {PROTOCOL_NAME, callback, sizeof(struct pss), 4096, 0, NULL, 0},
+    /* tx_packet_size: lws writes at most this much of a message in one
+     * go (by default the rx buffer size, 4 KiB), copying the rest aside
+     * for later loop turns; a snapshot goes out whole, as far as the
+     * socket takes it. */
+    {PROTOCOL_NAME, callback, sizeof(struct pss), 4096, 0, NULL, 1u << 24},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -377,6 +451,15 @@ int transport_start(uv_loop_t *loop, const struct config *cfg,
   t->ev = *ev;
   uv_timer_init(loop, &t->close_timer);
   t->close_timer.data = t;
+  uv_prepare_init(loop, &t->turn_start);
+  uv_check_init(loop, &t->turn_end);
+  t->turn_start.data = t->turn_end.data = t;
+  t->turn = 1; /* a new session's sent_turn (0) is no turn */
+  uv_prepare_start(&t->turn_start, on_turn_start);
+  uv_check_start(&t->turn_end, on_turn_end);
+  /* They run on every turn but must not keep the loop alive. */
+  uv_unref((uv_handle_t *)&t->turn_start);
+  uv_unref((uv_handle_t *)&t->turn_end);
   lws_set_log_level(log_get_level() >= MS_LOG_DEBUG ? LLL_ERR | LLL_WARN : 0,
                     lws_log);
   if (access_new(cfg, &t->access) != 0) return -1;
@@ -625,6 +708,9 @@ void transport_destroy(struct transport *t) {
     t->listeners = l->next;
     listener_close(l);
   }
-  if (!uv_is_closing((uv_handle_t *)&t->close_timer))
+  if (!uv_is_closing((uv_handle_t *)&t->close_timer)) {
     uv_close((uv_handle_t *)&t->close_timer, NULL);
+    uv_close((uv_handle_t *)&t->turn_start, NULL);
+    uv_close((uv_handle_t *)&t->turn_end, NULL);
+  }
 }

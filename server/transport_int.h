@@ -57,6 +57,12 @@ struct transport {
   uint64_t next_id; /* of the next session */
   int port;
   uv_timer_t close_timer; /* closes sessions from outside lws callbacks */
+  /* Loop turns, for sending: a session sent more than one message in a
+   * turn is corked until the turn ends (transport.c). */
+  uv_prepare_t turn_start;
+  uv_check_t turn_end;
+  uint64_t turn;
+  struct conn *corked;
   int destroyed;
   /* The static-files cookie: set once a request carried the token. */
   char cookie_name[32];

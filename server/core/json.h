@@ -50,6 +50,15 @@ struct json_error {
  * or at the first raw line break inside it). */
 cJSON *json_parse(const char *buf, size_t len, struct json_error *err);
 
+/* json_parse, with more asked and told. level (0 for a whole text) is the
+ * number of arrays and objects that hold the value in a larger text: it
+ * counts against JSON_MAX_DEPTH as if the whole text were parsed, and only
+ * a whole text may start with a byte order mark. *folded (folded may be
+ * NULL) is set when an object repeated a key and the duplicates were
+ * folded. */
+cJSON *json_parse_ex(const char *buf, size_t len, int level, int *folded,
+                     struct json_error *err);
+
 /* JSON.stringify(v, null, 2) + "\n". Returns a malloc'd NUL-terminated
  * string (caller frees) and stores its length in *len (len may be NULL).
  * NULL on allocation failure. As in JavaScript, object keys that are array
@@ -60,6 +69,27 @@ char *json_print_pretty(const cJSON *v, size_t *len);
 
 /* JSON.stringify(v): compact, for the wire. Same ownership as above. */
 char *json_print_compact(const cJSON *v, size_t *len);
+
+/* A compact JSON text built piece by piece, for messages of a fixed shape:
+ * no tree is built to print them. Zero-initialize it or json_buf_init it
+ * (cap: the bytes to reserve at once); errors are sticky and reported by
+ * json_buf_finish, which returns the malloc'd NUL-terminated text (caller
+ * frees) and its length, or NULL. */
+struct json_buf {
+  char *p;
+  size_t len, cap;
+  int failed;
+};
+void json_buf_init(struct json_buf *b, size_t cap);
+/* n bytes as they are (JSON the caller vouches for). */
+void json_buf_raw(struct json_buf *b, const char *s, size_t n);
+#define json_buf_lit(b, s) json_buf_raw((b), (s), sizeof(s) - 1)
+/* A string, quoted and escaped as JSON.stringify does. */
+void json_buf_str(struct json_buf *b, const char *s);
+void json_buf_num(struct json_buf *b, double d);
+/* A value, compact (NULL prints null). */
+void json_buf_value(struct json_buf *b, const cJSON *v);
+char *json_buf_finish(struct json_buf *b, size_t *len);
 
 /* Writes d as JavaScript's Number.prototype.toString would (shortest
  * round-trip form: "0.1", "1e-7", "1e+21", "-0" prints "0"); NaN and

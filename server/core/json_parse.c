@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_alloc.h"
 #include "json_int.h"
 
 /* cJSON is lenient where JSON.parse is not (it takes "01", "1.", raw tabs
@@ -302,7 +303,7 @@ static size_t key_hash(const char *s) {
 
 /* Small objects are checked pair by pair; large ones through a hash set,
  * so a map with many keys stays linear. Returns -1 if out of memory. */
-static int fold_duplicates(cJSON *obj) {
+static int fold_duplicates(cJSON *obj, int *folded) {
   size_t n = 0;
   for (cJSON *c = obj->child; c; c = c->next)
     n++;
@@ -312,6 +313,7 @@ static int fold_duplicates(cJSON *obj) {
       for (cJSON *i = obj->child; i != j; i = i->next)
         if (i->string[0] == j->string[0] && strcmp(i->string, j->string) == 0) {
           take_value(obj, i, j);
+          *folded = 1;
           break;
         }
     }
@@ -327,20 +329,22 @@ static int fold_duplicates(cJSON *obj) {
     size_t h = key_hash(j->string) & mask;
     while (set[h] && strcmp(set[h]->string, j->string) != 0)
       h = (h + 1) & mask;
-    if (set[h])
+    if (set[h]) {
       take_value(obj, set[h], j);
-    else
+      *folded = 1;
+    } else {
       set[h] = j;
+    }
   }
   free(set);
   return 0;
 }
 
-static int fold_tree(cJSON *v) {
+static int fold_tree(cJSON *v, int *folded) {
   for (cJSON *c = v->child; c; c = c->next)
-    if (c->child && fold_tree(c)) return -1;
+    if (c->child && fold_tree(c, folded)) return -1;
   if ((v->type & 0xFF) == cJSON_Object && v->child && v->child->next)
-    return fold_duplicates(v);
+    return fold_duplicates(v, folded);
   return 0;
 }
 
@@ -675,11 +679,21 @@ static cJSON *build_value(struct scan *sc, int depth, int *oom) {
 }
 
 cJSON *json_parse(const char *buf, size_t len, struct json_error *err) {
+  return json_parse_ex(buf, len, 0, NULL, err);
+}
+
+cJSON *json_parse_ex(const char *buf, size_t len, int level, int *folded,
+                     struct json_error *err) {
   struct scan sc = {.s = (const unsigned char *)buf, .len = len};
-  int oom = 0;
-  if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) sc.pos = 3;
+  int oom = 0, dummy = 0;
+  if (!folded) folded = &dummy;
+  *folded = 0;
+  if (level == 0 && len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) sc.pos = 3;
   skip_ws(&sc);
-  cJSON *v = build_value(&sc, 0, &oom);
+  json_alloc_install();
+  json_alloc_begin();
+  cJSON *v = build_value(&sc, level, &oom);
+  json_alloc_end();
   if (v) {
     skip_ws(&sc);
     if (sc.pos < sc.len) {
@@ -692,7 +706,7 @@ cJSON *json_parse(const char *buf, size_t len, struct json_error *err) {
     set_error(err, buf, oom ? 0 : sc.err_pos, oom ? "out of memory" : sc.msg);
     return NULL;
   }
-  if (sc.maybe_duplicates && fold_tree(v)) {
+  if (sc.maybe_duplicates && fold_tree(v, folded)) {
     cJSON_Delete(v);
     set_error(err, buf, 0, "out of memory");
     return NULL;

@@ -12,15 +12,9 @@
 
 #include "json_int.h"
 
-/* One growable buffer for the whole text; failed is sticky so the printer
- * can run to the end and check once. */
-struct out {
-  char *p;
-  size_t len, cap;
-  int failed;
-};
-
-static int out_grow(struct out *o, size_t need) {
+/* One growable buffer for the whole text (json.h's struct json_buf); failed
+ * is sticky so the printer can run to the end and check once. */
+static int out_grow(struct json_buf *o, size_t need) {
   if (o->failed) return 0;
   size_t cap = o->cap ? o->cap : 4096;
   while (cap - o->len < need) {
@@ -41,22 +35,22 @@ static int out_grow(struct out *o, size_t need) {
 }
 
 /* Makes room for need more bytes plus the final NUL. */
-static inline int out_reserve(struct out *o, size_t need) {
+static inline int out_reserve(struct json_buf *o, size_t need) {
   return o->cap - o->len > need || out_grow(o, need + 1);
 }
 
-static inline void out_bytes(struct out *o, const char *s, size_t n) {
+static inline void out_bytes(struct json_buf *o, const char *s, size_t n) {
   if (!out_reserve(o, n)) return;
   memcpy(o->p + o->len, s, n);
   o->len += n;
 }
 
-static inline void out_char(struct out *o, char c) {
+static inline void out_char(struct json_buf *o, char c) {
   if (!out_reserve(o, 1)) return;
   o->p[o->len++] = c;
 }
 
-static void out_indent(struct out *o, int depth) {
+static void out_indent(struct json_buf *o, int depth) {
   size_t n = 1 + 2 * (size_t)depth;
   if (!out_reserve(o, n)) return;
   o->p[o->len] = '\n';
@@ -77,7 +71,7 @@ static const char escape_table[128] = {
  * a client sent). Invalid bytes print as U+FFFD, as JavaScript would show
  * them, so the output is always valid UTF-8: a browser closes a WebSocket
  * whose text frame is not. */
-static void out_string(struct out *o, const char *str) {
+static void out_string(struct json_buf *o, const char *str) {
   const unsigned char *s = (const unsigned char *)(str ? str : "");
   const unsigned char *run = s;
   out_char(o, '"');
@@ -129,15 +123,16 @@ size_t json_string_size(const char *str) {
   return n;
 }
 
-static void out_number(struct out *o, double d) {
+static void out_number(struct json_buf *o, double d) {
   if (!out_reserve(o, 32)) return;
   o->len += (size_t)json_format_number(d, o->p + o->len);
 }
 
-static void out_value(struct out *o, const cJSON *v, int depth, int pretty);
+static void out_value(struct json_buf *o, const cJSON *v, int depth,
+                      int pretty);
 
-static void out_member(struct out *o, const cJSON *c, int depth, int pretty,
-                       int is_object, int first) {
+static void out_member(struct json_buf *o, const cJSON *c, int depth,
+                       int pretty, int is_object, int first) {
   if (!first) out_char(o, ',');
   if (pretty) out_indent(o, depth + 1);
   if (is_object) {
@@ -170,7 +165,7 @@ static int by_index(const void *a, const void *b) {
 
 /* Prints the index keys of an object first, as JSON.stringify would.
  * Returns 0 if the object has none, so the plain loop prints it. */
-static int out_index_keys_first(struct out *o, const cJSON *v, int depth,
+static int out_index_keys_first(struct json_buf *o, const cJSON *v, int depth,
                                 int pretty) {
   size_t n = 0;
   uint32_t index;
@@ -194,8 +189,8 @@ static int out_index_keys_first(struct out *o, const cJSON *v, int depth,
   return 1;
 }
 
-static void out_container(struct out *o, const cJSON *v, int depth, int pretty,
-                          int is_object) {
+static void out_container(struct json_buf *o, const cJSON *v, int depth,
+                          int pretty, int is_object) {
   const cJSON *c = v->child;
   if (!c) {
     out_bytes(o, is_object ? "{}" : "[]", 2);
@@ -209,7 +204,8 @@ static void out_container(struct out *o, const cJSON *v, int depth, int pretty,
   out_char(o, is_object ? '}' : ']');
 }
 
-static void out_value(struct out *o, const cJSON *v, int depth, int pretty) {
+static void out_value(struct json_buf *o, const cJSON *v, int depth,
+                      int pretty) {
   switch (v->type & 0xFF) {
   case cJSON_False: out_bytes(o, "false", 5); break;
   case cJSON_True: out_bytes(o, "true", 4); break;
@@ -228,7 +224,7 @@ static void out_value(struct out *o, const cJSON *v, int depth, int pretty) {
 }
 
 static char *print(const cJSON *v, size_t *len, int pretty) {
-  struct out o = {0};
+  struct json_buf o = {0};
   if (v)
     out_value(&o, v, 0, pretty);
   else
@@ -250,4 +246,42 @@ char *json_print_pretty(const cJSON *v, size_t *len) {
 
 char *json_print_compact(const cJSON *v, size_t *len) {
   return print(v, len, 0);
+}
+
+/* ---- messages built piece by piece -------------------------------------- */
+
+void json_buf_init(struct json_buf *b, size_t cap) {
+  memset(b, 0, sizeof *b);
+  if (cap && (b->p = malloc(cap))) b->cap = cap;
+}
+
+void json_buf_raw(struct json_buf *b, const char *s, size_t n) {
+  out_bytes(b, s, n);
+}
+
+void json_buf_str(struct json_buf *b, const char *s) {
+  out_string(b, s);
+}
+
+void json_buf_num(struct json_buf *b, double d) {
+  out_number(b, d);
+}
+
+void json_buf_value(struct json_buf *b, const cJSON *v) {
+  if (v)
+    out_value(b, v, 0, 0);
+  else
+    out_bytes(b, "null", 4);
+}
+
+char *json_buf_finish(struct json_buf *b, size_t *len) {
+  if (!out_reserve(b, 0)) b->failed = 1;
+  if (b->failed) {
+    free(b->p);
+    b->p = NULL;
+    return NULL;
+  }
+  b->p[b->len] = '\0';
+  if (len) *len = b->len;
+  return b->p;
 }

@@ -60,11 +60,13 @@ struct apply {
   char *err;
   size_t errlen;
   struct pindex *px;
-  int track;       /* sizes are tracked (patch_apply_limited) */
-  size_t size;     /* json_pretty_size of the document, while tracked */
-  size_t cap;      /* the largest size allowed between ops; 0: none */
-  size_t work;     /* bytes copied, or measured to move */
-  size_t max_work; /* 0: none */
+  int track;        /* sizes are tracked (patch_apply_limited) */
+  size_t size;      /* json_pretty_size of the document, while tracked */
+  size_t cap;       /* the largest size allowed between ops; 0: none */
+  size_t work;      /* bytes copied, or measured to move */
+  size_t max_work;  /* SIZE_MAX: not yet worked out (work_limit) */
+  const cJSON *ops; /* the patch, for max_work */
+  size_t size0;     /* the tracked size before the first op */
   int changed;
   int hit; /* the limit that refused the patch */
 };
@@ -252,10 +254,25 @@ static int resize(struct apply *a, size_t add, size_t sub) {
   return PATCH_OK;
 }
 
+static size_t sat_add(size_t x, size_t y) {
+  return x > SIZE_MAX - y ? SIZE_MAX : x + y;
+}
+
+/* The work limit needs the patch's printed size: measured at the first
+ * copy or move, so a patch without them never walks itself. */
+static size_t work_limit(struct apply *a) {
+  if (a->max_work == SIZE_MAX) {
+    size_t base = sat_add(a->size0, json_pretty_size(a->ops));
+    a->max_work =
+        sat_add(base > SIZE_MAX / 4 ? SIZE_MAX : 4 * base, (size_t)1 << 20);
+  }
+  return a->max_work;
+}
+
 static int charge(struct apply *a, size_t bytes) {
   if (!a->track) return PATCH_OK;
   a->work = a->work > SIZE_MAX - bytes ? SIZE_MAX : a->work + bytes;
-  if (!a->max_work || a->work <= a->max_work) return PATCH_OK;
+  if (a->work <= work_limit(a)) return PATCH_OK;
   a->hit = PATCH_LIMIT_WORK;
   return patch__fail(PATCH_TOO_LARGE, a->err, a->errlen,
                      "op %d: the patch copies more than %zu bytes of values (4 "
@@ -679,10 +696,6 @@ static void finish(struct apply *a, int ok) {
   pindex_free(a->px);
 }
 
-static size_t sat_add(size_t x, size_t y) {
-  return x > SIZE_MAX - y ? SIZE_MAX : x + y;
-}
-
 int patch_apply_limited(cJSON **doc, const cJSON *ops, struct patch_limits *lim,
                         cJSON **inverse, char *err, size_t errlen) {
   if (lim) lim->changed = 0, lim->hit = PATCH_LIMIT_NONE;
@@ -700,11 +713,9 @@ int patch_apply_limited(cJSON **doc, const cJSON *ops, struct patch_limits *lim,
     a.track = 1;
     a.size = lim->size ? lim->size : json_pretty_size(*doc);
     a.cap = lim->max_size ? sat_add(lim->max_size, lim->max_size) : 0;
-    size_t ops_size = json_pretty_size(ops);
-    a.max_work = sat_add(sat_add(a.size, ops_size) > SIZE_MAX / 4
-                             ? SIZE_MAX
-                             : 4 * sat_add(a.size, ops_size),
-                         (size_t)1 << 20);
+    a.ops = ops;
+    a.size0 = a.size;
+    a.max_work = SIZE_MAX; /* worked out when first needed */
   }
   size_t size_before = a.size;
   for (const cJSON *op = ops->child; op; op = op->next, a.index++)

@@ -90,4 +90,8 @@ int patch_apply_limited(cJSON **doc, const cJSON *ops, struct patch_limits *lim,
  * Cost is linear in the size of a and b. NULL on allocation failure. */
 cJSON *patch_diff(const cJSON *a, const cJSON *b);
 
+/* patch_diff of two values found at the JSON Pointer prefix of a larger
+ * document: every op's path starts with prefix. */
+cJSON *patch_diff_at(const cJSON *a, const cJSON *b, const char *prefix);
+
 #endif

@@ -171,8 +171,22 @@ static void diff_value(struct differ *d, const cJSON *a, const cJSON *b) {
 }
 
 cJSON *patch_diff(const cJSON *a, const cJSON *b) {
+  return patch_diff_at(a, b, "");
+}
+
+cJSON *patch_diff_at(const cJSON *a, const cJSON *b, const char *prefix) {
   struct differ d = {cJSON_CreateArray(), {NULL, 0, 0}, 0, a, b, 0, 0};
   if (!d.ops) return NULL;
+  size_t n = strlen(prefix);
+  if (n) {
+    d.path.cap = n + 64;
+    if (!(d.path.s = malloc(d.path.cap))) {
+      cJSON_Delete(d.ops);
+      return NULL;
+    }
+    memcpy(d.path.s, prefix, n + 1);
+    d.path.len = n;
+  }
   diff_value(&d, a, b);
   free(d.path.s);
   if (!d.nomem) return d.ops;

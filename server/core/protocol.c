@@ -420,35 +420,57 @@ char *msg_hello(const char *session, const char *client,
   return finish(o, len);
 }
 
+/* The messages sent for every change (snapshot, patch, ack) are written
+ * straight into their text, with the same bytes a tree would print. */
+
 char *msg_snapshot(const char *name, uint64_t version, const cJSON *state,
                    size_t *len) {
-  cJSON *o = new_msg("snapshot");
-  cJSON_AddStringToObject(o, "name", name);
-  cJSON_AddNumberToObject(o, "version", (double)version);
-  if (state)
-    add_ref(o, "state", state);
-  else
-    cJSON_AddFalseToObject(o, "exists");
-  return finish(o, len);
+  struct json_buf b;
+  json_buf_init(&b, state ? 4096 : 128);
+  json_buf_lit(&b, "{\"type\":\"snapshot\",\"name\":");
+  json_buf_str(&b, name);
+  json_buf_lit(&b, ",\"version\":");
+  json_buf_num(&b, (double)version);
+  if (state) {
+    json_buf_lit(&b, ",\"state\":");
+    json_buf_value(&b, state);
+  } else {
+    json_buf_lit(&b, ",\"exists\":false");
+  }
+  json_buf_lit(&b, "}");
+  return json_buf_finish(&b, len);
 }
 
 char *msg_patch(const char *name, uint64_t version, const cJSON *ops,
                 const char *origin, size_t *len) {
-  cJSON *o = new_msg("patch");
-  cJSON_AddStringToObject(o, "name", name);
-  cJSON_AddNumberToObject(o, "version", (double)version);
-  add_ref(o, "ops", ops);
-  cJSON_AddStringToObject(o, "origin", origin);
-  return finish(o, len);
+  struct json_buf b;
+  json_buf_init(&b, 256);
+  json_buf_lit(&b, "{\"type\":\"patch\",\"name\":");
+  json_buf_str(&b, name);
+  json_buf_lit(&b, ",\"version\":");
+  json_buf_num(&b, (double)version);
+  json_buf_lit(&b, ",\"ops\":");
+  json_buf_value(&b, ops);
+  json_buf_lit(&b, ",\"origin\":");
+  json_buf_str(&b, origin);
+  json_buf_lit(&b, "}");
+  return json_buf_finish(&b, len);
 }
 
 char *msg_ack(const char *name, const cJSON *ref, uint64_t version,
               size_t *len) {
-  cJSON *o = new_msg("ack");
-  cJSON_AddStringToObject(o, "name", name);
-  if (ref) add_ref(o, "ref", ref);
-  cJSON_AddNumberToObject(o, "version", (double)version);
-  return finish(o, len);
+  struct json_buf b;
+  json_buf_init(&b, 128);
+  json_buf_lit(&b, "{\"type\":\"ack\",\"name\":");
+  json_buf_str(&b, name);
+  if (ref) {
+    json_buf_lit(&b, ",\"ref\":");
+    json_buf_value(&b, ref);
+  }
+  json_buf_lit(&b, ",\"version\":");
+  json_buf_num(&b, (double)version);
+  json_buf_lit(&b, "}");
+  return json_buf_finish(&b, len);
 }
 
 char *msg_error(const char *code, const char *message, const char *name,
@@ -599,13 +621,22 @@ char *msg_history(const struct state *st, int limit, const cJSON *ref,
 
 char *msg_patch_desc(const char *name, uint64_t version, const cJSON *ops,
                      const char *origin, const cJSON *desc, size_t *len) {
-  cJSON *o = new_msg("patch");
-  cJSON_AddStringToObject(o, "name", name);
-  cJSON_AddNumberToObject(o, "version", (double)version);
-  add_ref(o, "ops", ops);
-  cJSON_AddStringToObject(o, "origin", origin);
-  if (desc) add_ref(o, "desc", desc);
-  return finish(o, len);
+  struct json_buf b;
+  json_buf_init(&b, 256);
+  json_buf_lit(&b, "{\"type\":\"patch\",\"name\":");
+  json_buf_str(&b, name);
+  json_buf_lit(&b, ",\"version\":");
+  json_buf_num(&b, (double)version);
+  json_buf_lit(&b, ",\"ops\":");
+  json_buf_value(&b, ops);
+  json_buf_lit(&b, ",\"origin\":");
+  json_buf_str(&b, origin);
+  if (desc) {
+    json_buf_lit(&b, ",\"desc\":");
+    json_buf_value(&b, desc);
+  }
+  json_buf_lit(&b, "}");
+  return json_buf_finish(&b, len);
 }
 
 static cJSON *version_array(const uint64_t *v, int n) {

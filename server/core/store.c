@@ -257,7 +257,9 @@ int store_replace(struct state *s, cJSON *value, const char *origin,
     cJSON *op = cJSON_CreateObject();
     cJSON_AddStringToObject(op, "op", "replace");
     cJSON_AddStringToObject(op, "path", "");
-    cJSON_AddItemToObject(op, "value", cJSON_Duplicate(value, 1));
+    /* A reference, not a copy: the first value of a large state is not
+     * held twice while the caller logs the change. */
+    cJSON_AddItemReferenceToObject(op, "value", value);
     cJSON_AddItemToArray(ops, op);
   }
   if (!ops || !inverse) {

@@ -113,9 +113,11 @@ int store_apply_from(struct state *s, const cJSON *ops, const char *origin,
  * e.g. a merged file change or a new state. *ops_out receives the patch
  * from the old value (caller frees; [] if equal, and then no version is
  * spent). For a state that did not exist, the patch is one "replace" of
- * the root. Returns 0, PATCH_TOO_LARGE if value is larger than max_state
- * or nested deeper than JSON_MAX_DEPTH, or PATCH_NOMEM; on failure value is
- * freed and s is unchanged. */
+ * the root whose value refers to the new s->current (not a copy: use and
+ * free the patch before the state changes again). Returns 0,
+ * PATCH_TOO_LARGE if value is larger than max_state or nested deeper than
+ * JSON_MAX_DEPTH, or PATCH_NOMEM; on failure value is freed and s is
+ * unchanged. */
 int store_replace(struct state *s, cJSON *value, const char *origin,
                   cJSON **ops_out);
 

@@ -3,11 +3,15 @@
  *   - parse fails with a position inside the input (1-based line/column);
  *   - or: print(parse(x)) parses again to an equal value, and printing that
  *     gives the same bytes (the pretty text is a fixed point), and the
- *     compact text parses to an equal value too. */
+ *     compact text parses to an equal value too;
+ *   - the small-edit fast path (tests/unit/edit_check.h) holds from x to
+ *     its pretty text, and from the pretty text to that text with a few
+ *     bytes of x spliced in where x's last bytes say. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/edit_check.h"
 #include "gen.h"
 #include "json.h"
 
@@ -40,6 +44,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cJSON *v3 = json_parse(c, clen, NULL);
   FUZZ_CHECK(v3 && json_equal(v, v3), "compact output parses to another value");
   FUZZ_CHECK(json_equal(v, v), "a value equals itself");
+  int applied;
+  const char *bad = edit_check((const char *)data, size, p1, len1, &applied);
+  FUZZ_CHECK(!bad, bad);
+  if (size >= 3) {
+    size_t at = ((size_t)data[size - 1] << 8 | data[size - 2]) % (len1 + 1);
+    size_t del = data[size - 3] % 4, ins = (data[size - 3] >> 2) % 8;
+    if (at + del > len1) del = len1 - at;
+    if (ins > size) ins = size;
+    size_t newlen = len1 - del + ins;
+    char *edited = malloc(newlen ? newlen : 1);
+    memcpy(edited, p1, at);
+    memcpy(edited + at, data, ins);
+    memcpy(edited + at + ins, p1 + at + del, len1 - at - del);
+    bad = edit_check(p1, len1, edited, newlen, &applied);
+    FUZZ_CHECK(!bad, bad);
+    free(edited);
+  }
   free(p1);
   free(p2);
   free(c);

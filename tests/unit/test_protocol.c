@@ -215,10 +215,31 @@ static void test_encoders(void) {
             "{\"type\":\"patch\",\"name\":\"todo\",\"version\":4,\"ops\":"
             "[{\"op\":\"remove\",\"path\":\"/b\"}],\"origin\":\"client:c2\"}");
   free(s);
+  cJSON *desc = cJSON_Parse("[\"removed b: \\\"x\\\"\"]");
+  s = msg_patch_desc("todo", 4, ops, "file", desc, &len);
+  CHECK_STR(s, "{\"type\":\"patch\",\"name\":\"todo\",\"version\":4,\"ops\":"
+               "[{\"op\":\"remove\",\"path\":\"/b\"}],\"origin\":\"file\","
+               "\"desc\":[\"removed b: \\\"x\\\"\"]}");
+  free(s);
+  s = msg_patch_desc("todo", 4, ops, "file", NULL, &len);
+  CHECK_STR(s, "{\"type\":\"patch\",\"name\":\"todo\",\"version\":4,\"ops\":"
+               "[{\"op\":\"remove\",\"path\":\"/b\"}],\"origin\":\"file\"}");
+  free(s);
+  cJSON_Delete(desc);
   cJSON *ref = cJSON_CreateNumber(12);
   s = msg_ack("todo", ref, 4, &len);
   CHECK_STR(s, "{\"type\":\"ack\",\"name\":\"todo\",\"ref\":12,\"version\":4}");
   free(s);
+  s = msg_ack("a\"b", NULL, 9007199254740991ull, &len);
+  CHECK_STR(s, "{\"type\":\"ack\",\"name\":\"a\\\"b\",\"version\":"
+               "9007199254740991}");
+  free(s);
+  cJSON *keys = cJSON_Parse("{\"b\":1,\"1\":2,\"0\":\"\\u2028\"}");
+  s = msg_snapshot("t", 1, keys, &len);
+  CHECK_STR(s, "{\"type\":\"snapshot\",\"name\":\"t\",\"version\":1,"
+               "\"state\":{\"0\":\"\xe2\x80\xa8\",\"1\":2,\"b\":1}}");
+  free(s);
+  cJSON_Delete(keys);
   s = msg_error(ERR_CONFLICT, "say \"why\"", "todo", ref, &len);
   CHECK_STR(s, "{\"type\":\"error\",\"code\":\"conflict\",\"message\":"
                "\"say \\\"why\\\"\",\"name\":\"todo\",\"ref\":12}");
