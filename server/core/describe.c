@@ -287,11 +287,14 @@ struct dop {
 static void shift_forward(struct path *p, const struct dop *ops, int k, int n,
                           const cJSON **gone, int *at) {
   *gone = NULL;
+  /* A removed item is not in the final document: its own index stays the
+   * one it had (only the items holding it are followed). */
+  int last = ops[k].kind == K_REMOVE ? p->n - 1 : p->n;
   for (int j = k + 1; j < n && !*gone; j++) {
     const struct dop *d = &ops[j];
     if (d->kind != K_ADD && d->kind != K_REMOVE && d->kind != K_COPY) continue;
     int m = d->p.n - 1;
-    if (m < 0 || m >= p->n) continue;
+    if (m < 0 || m >= last) continue;
     int same = 1;
     for (int i = 0; i < m && same; i++)
       same = !strcmp(d->p.tok[i], p->tok[i]);

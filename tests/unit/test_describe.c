@@ -101,6 +101,20 @@ static void test_multi_op(void) {
                            "\"value\":2},{\"op\":\"remove\",\"path\":"
                            "\"/items/1\"}]"),
             "items[id=2] removed: {\"id\":2,\"text\":\"eggs\",\"done\":false}");
+  /* Items without ids removed from the end, one after the other: each
+   * named at the index it had, not where a later removal would put it; a
+   * removal inside an item that moves down is read where it ended up. */
+  CHECK_STR(describe("{\"l\":[0,1,2,3,4],\"n\":[]}",
+                     "[{\"op\":\"remove\",\"path\":\"/l/4\"},{\"op\":"
+                     "\"remove\",\"path\":\"/l/3\"},{\"op\":\"remove\","
+                     "\"path\":\"/l/2\"},{\"op\":\"add\",\"path\":\"/n/0\","
+                     "\"value\":\"x\"}]"),
+            "l[4] removed: 4 | l[3] removed: 3 | l[2] removed: 2 | n[0] added: "
+            "\"x\"");
+  CHECK_STR(describe("{\"l\":[[0],[1,2]]}",
+                     "[{\"op\":\"remove\",\"path\":\"/l/1/0\"},{\"op\":"
+                     "\"remove\",\"path\":\"/l/0\"}]"),
+            "l[0][0] removed: 1 | l[0] removed: [0]");
   /* moves: labelled without old values */
   CHECK_STR(describe(TODO, "[{\"op\":\"move\",\"from\":\"/items/2\","
                            "\"path\":\"/items/0\"}]"),
