@@ -414,28 +414,6 @@ static int put_back(struct file_pending *p, struct file_swap *older) {
   return FILE_PUT_BACK;
 }
 
-/* Whether some process has name in dirfd open for writing: a read lease
- * cannot be had then (fcntl(2), F_SETLEASE). Returns 1 or 0, or -1 when it
- * cannot tell (a file system without leases, a file the server does not
- * own). The lease is dropped at once; a writer that opens the file
- * meanwhile waits those microseconds, and the server ignores the SIGIO
- * that tells it so. *opened counts the probe's own open. */
-static int open_for_writing(int dirfd, const char *name, int *opened) {
-  int fd = openat(dirfd, name,
-                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ++*opened; /* the directory's watch reports it as a read */
-  int rc;
-  if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
-    fcntl(fd, F_SETLEASE, F_UNLCK);
-    rc = 0;
-  } else {
-    rc = errno == EAGAIN || errno == EBUSY ? 1 : -1;
-  }
-  close(fd);
-  return rc;
-}
-
 /* Whether the target is, without doubt, the known file; *now receives its
  * signature. Inode, size and mtime settle it when that mtime is well in
  * the past; file times come from a coarse clock, so a write within the
@@ -481,11 +459,6 @@ int file_write_commit(struct file_pending *p, const struct file_known *known,
     file_write_abort(p);
     return FILE_CHANGED;
   }
-  if (p->wait_for_writers &&
-      open_for_writing(p->dirfd, p->target, &p->target_reads) == 1) {
-    file_write_abort(p);
-    return FILE_BUSY;
-  }
   int exchanged = 0;
   int rc =
       replace_target(p->dirfd, p->tmp, p->target, known != NULL, &exchanged);
@@ -515,22 +488,7 @@ int file_write_commit(struct file_pending *p, const struct file_known *known,
     finish(p);
     return FILE_NOT_REGULAR;
   }
-  if (p->wait_for_writers &&
-      open_for_writing(p->dirfd, p->tmp, &p->reads) == 1) {
-    /* A writer opened it between the check and the swap and has not
-     * finished: what it writes must land in the file, not in the inode
-     * this write would unlink. */
-    int rc = put_back(p, older);
-    return rc == FILE_PUT_BACK ? FILE_BUSY : rc;
-  }
-  /* Looked at after the question above, so that a writer that closed
-   * before it shows in the signature. */
   struct file_sig was;
-  if (p->wait_for_writers &&
-      fstatat(p->dirfd, p->tmp, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-    finish(p);
-    return FILE_WRITTEN;
-  }
   sig_from_stat(&was, &sb);
   if (!known->text || !file_sig_equal(&was, &checked))
     return put_back(p, older);

@@ -104,8 +104,6 @@ struct file_pending {
                (by the temporary name: a directory watch reports
                them under that name) */
   int target_reads; /* and of the target, by its name */
-  int wait_for_writers; /* set by the caller: FILE_BUSY rather than replace
-                           a file some process has open for writing */
 };
 
 /* Step one: writes data to a temporary file in the directory of path's
@@ -135,11 +133,6 @@ enum file_commit {
                            put back: *older holds it, to merge and write */
   FILE_CHANGED = 4,     /* the target is not the known file (checked right
                            before the swap): nothing was written */
-  FILE_BUSY = 5,        /* with p->wait_for_writers, a process has the
-                           target open for writing (an in-place save under
-                           way, whose bytes would go to the replaced inode):
-                           nothing was written (put back if it was found
-                           only after the swap); try again later */
 };
 
 /* Step two: swaps the temporary file in with one rename, so a reader never

@@ -20,12 +20,6 @@
 
 static void write_file(struct mirror_file *f);
 
-/* How long a write waits for a process that has the file open for writing
- * to close it (an in-place save: open, write, close), and how often it
- * looks meanwhile. Past the wait, a file held open for good (a logger, a
- * program that never closes it) no longer stops the mirror. */
-enum { HELD_OPEN_MS = 2000, HELD_RETRY_MS = 10 };
-
 /* --- reading and merging ------------------------------------------------- */
 
 static void on_settle(uv_timer_t *t) {
@@ -619,8 +613,6 @@ static int write_once(struct mirror_file *f) {
                                f->have_sig && f->sig_exact};
     struct file_swap older;
     uint64_t displaced = f->disk_version;
-    uint64_t now = uv_now(m->loop);
-    p.wait_for_writers = !f->held_open || now - f->held_since < HELD_OPEN_MS;
     rc = file_write_commit(&p, &known, &older);
     f->own_tmp_reads += (unsigned)p.reads;
     f->own_reads += (unsigned)p.target_reads;
@@ -629,24 +621,6 @@ static int write_once(struct mirror_file *f) {
       free(text);
       return WRITE_AGAIN;
     }
-    if (rc == FILE_BUSY) {
-      /* An in-place save is under way (opened, not yet written): its
-       * close is seen and merged first; until then, look again shortly. */
-      free(text);
-      if (older.text) merge_displaced(f, &older);
-      if (!f->held_open) {
-        f->held_open = 1;
-        f->held_since = now;
-      }
-      f->write_scheduled = 1;
-      uv_timer_start(&f->write_timer, on_write_timer, HELD_RETRY_MS, 0);
-      return WRITE_DONE;
-    }
-    if (f->held_open && !p.wait_for_writers)
-      log_warn("%s: held open for writing by another process for over %d "
-               "ms: written anyway (what it writes now goes to the old file)",
-               st->path, HELD_OPEN_MS);
-    f->held_open = 0;
     if (rc == FILE_PUT_BACK || rc == FILE_DISPLACED) {
       /* The save is in the file again (or its bytes were handed over):
        * take it in, and write the merge. */

@@ -39,9 +39,6 @@ struct mirror_file {
   uv_timer_t settle_timer;
   uv_timer_t write_timer;
   int settling, write_scheduled, dirty, touched;
-  int held_open;         /* a process has had the file open for writing
-                            since held_since (uv_now): writes wait */
-  uint64_t held_since;
   int unlisted;    /* created by a look-up, not yet announced to panels */
   int closing;     /* handles closing before the struct is freed */
   cJSON *disk;     /* the last value known to be in the file, as a tree, or

@@ -403,9 +403,6 @@ int server_run(const struct config *cfg) {
   srv.cfg = cfg;
   int rc = 2;
   signal(SIGPIPE, SIG_IGN);
-  /* A lease the mirror takes for a moment (fileio.c, open_for_writing)
-   * is broken by a SIGIO, whose default is to end the process. */
-  signal(SIGIO, SIG_IGN);
   /* Freeing a large state leaves many small chunks in glibc's fast bins,
    * which the next large allocation consolidates all at once (a fifth of
    * a 10 MB edit's time); without fast bins they merge as they are freed. */

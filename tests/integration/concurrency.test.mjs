@@ -65,34 +65,6 @@ for (const [style, save] of Object.entries(SAVES)) {
   });
 }
 
-test('an in-place save under way when a click is written: the server waits for the writer to close, and both are kept', async (t) => {
-  const h = setup(t);
-  const file = h.file('app.json', { clicks: 0, notes: [] });
-  const srv = await h.server({ files: [file] });
-  const c = await h.client(srv);
-  await c.subscribe('app');
-  // The agent reads the file and opens it for writing (an editor's or a
-  // tool's in-place save: open, then write, then close).
-  const seen = read(file);
-  const before = inode(file);
-  const fd = fs.openSync(file, 'r+');
-  try {
-    // The user clicks meanwhile. Had the server replaced the file now, the
-    // agent's bytes would go to the inode it unlinked, and be lost.
-    await c.patchAcked('app', [{ op: 'replace', path: '/clicks', value: 1 }]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(inode(file), before, 'the file held open for writing was not replaced');
-    const text = pretty({ ...seen, notes: ['from the agent'] });
-    fs.ftruncateSync(fd, 0);
-    fs.writeSync(fd, text, 0);
-  } finally {
-    fs.closeSync(fd);
-  }
-  await until(() => c.replica('app').state.notes.length === 1, 'the save taken in');
-  assert.deepEqual(c.replica('app').state, { clicks: 1, notes: ['from the agent'] });
-  await waitForFile(file, { clicks: 1, notes: ['from the agent'] });
-});
-
 // The agent, in a process of its own so that it races the server for real:
 // ROUNDS times it reads the file, adds a note, saves it the way editors and
 // agents' edit tools do (a new file renamed over the old one) and, as soon

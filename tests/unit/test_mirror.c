@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,7 +391,6 @@ static void test_failed_start_leaves_nothing(void) {
 
 int main(void) {
   log_set_level(MS_LOG_ERROR); /* invalid files are logged as warnings */
-  signal(SIGIO, SIG_IGN);      /* as the server does (fileio.c's leases) */
   test_load_and_read();
   test_write_and_echo();
   test_settle();
