@@ -12,6 +12,7 @@
 #include "isotime.h"
 #include "json.h"
 #include "log.h"
+#include "names.h"
 #include "patch.h"
 #include "undo.h"
 
@@ -119,6 +120,7 @@ static cJSON *page_error_entry(const struct client *c, const struct msg *m) {
   for (const cJSON *s = m->states ? m->states->child : NULL;
        s && n < PAGE_ERROR_STATES; s = s->next)
     if (cJSON_IsNumber(s) && s->valuedouble >= 0 && s->string &&
+        name_valid(s->string) && /* bounded, as every kept field is */
         !cJSON_GetObjectItemCaseSensitive(states, s->string)) {
       cJSON_AddNumberToObject(states, s->string, s->valuedouble);
       n++;

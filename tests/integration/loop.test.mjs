@@ -251,6 +251,12 @@ test('page errors: kept with client and time, relayed to panels and to errors wa
   }, { message: 'three page_error lines' });
   assert.deepEqual({ ...lines[1], time: 'T' }, { time: 'T', type: 'page_error', kind: 'console', message: 'new', stack: 'at x', url: 'http://127.0.0.1:3000/app', states: { todo: 2, other: 1 }, client: page.id });
 
+  // What is kept is bounded: a version under a name no state can have
+  // (100 KB long, or with "..") is dropped, the rest kept.
+  page.send({ type: 'page_error', message: 'long names', states: { ['x'.repeat(100000)]: 1, '../up': 1, todo: 3 } });
+  const bounded = await panel.next({ type: 'page_error', message: 'long names' });
+  assert.deepEqual(bounded.states, { todo: 3 });
+
   for (const bad of [{ type: 'page_error' }, { type: 'page_error', message: 5 }, { type: 'page_error', message: 'x', states: [1] }, { type: 'applied', name: 'todo' }]) {
     const e = await page.ask(bad);
     assert.deepEqual([e.type, e.code], ['error', 'bad_message'], JSON.stringify(bad));
