@@ -443,18 +443,7 @@ char *msg_snapshot(const char *name, uint64_t version, const cJSON *state,
 
 char *msg_patch(const char *name, uint64_t version, const cJSON *ops,
                 const char *origin, size_t *len) {
-  struct json_buf b;
-  json_buf_init(&b, 256);
-  json_buf_lit(&b, "{\"type\":\"patch\",\"name\":");
-  json_buf_str(&b, name);
-  json_buf_lit(&b, ",\"version\":");
-  json_buf_num(&b, (double)version);
-  json_buf_lit(&b, ",\"ops\":");
-  json_buf_value(&b, ops);
-  json_buf_lit(&b, ",\"origin\":");
-  json_buf_str(&b, origin);
-  json_buf_lit(&b, "}");
-  return json_buf_finish(&b, len);
+  return msg_patch_desc(name, version, ops, origin, NULL, len);
 }
 
 char *msg_ack(const char *name, const cJSON *ref, uint64_t version,
